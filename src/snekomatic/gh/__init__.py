@@ -1,0 +1,58 @@
+"""snekomatic.gh: a library for writing GitHub Apps, on anyio (so it runs under Trio and asyncio alike).
+
+Layers, each importing only those below it::
+
+    gh.testing   a stateful fake GitHub on loopback, and a signed-webhook sender
+    gh.app       GithubApp: credentials, token cache, routing, dispatch
+    gh.client    the async REST + GraphQL client (the only module that imports httpx)
+    gh.sansio    pure rules: signatures, events, JWT claims, Link and rate-limit headers
+    gh.errors    the exception tree
+
+This package imports nothing else from snekomatic.
+"""
+
+from snekomatic.gh.errors import BadRequest as BadRequest
+from snekomatic.gh.errors import ConfigurationError as ConfigurationError
+from snekomatic.gh.errors import Forbidden as Forbidden
+from snekomatic.gh.errors import ForbiddenURL as ForbiddenURL
+from snekomatic.gh.errors import GitHubError as GitHubError
+from snekomatic.gh.errors import GitHubTransportError as GitHubTransportError
+from snekomatic.gh.errors import GraphQLError as GraphQLError
+from snekomatic.gh.errors import HTTPError as HTTPError
+from snekomatic.gh.errors import InvalidSignature as InvalidSignature
+from snekomatic.gh.errors import MalformedPayload as MalformedPayload
+from snekomatic.gh.errors import MissingHeader as MissingHeader
+from snekomatic.gh.errors import NotFound as NotFound
+from snekomatic.gh.errors import PayloadTooLarge as PayloadTooLarge
+from snekomatic.gh.errors import RateLimited as RateLimited
+from snekomatic.gh.errors import RateLimitExceeded as RateLimitExceeded
+from snekomatic.gh.errors import SecondaryRateLimited as SecondaryRateLimited
+from snekomatic.gh.errors import ServerError as ServerError
+from snekomatic.gh.errors import Unauthorized as Unauthorized
+from snekomatic.gh.errors import UnsupportedMediaType as UnsupportedMediaType
+from snekomatic.gh.errors import ValidationFailed as ValidationFailed
+from snekomatic.gh.errors import WebhookError as WebhookError
+
+__all__ = [
+    "BadRequest",
+    "ConfigurationError",
+    "Forbidden",
+    "ForbiddenURL",
+    "GitHubError",
+    "GitHubTransportError",
+    "GraphQLError",
+    "HTTPError",
+    "InvalidSignature",
+    "MalformedPayload",
+    "MissingHeader",
+    "NotFound",
+    "PayloadTooLarge",
+    "RateLimitExceeded",
+    "RateLimited",
+    "SecondaryRateLimited",
+    "ServerError",
+    "Unauthorized",
+    "UnsupportedMediaType",
+    "ValidationFailed",
+    "WebhookError",
+]

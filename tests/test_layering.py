@@ -1,0 +1,56 @@
+"""The layering rules of DESIGN.md, checked."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import snekomatic.gh
+
+GH_DIR = Path(snekomatic.gh.__file__).parent
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_gh_imports_nothing_else_from_snekomatic() -> None:
+    offenders = {
+        f"{path.relative_to(GH_DIR)}: {name}"
+        for path in GH_DIR.rglob("*.py")
+        for name in _imported_modules(path)
+        if (name.startswith("snekomatic")
+        and not name.startswith("snekomatic.gh"))
+        or name == "snekomatic"
+    }
+    assert offenders == set()
+
+
+def test_gh_sansio_does_no_io() -> None:
+    io_modules = {"httpx", "anyio", "trio", "socket", "os", "time", "logging", "structlog"}
+    imported = {name.split(".")[0] for name in _imported_modules(GH_DIR / "sansio.py")}
+    assert imported & io_modules == set()
+
+
+def test_gh_all_lists_exactly_the_public_names() -> None:
+    public = {name for name in vars(snekomatic.gh) if not name.startswith("_")}
+    submodules = {"errors", "sansio", "client", "app", "testing", "commands"}
+    assert set(snekomatic.gh.__all__) == public - submodules
+    for name in snekomatic.gh.__all__:
+        assert getattr(snekomatic.gh, name).__module__.startswith("snekomatic.gh")
+
+
+def test_httpx_is_imported_only_by_the_client_and_the_fake() -> None:
+    importers = {
+        str(path.relative_to(GH_DIR))
+        for path in GH_DIR.rglob("*.py")
+        if any(name.split(".")[0] == "httpx" for name in _imported_modules(path))
+    }
+    assert importers <= {"client.py", "testing/_webhooks.py", "testing/__init__.py"}
