@@ -2,5 +2,18 @@
 
 from snekomatic.inbox._ingest import GroupCommitIngest as GroupCommitIngest
 from snekomatic.inbox._ingest import InboxUnavailable as InboxUnavailable
+from snekomatic.inbox._workers import DeliveryQueue as DeliveryQueue
+from snekomatic.inbox._workers import Doorbell as Doorbell
+from snekomatic.inbox._workers import WorkerPolicy as WorkerPolicy
+from snekomatic.inbox._workers import Workers as Workers
+from snekomatic.inbox._workers import retry_delay as retry_delay
 
-__all__ = ["GroupCommitIngest", "InboxUnavailable"]
+__all__ = [
+    "DeliveryQueue",
+    "Doorbell",
+    "GroupCommitIngest",
+    "InboxUnavailable",
+    "WorkerPolicy",
+    "Workers",
+    "retry_delay",
+]

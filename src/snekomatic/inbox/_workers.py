@@ -1,0 +1,214 @@
+"""Workers: claim a stored delivery under a lease, run the handlers, and record what happened.
+
+Handlers get at-least-once delivery: a delivery whose worker dies is claimed again once its lease expires,
+and a failure is retried with exponential backoff until ``max_attempts``, then kept as a dead letter.
+
+Shutdown (:meth:`Workers.stop`) has two stages. First the workers stop claiming and in-flight deliveries
+get ``grace`` seconds to finish. Whatever is still running then is cancelled and its lease released
+(without counting the attempt against it), so another process picks it up at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+import trio
+
+__all__ = ["DeliveryQueue", "Doorbell", "WorkerPolicy", "Workers", "retry_delay"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerPolicy:
+    """How workers hold, retry and give up on deliveries. All durations in seconds."""
+
+    lease: float = 60.0  # a claim not renewed for this long is free to be claimed again
+    renew_every: float = 20.0
+    deadline: float = 300.0  # one attempt at one delivery may take this long
+    max_attempts: int = 8
+    backoff_base: float = 10.0
+    backoff_max: float = 3600.0
+    poll_interval: float = 2.0  # idle workers look for due work at least this often
+    grace: float = 20.0  # at shutdown, in-flight work may finish within this
+
+
+def retry_delay(attempts: int, policy: WorkerPolicy) -> float:
+    """Seconds to wait before the next attempt after ``attempts`` failed ones (1-based).
+
+    ``backoff_base * 2 ** (attempts - 1)``, capped at ``backoff_max``: never negative, never shrinking.
+    """
+    exponent = max(attempts - 1, 0)
+    if exponent >= 64:
+        return policy.backoff_max
+    return min(policy.backoff_base * math.pow(2, exponent), policy.backoff_max)
+
+
+class ClaimedDeliveryLike(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def attempts(self) -> int: ...
+
+
+Claimed = TypeVar("Claimed", bound=ClaimedDeliveryLike)
+
+
+class DeliveryQueue(Protocol[Claimed]):
+    """What workers need from storage. Every method is async and runs one short transaction.
+
+    The ``bool`` results say whether the caller still held the lease: a worker that lost its lease
+    (it was too slow, and someone else claimed the delivery) records nothing.
+    """
+
+    async def claim(self, owner: str, lease: float) -> Claimed | None: ...
+    async def renew(self, delivery_id: int, owner: str, lease: float) -> bool: ...
+    async def complete(self, delivery_id: int, owner: str) -> bool: ...
+    async def retry(self, delivery_id: int, owner: str, delay: float, error: str) -> bool: ...
+    async def dead_letter(self, delivery_id: int, owner: str, error: str) -> bool: ...
+    async def release(self, delivery_id: int, owner: str) -> bool: ...
+
+
+class Doorbell:
+    """Wakes idle workers when new work is stored (in-process, or relayed from PostgreSQL NOTIFY)."""
+
+    def __init__(self) -> None:
+        self._event = trio.Event()
+
+    def ring(self) -> None:
+        self._event.set()
+        self._event = trio.Event()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line description for the ``last_error`` column: the type and message, never a traceback."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 2000 else text[:1997] + "..."
+
+
+class Workers:
+    """``count`` workers processing deliveries from ``queue`` with ``process``.
+
+    ``process(delivery)`` runs the handlers; it raising means "failed, retry later". ``on_failure`` is
+    told about each failed attempt (for logs and Sentry) with the delivery, the exception and whether
+    it was the last attempt.
+    """
+
+    def __init__(
+        self,
+        queue: DeliveryQueue[Claimed],
+        process: Callable[[Claimed], Awaitable[None]],
+        *,
+        count: int,
+        name: str,
+        policy: WorkerPolicy = WorkerPolicy(),
+        doorbell: Doorbell | None = None,
+        on_failure: Callable[[Claimed, BaseException, bool], None] = lambda d, e, last: None,
+    ) -> None:
+        self._queue = queue
+        self._process = process
+        self._count = count
+        self._name = name
+        self.policy = policy
+        self.doorbell = doorbell or Doorbell()
+        self._on_failure = on_failure
+        self._stopping = trio.Event()
+        self._in_flight: set[trio.CancelScope] = set()
+        self._finished = trio.Event()
+        self.completed = 0  # statistics
+        self.failed = 0
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the workers until :meth:`stop` has finished its work, or until cancelled."""
+        try:
+            async with trio.open_nursery() as nursery:
+                for index in range(self._count):
+                    nursery.start_soon(self._work, f"{self._name}/{index}")
+                task_status.started()
+        finally:
+            self._finished.set()
+
+    async def stop(self) -> None:
+        """Stop claiming, give in-flight deliveries ``grace`` seconds, then hand back the rest.
+
+        Returns when every worker has exited (their leases completed, retried or released).
+        """
+        self._stopping.set()
+        self.doorbell.ring()
+        with trio.move_on_after(self.policy.grace):
+            await self._finished.wait()
+        for scope in list(self._in_flight):
+            scope.cancel()
+        await self._finished.wait()
+
+    def idle(self) -> bool:
+        return not self._in_flight
+
+    async def _work(self, owner: str) -> None:
+        while not self._stopping.is_set():
+            claimed = await self._queue.claim(owner, self.policy.lease)
+            if claimed is None:
+                with trio.move_on_after(self.policy.poll_interval):
+                    await self.doorbell.wait()
+                continue
+            await self._attempt(claimed, owner)
+
+    async def _attempt(self, delivery: Claimed, owner: str) -> None:
+        lease_lost = False
+        error: BaseException | None = None
+        processing = trio.CancelScope()
+        self._in_flight.add(processing)
+        try:
+            async with trio.open_nursery() as nursery:
+
+                async def keep_lease() -> None:
+                    nonlocal lease_lost
+                    while True:
+                        await trio.sleep(self.policy.renew_every)
+                        if not await self._queue.renew(delivery.id, owner, self.policy.lease):
+                            lease_lost = True
+                            processing.cancel()
+                            return
+
+                nursery.start_soon(keep_lease)
+                with processing:
+                    try:
+                        with trio.fail_after(self.policy.deadline):
+                            await self._process(delivery)
+                    # The per-delivery boundary: any failure is recorded as a retry or a dead letter.
+                    except Exception as exc:  # noqa: BLE001
+                        error = exc
+                nursery.cancel_scope.cancel()
+        finally:
+            self._in_flight.discard(processing)
+        await self._record(delivery, owner, processing, lease_lost, error)
+
+    async def _record(
+        self,
+        delivery: Claimed,
+        owner: str,
+        processing: trio.CancelScope,
+        lease_lost: bool,
+        error: BaseException | None,
+    ) -> None:
+        if lease_lost:
+            return  # someone else holds it now; whatever we did is theirs to finish
+        with trio.CancelScope(shield=True), trio.move_on_after(10):
+            if processing.cancelled_caught:
+                await self._queue.release(delivery.id, owner)
+            elif error is None:
+                self.completed += 1
+                await self._queue.complete(delivery.id, owner)
+            else:
+                self.failed += 1
+                last = delivery.attempts >= self.policy.max_attempts
+                self._on_failure(delivery, error, last)
+                if last:
+                    await self._queue.dead_letter(delivery.id, owner, describe_error(error))
+                else:
+                    delay = retry_delay(delivery.attempts, self.policy)
+                    await self._queue.retry(delivery.id, owner, delay, describe_error(error))

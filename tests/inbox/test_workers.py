@@ -1,0 +1,232 @@
+"""Worker behaviour under Trio's autojump clock: retries, dead letters, leases, deadlines, shutdown."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+import pytest
+import trio
+import trio.testing
+
+from snekomatic.inbox import WorkerPolicy, Workers, retry_delay
+from tests.inbox.memory_queue import Item, MemoryQueue
+
+POLICY = WorkerPolicy(
+    lease=30,
+    renew_every=10,
+    deadline=120,
+    max_attempts=4,
+    backoff_base=10,
+    backoff_max=3600,
+    poll_interval=1,
+    grace=5,
+)
+
+
+async def run_until(
+    queue: MemoryQueue, workers: Workers, done: trio.Event, limit: float = 10_000
+) -> None:
+    with trio.fail_after(limit):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(workers.run)
+            await done.wait()
+            await workers.stop()
+
+
+def test_retry_delay_grows_exponentially_and_is_capped() -> None:
+    delays = [retry_delay(n, POLICY) for n in range(1, 15)]
+    assert delays[:4] == [10, 20, 40, 80]
+    assert delays == sorted(delays)
+    assert max(delays) == 3600
+
+
+async def test_four_workers_process_each_delivery_exactly_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue = MemoryQueue(500)
+    seen: Counter[int] = Counter()
+    done = trio.Event()
+
+    async def process(item: Item) -> None:
+        seen[item.id] += 1
+        await trio.sleep(0.5)
+        if sum(seen.values()) == 500:
+            done.set()
+
+    workers = Workers(queue, process, count=4, name="w", policy=POLICY)
+    await run_until(queue, workers, done)
+    assert seen == Counter({i: 1 for i in range(1, 501)})
+    assert {item.status for item in queue.items.values()} == {"done"}
+
+
+async def test_a_handler_failing_twice_then_succeeding_is_retried_with_backoff(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue = MemoryQueue(1)
+    attempts_at: list[float] = []
+    done = trio.Event()
+
+    async def process(item: Item) -> None:
+        attempts_at.append(trio.current_time())
+        if len(attempts_at) <= 2:
+            raise RuntimeError("GitHub said 502")
+        done.set()
+
+    await run_until(queue, Workers(queue, process, count=1, name="w", policy=POLICY), done)
+    item = queue.items[1]
+    assert (item.status, item.attempts) == ("done", 3)
+    gaps = [b - a for a, b in itertools.pairwise(attempts_at)]
+    assert gaps[0] >= 10 and gaps[1] >= 20
+
+
+async def test_a_handler_that_always_fails_becomes_a_dead_letter(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue = MemoryQueue(1)
+    failures: list[tuple[int, bool]] = []
+    done = trio.Event()
+
+    async def process(item: Item) -> None:
+        raise ValueError("handler bug")
+
+    def on_failure(item: Item, exc: BaseException, last: bool) -> None:
+        failures.append((item.attempts, last))
+        if last:
+            done.set()
+
+    workers = Workers(queue, process, count=1, name="w", policy=POLICY, on_failure=on_failure)
+    await run_until(queue, workers, done)
+    await trio.testing.wait_all_tasks_blocked()
+    item = queue.items[1]
+    assert item.status == "dead"
+    assert item.last_error == "ValueError: handler bug"
+    assert failures == [(1, False), (2, False), (3, False), (4, True)]
+
+
+async def test_an_attempt_over_its_deadline_is_cancelled_and_retried(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue = MemoryQueue(1)
+    calls = 0
+    done = trio.Event()
+
+    async def process(item: Item) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await trio.sleep_forever()
+        done.set()
+
+    await run_until(queue, Workers(queue, process, count=1, name="w", policy=POLICY), done)
+    item = queue.items[1]
+    assert (item.status, item.attempts) == ("done", 2)
+    assert item.history[:2] == ["claim:w/0", "pending"]
+
+
+async def test_lease_is_renewed_while_a_long_delivery_runs(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue = MemoryQueue(1)
+    done = trio.Event()
+
+    async def process(item: Item) -> None:
+        await trio.sleep(100)  # more than three leases long, within the deadline
+        done.set()
+
+    await run_until(queue, Workers(queue, process, count=2, name="w", policy=POLICY), done)
+    assert queue.items[1].history == ["claim:w/0", "done"]
+
+
+async def test_a_worker_that_lost_its_lease_records_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue = MemoryQueue(1)
+    cancelled = trio.Event()
+
+    async def process(item: Item) -> None:
+        try:
+            # Another process steals the delivery, as if our lease had expired unseen.
+            queue.items[1].owner = "someone-else"
+            await trio.sleep_forever()
+        finally:
+            cancelled.set()
+
+    workers = Workers(queue, process, count=1, name="w", policy=POLICY)
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(workers.run)
+            await cancelled.wait()
+            await workers.stop()
+    assert queue.items[1].status == "leased"
+    assert queue.items[1].owner == "someone-else"
+    assert queue.items[1].history == ["claim:w/0"]
+
+
+async def test_shutdown_lets_in_flight_work_finish_within_the_grace_period(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue = MemoryQueue(1)
+    started = trio.Event()
+
+    async def process(item: Item) -> None:
+        started.set()
+        await trio.sleep(POLICY.grace / 2)
+
+    workers = Workers(queue, process, count=1, name="w", policy=POLICY)
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(workers.run)
+            await started.wait()
+            await workers.stop()
+    assert queue.items[1].status == "done"
+
+
+async def test_shutdown_hands_back_work_that_outlives_the_grace_period(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue = MemoryQueue(2)
+    started = trio.Event()
+
+    async def process(item: Item) -> None:
+        started.set()
+        await trio.sleep(POLICY.grace * 3)
+
+    workers = Workers(queue, process, count=1, name="w", policy=POLICY)
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(workers.run)
+            await started.wait()
+            stopped_at = trio.current_time()
+            await workers.stop()
+            assert trio.current_time() - stopped_at == pytest.approx(POLICY.grace, abs=0.5)
+    first, second = queue.items[1], queue.items[2]
+    assert (first.status, first.owner, first.attempts) == ("pending", None, 0)
+    assert first.history == ["claim:w/0", "release"]
+    assert second.history == []  # nothing new is claimed once shutdown begins
+
+
+async def test_new_work_wakes_an_idle_worker_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    slow_poll = WorkerPolicy(poll_interval=3600)
+    queue = MemoryQueue(0)
+    processed_at: list[float] = []
+    done = trio.Event()
+
+    async def process(item: Item) -> None:
+        processed_at.append(trio.current_time())
+        done.set()
+
+    workers = Workers(queue, process, count=1, name="w", policy=slow_poll)
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(workers.run)
+            await trio.testing.wait_all_tasks_blocked()
+            await trio.sleep(5)
+            queue.add(1)
+            rung_at = trio.current_time()
+            workers.doorbell.ring()
+            await done.wait()
+            await workers.stop()
+    assert processed_at[0] - rung_at < 1
