@@ -1,20 +1,71 @@
 """The rules of GitHub's webhooks and REST API as pure functions: bytes and headers in, values out.
 
 Nothing here reads the clock, the environment, a file or a socket, and nothing logs: the current time is
-an argument wherever a rule needs it (the style of h11 and gidgethub's ``sansio``).
+an argument wherever a rule needs it (the style of h11 and gidgethub's ``sansio``). Nothing here is a
+checkpoint. The implementation is split by responsibility into private modules:
+
+    _signatures   X-Hub-Signature-256
+    _webhooks     a delivery's headers and body -> Event
+    _jwt          app JWT claims, RS256, clock-skew rejections and the server's clock
+    _links        Link headers (RFC 8288) and pagination
+    _ratelimits   x-ratelimit-*, retry-after, GitHub's pacing numbers
+    _responses    error responses -> the typed exceptions of snekomatic.gh.errors
+    _urls         URL templates on the configured origin
+    _requests     request headers, Authorization parsing
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+from snekomatic.gh._jwt import JWT_BACKDATE_SECONDS as JWT_BACKDATE_SECONDS
+from snekomatic.gh._jwt import JWT_LIFETIME_SECONDS as JWT_LIFETIME_SECONDS
+from snekomatic.gh._jwt import app_jwt_claims as app_jwt_claims
+from snekomatic.gh._jwt import encode_app_jwt as encode_app_jwt
+from snekomatic.gh._jwt import is_clock_skew_rejection as is_clock_skew_rejection
+from snekomatic.gh._jwt import server_clock_offset as server_clock_offset
+from snekomatic.gh._links import Link as Link
+from snekomatic.gh._links import format_link_header as format_link_header
+from snekomatic.gh._links import next_page_url as next_page_url
+from snekomatic.gh._links import parse_link_header as parse_link_header
+from snekomatic.gh._ratelimits import SECONDARY_RATE_LIMIT_MIN_WAIT as SECONDARY_RATE_LIMIT_MIN_WAIT
+from snekomatic.gh._ratelimits import WRITE_INTERVAL_SECONDS as WRITE_INTERVAL_SECONDS
+from snekomatic.gh._ratelimits import RateLimit as RateLimit
+from snekomatic.gh._ratelimits import parse_retry_after as parse_retry_after
+from snekomatic.gh._requests import ACCEPT as ACCEPT
+from snekomatic.gh._requests import API_VERSION as API_VERSION
+from snekomatic.gh._requests import parse_authorization as parse_authorization
+from snekomatic.gh._requests import request_headers as request_headers
+from snekomatic.gh._responses import error_for_response as error_for_response
+from snekomatic.gh._signatures import signature_for as signature_for
+from snekomatic.gh._signatures import verify_signature as verify_signature
+from snekomatic.gh._urls import expand_url as expand_url
+from snekomatic.gh._webhooks import WEBHOOK_MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
+from snekomatic.gh._webhooks import Event as Event
+from snekomatic.gh._webhooks import parse_webhook as parse_webhook
 
-__all__ = ["signature_for"]
-
-
-def signature_for(body: bytes, secret: bytes) -> str:
-    """The ``X-Hub-Signature-256`` value GitHub sends for ``body`` signed with ``secret``.
-
-    https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
-    """
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+__all__ = [
+    "ACCEPT",
+    "API_VERSION",
+    "JWT_BACKDATE_SECONDS",
+    "JWT_LIFETIME_SECONDS",
+    "SECONDARY_RATE_LIMIT_MIN_WAIT",
+    "WEBHOOK_MAX_BODY_BYTES",
+    "WRITE_INTERVAL_SECONDS",
+    "Event",
+    "Link",
+    "RateLimit",
+    "app_jwt_claims",
+    "encode_app_jwt",
+    "error_for_response",
+    "expand_url",
+    "format_link_header",
+    "is_clock_skew_rejection",
+    "next_page_url",
+    "parse_authorization",
+    "parse_link_header",
+    "parse_retry_after",
+    "parse_webhook",
+    "request_headers",
+    "server_clock_offset",
+    "signature_for",
+    "verify_signature",
+]

@@ -1,0 +1,90 @@
+"""GitHub App JWTs: the claims, the RS256 signature, and recognising a rejection for clock skew."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jwt
+
+from snekomatic.gh._headers import lowered, parse_http_date
+from snekomatic.gh.errors import ConfigurationError, Unauthorized
+
+# iat: "To protect against clock drift, we recommend that you set this 60 seconds in the past".
+# exp: "The time must be no more than 10 minutes into the future." We count the 10 minutes from the
+# back-dated iat, so exp = now + 9 min: inside the limit even if GitHub's clock runs a little behind.
+# https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-json-web-token-jwt-for-a-github-app
+JWT_BACKDATE_SECONDS = 60
+JWT_LIFETIME_SECONDS = 600
+
+# "Your JWT must be signed using the RS256 algorithm" (same page).
+_JWT_ALGORITHM = "RS256"
+
+# GitHub's 401 messages for a JWT whose times its clock disagrees with, e.g.
+#   'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued
+#   'Expiration time' claim ('exp') is too far in the future
+#   'Expiration time' claim ('exp') must be a numeric value representing the future time at which the
+#   assertion expires
+_CLOCK_SKEW_MARKERS = ("claim ('iat')", "claim ('exp')")
+
+
+def app_jwt_claims(app_id: int | str, now: float) -> dict[str, Any]:
+    """The claims of an app JWT made at ``now`` (epoch seconds).
+
+    Returns ``{"iat": int(now) - 60, "exp": iat + 600, "iss": str(app_id)}``. Raises ``ValueError``
+    when ``app_id`` is empty. Pure: not a checkpoint.
+    """
+    issuer = str(app_id)
+    if not issuer:
+        raise ValueError("app_id must not be empty")
+    issued_at = int(now) - JWT_BACKDATE_SECONDS
+    return {"iat": issued_at, "exp": issued_at + JWT_LIFETIME_SECONDS, "iss": issuer}
+
+
+def encode_app_jwt(app_id: int | str, private_key: str, now: float) -> tuple[str, float]:
+    """Sign :func:`app_jwt_claims` with the app's PEM ``private_key`` (RS256).
+
+    Returns ``(jwt, exp)``, ``exp`` being the epoch second after which GitHub refuses the token.
+    Raises :class:`~snekomatic.gh.errors.ConfigurationError` (setting ``private_key``) when the key is
+    not a usable RSA private key, and ``ValueError`` for an empty ``app_id``. The key and the token
+    are secrets: neither appears in any message. Pure (no clock read): not a checkpoint.
+    """
+    claims = app_jwt_claims(app_id, now)
+    try:
+        token = jwt.encode(claims, private_key, algorithm=_JWT_ALGORITHM)
+    except (ValueError, TypeError, jwt.PyJWTError):
+        # Not chained: the causes are cryptography's parser errors, which add nothing the message
+        # does not say and are not guaranteed to stay free of key material.
+        raise ConfigurationError(
+            "private_key", "is not a valid RSA private key in PEM format"
+        ) from None
+    return token, float(claims["exp"])
+
+
+def is_clock_skew_rejection(error: Unauthorized) -> bool:
+    """True when GitHub refused an app JWT because its ``iat`` or ``exp`` disagrees with GitHub's clock.
+
+    Recognises GitHub's messages ("'Issued at' claim ('iat') must be an Integer representing the
+    time that the assertion was issued", "'Expiration time' claim ('exp') is too far in the future",
+    "... must be a numeric value representing the future time at which the assertion expires"),
+    case-insensitively. A caller rebuilds the JWT with :func:`server_clock_offset` and retries once.
+    Pure: not a checkpoint.
+    """
+    if error.status != 401:
+        return False
+    message = error.message.lower()
+    return any(marker in message for marker in _CLOCK_SKEW_MARKERS)
+
+
+def server_clock_offset(headers: Mapping[str, str], now: float) -> float | None:
+    """How far GitHub's clock is ahead of ours: the response's ``Date`` header minus ``now``.
+
+    Returns seconds (negative when GitHub is behind), or None when the header is absent or not an
+    HTTP-date. A ``Date`` without a zone (``-0000``) is read as UTC. The header has one-second
+    resolution, so the offset is only that precise. Pure: not a checkpoint.
+    """
+    value = lowered(headers).get("date")
+    if value is None:
+        return None
+    server_time = parse_http_date(value)
+    return None if server_time is None else server_time - now

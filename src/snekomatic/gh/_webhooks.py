@@ -1,0 +1,156 @@
+"""Incoming webhook deliveries: headers and raw body in, a verified :class:`Event` out."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from snekomatic.gh._headers import is_ascii_digits, lowered
+from snekomatic.gh._signatures import verify_signature
+from snekomatic.gh.errors import (
+    MalformedPayload,
+    MissingHeader,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+
+# "Payloads are capped at 25 MB. If an event generates a larger payload, GitHub will not deliver a
+# payload for that webhook event."
+# https://docs.github.com/en/webhooks/webhook-events-and-payloads#payload-cap
+WEBHOOK_MAX_BODY_BYTES = 25 * 1024 * 1024
+
+# A delivery is "application/json" or "application/x-www-form-urlencoded" (the body then is
+# "payload=<json>"), as chosen in the webhook's settings.
+# https://docs.github.com/en/webhooks/using-webhooks/creating-webhooks#creating-a-repository-webhook
+_JSON = "application/json"
+_FORM = "application/x-www-form-urlencoded"
+# A form delivery has one field; a few more are tolerated, an unbounded number is not parsed.
+_FORM_MAX_FIELDS = 16
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """One verified webhook delivery.
+
+    ``event`` is ``X-GitHub-Event`` (``"pull_request"``), ``action`` the payload's ``action`` when it
+    is a string, ``delivery_id`` ``X-GitHub-Delivery`` (kept by GitHub on redelivery, so it is the
+    idempotency key), ``hook_id`` ``X-GitHub-Hook-ID`` when it is an integer, ``installation_id``
+    ``payload["installation"]["id"]`` when present, and ``payload`` the decoded JSON object.
+    """
+
+    event: str
+    action: str | None
+    delivery_id: str
+    hook_id: int | None
+    installation_id: int | None
+    payload: dict[str, Any]
+
+
+def parse_webhook(headers: Mapping[str, str], body: bytes, secrets: Sequence[bytes]) -> Event:
+    """Verify and decode one delivery from its request ``headers`` and raw ``body``.
+
+    Header names are matched case-insensitively. The checks run in this order, so that a request
+    without a valid signature learns nothing but its size being acceptable:
+
+    1. ``len(body) > WEBHOOK_MAX_BODY_BYTES`` -> :class:`~snekomatic.gh.errors.PayloadTooLarge` (413);
+    2. ``X-Hub-Signature-256`` verified over the raw bytes with :func:`verify_signature` against any of
+       ``secrets`` -> :class:`~snekomatic.gh.errors.InvalidSignature` (401). A request carrying only the
+       sha1 ``X-Hub-Signature`` is rejected;
+    3. ``X-GitHub-Event`` and ``X-GitHub-Delivery`` present and non-empty ->
+       :class:`~snekomatic.gh.errors.MissingHeader` (400);
+    4. ``Content-Type`` ``application/json`` or ``application/x-www-form-urlencoded`` (parameters such
+       as ``charset`` ignored) -> :class:`~snekomatic.gh.errors.UnsupportedMediaType` (415);
+    5. the body (or the form's single ``payload`` field) is a JSON object ->
+       :class:`~snekomatic.gh.errors.MalformedPayload` (400).
+
+    Returns the :class:`Event`. Raises only those :class:`~snekomatic.gh.errors.WebhookError`
+    subclasses. Handles the webhook secrets, which never appear in a message. Pure: not a checkpoint.
+    """
+    if len(body) > WEBHOOK_MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"body of {len(body)} bytes exceeds {WEBHOOK_MAX_BODY_BYTES}")
+    by_name = lowered(headers)
+    verify_signature(body, by_name.get("x-hub-signature-256"), secrets)
+    event = by_name.get("x-github-event")
+    if not event:
+        raise MissingHeader("X-GitHub-Event")
+    delivery_id = by_name.get("x-github-delivery")
+    if not delivery_id:
+        raise MissingHeader("X-GitHub-Delivery")
+    payload = _decode_payload(by_name.get("content-type"), body)
+    action = payload.get("action")
+    return Event(
+        event=event,
+        action=action if isinstance(action, str) else None,
+        delivery_id=delivery_id,
+        hook_id=_hook_id(by_name.get("x-github-hook-id")),
+        installation_id=_installation_id(payload),
+        payload=payload,
+    )
+
+
+def _media_type(content_type: str | None) -> str | None:
+    if content_type is None:
+        return None
+    return content_type.partition(";")[0].strip().lower()
+
+
+def _decode_payload(content_type: str | None, body: bytes) -> dict[str, Any]:
+    media_type = _media_type(content_type)
+    if media_type == _JSON:
+        return _json_object(body)
+    if media_type == _FORM:
+        return _json_object(_form_payload_field(body))
+    raise UnsupportedMediaType(content_type)
+
+
+def _form_payload_field(body: bytes) -> bytes:
+    try:
+        fields = urllib.parse.parse_qs(
+            body.decode("ascii"),
+            keep_blank_values=True,
+            strict_parsing=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=_FORM_MAX_FIELDS,
+        )
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise MalformedPayload(
+            "the form body is not valid application/x-www-form-urlencoded"
+        ) from exc
+    values = fields.get("payload", [])
+    if len(values) != 1:
+        raise MalformedPayload("the form body must carry exactly one 'payload' field")
+    return values[0].encode("utf-8")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        decoded = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError included
+        raise MalformedPayload("the payload is not valid JSON") from exc
+    if not isinstance(decoded, dict):
+        raise MalformedPayload(f"the payload is a JSON {type(decoded).__name__}, not an object")
+    return decoded
+
+
+def _hook_id(value: str | None) -> int | None:
+    if value is None or not is_ascii_digits(value) or len(value) > 20:
+        return None
+    return int(value)
+
+
+def _installation_id(payload: Mapping[str, Any]) -> int | None:
+    installation = payload.get("installation")
+    if not isinstance(installation, dict):
+        return None
+    installation_id = installation.get("id")
+    if isinstance(installation_id, int) and not isinstance(installation_id, bool):
+        return installation_id
+    return None
