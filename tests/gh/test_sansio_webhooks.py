@@ -1,0 +1,327 @@
+"""parse_webhook: real octokit payloads in both encodings, header handling, and the order of checks."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from snekomatic.gh.errors import (
+    InvalidSignature,
+    MalformedPayload,
+    MissingHeader,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from snekomatic.gh.sansio import WEBHOOK_MAX_BODY_BYTES, Event, parse_webhook, signature_for
+from tests.payloads import PAYLOAD_EXAMPLES
+
+SECRET = b"webhook secret for tests"
+EXAMPLES = sorted(PAYLOAD_EXAMPLES.rglob("*.json"))
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+def _headers(
+    body: bytes, *, event: str = "ping", content_type: str = JSON, **extra: str
+) -> dict[str, str]:
+    headers = {
+        "Content-Type": content_type,
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        "X-GitHub-Hook-ID": "292430182",
+        "X-Hub-Signature-256": signature_for(body, SECRET),
+    }
+    headers.update(extra)
+    return headers
+
+
+def _form(payload_json: bytes) -> bytes:
+    return urllib.parse.urlencode({"payload": payload_json.decode("utf-8")}).encode("ascii")
+
+
+def _parse(body: bytes, headers: dict[str, str]) -> Event:
+    return parse_webhook(headers, body, [SECRET])
+
+
+def test_every_payload_example_is_found() -> None:
+    assert len(EXAMPLES) > 200
+
+
+@pytest.mark.parametrize(
+    "path", EXAMPLES, ids=[str(p.relative_to(PAYLOAD_EXAMPLES)) for p in EXAMPLES]
+)
+def test_payload_example_parses_from_json(path: Path) -> None:
+    body = path.read_bytes()
+    payload: dict[str, Any] = json.loads(body)
+
+    event = _parse(body, _headers(body, event=path.parent.name))
+
+    assert event.event == path.parent.name
+    assert event.payload == payload
+    assert event.action == (payload["action"] if isinstance(payload.get("action"), str) else None)
+    assert event.installation_id == payload.get("installation", {}).get("id")
+
+
+@pytest.mark.parametrize(
+    "path", EXAMPLES, ids=[str(p.relative_to(PAYLOAD_EXAMPLES)) for p in EXAMPLES]
+)
+def test_payload_example_parses_from_form(path: Path) -> None:
+    payload_json = path.read_bytes()
+    body = _form(payload_json)
+
+    event = _parse(body, _headers(body, event=path.parent.name, content_type=FORM))
+
+    assert event.event == path.parent.name
+    assert event.payload == json.loads(payload_json)
+
+
+def test_event_carries_delivery_and_hook_ids() -> None:
+    body = b'{"zen": "Keep it logically awesome."}'
+
+    event = _parse(body, _headers(body))
+
+    assert event == Event(
+        event="ping",
+        action=None,
+        delivery_id="72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        hook_id=292430182,
+        installation_id=None,
+        payload={"zen": "Keep it logically awesome."},
+    )
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [str.lower, str.upper, str.title],
+    ids=["lower", "upper", "title"],
+)
+def test_header_names_match_case_insensitively(transform: Any) -> None:
+    body = b'{"action": "opened"}'
+    headers = {transform(name): value for name, value in _headers(body).items()}
+
+    event = _parse(body, headers)
+
+    assert (event.event, event.action, event.hook_id) == ("ping", "opened", 292430182)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "encode"),
+    [
+        pytest.param("application/json; charset=utf-8", lambda b: b, id="json-charset"),
+        pytest.param("Application/JSON", lambda b: b, id="json-upper-case"),
+        pytest.param(FORM + "; charset=utf-8", _form, id="form-charset"),
+    ],
+)
+def test_content_type_parameters_and_case_are_ignored(content_type: str, encode: Any) -> None:
+    body = encode(b'{"action": "created"}')
+
+    event = _parse(body, _headers(body, content_type=content_type))
+
+    assert event.action == "created"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(None, None, id="absent"),
+        pytest.param("7", 7, id="digits"),
+        pytest.param("abc", None, id="not-a-number"),
+        pytest.param("-7", None, id="negative"),
+        pytest.param("1_000", None, id="underscore"),
+        pytest.param("٣", None, id="non-ascii-digit"),
+    ],
+)
+def test_hook_id_is_an_integer_or_none(value: str | None, expected: int | None) -> None:
+    body = b"{}"
+    headers = _headers(body)
+    del headers["X-GitHub-Hook-ID"]
+    if value is not None:
+        headers["X-GitHub-Hook-ID"] = value
+
+    assert _parse(body, headers).hook_id == expected
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        pytest.param({"installation": {"id": 42}}, 42, id="present"),
+        pytest.param({}, None, id="absent"),
+        pytest.param({"installation": {"id": "42"}}, None, id="string-id"),
+        pytest.param({"installation": {"id": True}}, None, id="boolean-id"),
+        pytest.param({"installation": 42}, None, id="not-an-object"),
+    ],
+)
+def test_installation_id_comes_from_the_payload(
+    payload: dict[str, Any], expected: int | None
+) -> None:
+    body = json.dumps(payload).encode()
+
+    assert _parse(body, _headers(body)).installation_id == expected
+
+
+def test_non_string_action_is_none() -> None:
+    body = b'{"action": 3}'
+
+    assert _parse(body, _headers(body)).action is None
+
+
+def test_sha1_signature_alone_is_rejected() -> None:
+    body = b"{}"
+    headers = _headers(body)
+    del headers["X-Hub-Signature-256"]
+    headers["X-Hub-Signature"] = "sha1=" + "0" * 40
+
+    with pytest.raises(InvalidSignature):
+        _parse(body, headers)
+
+
+def test_body_changed_after_signing_is_rejected() -> None:
+    headers = _headers(b'{"action": "opened"}')
+
+    with pytest.raises(InvalidSignature):
+        _parse(b'{"action": "closed"}', headers)
+
+
+@pytest.mark.parametrize("missing", ["X-GitHub-Event", "X-GitHub-Delivery"])
+def test_missing_required_header_raises_missing_header(missing: str) -> None:
+    body = b"{}"
+    headers = _headers(body)
+    del headers[missing]
+
+    with pytest.raises(MissingHeader) as caught:
+        _parse(body, headers)
+
+    assert caught.value.header == missing
+
+
+def test_empty_event_header_counts_as_missing() -> None:
+    body = b"{}"
+
+    with pytest.raises(MissingHeader):
+        _parse(body, _headers(body, event=""))
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/jsonx", "multipart/form-data", "application/xml", ""],
+)
+def test_other_content_types_are_unsupported(content_type: str) -> None:
+    body = b"{}"
+
+    with pytest.raises(UnsupportedMediaType):
+        _parse(body, _headers(body, content_type=content_type))
+
+
+def test_missing_content_type_is_unsupported() -> None:
+    body = b"{}"
+    headers = _headers(body)
+    del headers["Content-Type"]
+
+    with pytest.raises(UnsupportedMediaType):
+        _parse(body, headers)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"", id="empty"),
+        pytest.param(b"{", id="truncated"),
+        pytest.param(b"[1, 2]", id="array"),
+        pytest.param(b'"text"', id="string"),
+        pytest.param(b"null", id="null"),
+        pytest.param(b'{"a": NaN}', id="nan"),
+        pytest.param(b'{"a": "\xff"}', id="not-utf-8"),
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, id="deeply-nested"),
+    ],
+)
+def test_json_body_that_is_not_an_object_is_malformed(body: bytes) -> None:
+    with pytest.raises(MalformedPayload):
+        _parse(body, _headers(body))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"", id="empty"),
+        pytest.param(b"other=1", id="no-payload-field"),
+        pytest.param(_form(b"{}") + b"&" + _form(b"{}"), id="two-payload-fields"),
+        pytest.param(b"payload", id="field-without-equals"),
+        pytest.param(b"payload=%7B%7D&&", id="empty-field"),
+        pytest.param("payload={}é".encode(), id="raw-non-ascii"),
+        pytest.param(b"payload=%FF", id="percent-encoded-non-utf-8"),
+        pytest.param(b"&".join([b"f=1"] * 1000), id="too-many-fields"),
+        pytest.param(_form(b"[]"), id="payload-not-an-object"),
+        pytest.param(_form(b"{"), id="payload-not-json"),
+    ],
+)
+def test_form_body_without_one_json_object_payload_is_malformed(body: bytes) -> None:
+    with pytest.raises(MalformedPayload):
+        _parse(body, _headers(body, content_type=FORM))
+
+
+def test_body_over_the_limit_is_too_large() -> None:
+    body = b" " * (WEBHOOK_MAX_BODY_BYTES + 1)
+
+    with pytest.raises(PayloadTooLarge):
+        _parse(body, _headers(body))
+
+
+def test_body_at_the_limit_is_accepted() -> None:
+    prefix = b'{"padding": "'
+    suffix = b'"}'
+    body = prefix + b"x" * (WEBHOOK_MAX_BODY_BYTES - len(prefix) - len(suffix)) + suffix
+
+    assert len(_parse(body, _headers(body)).payload["padding"]) > 0
+
+
+# The order of checks: size, then signature, so that a forged request learns nothing else.
+@pytest.mark.parametrize(
+    ("body", "headers", "expected"),
+    [
+        pytest.param(
+            b" " * (WEBHOOK_MAX_BODY_BYTES + 1),
+            {"X-Hub-Signature-256": "bad"},
+            PayloadTooLarge,
+            id="size-before-signature",
+        ),
+        pytest.param(
+            b"not json",
+            {"X-Hub-Signature-256": "sha256=" + "0" * 64, "Content-Type": "text/plain"},
+            InvalidSignature,
+            id="signature-before-headers-and-content-type",
+        ),
+        pytest.param(
+            b"not json",
+            {"X-Hub-Signature-256": signature_for(b"not json", SECRET), "Content-Type": "x/y"},
+            MissingHeader,
+            id="headers-before-content-type",
+        ),
+    ],
+)
+def test_checks_run_in_documented_order(
+    body: bytes, headers: dict[str, str], expected: type[Exception]
+) -> None:
+    with pytest.raises(expected):
+        parse_webhook(headers, body, [SECRET])
+
+
+def test_unsupported_media_type_is_reported_before_json_errors() -> None:
+    body = b"not json"
+
+    with pytest.raises(UnsupportedMediaType):
+        _parse(body, _headers(body, content_type="text/plain"))
+
+
+def test_secret_never_appears_in_webhook_errors() -> None:
+    body = b"{}"
+    headers = _headers(body)
+    del headers["X-GitHub-Event"]
+
+    with pytest.raises(MissingHeader) as caught:
+        _parse(body, headers)
+
+    assert SECRET.decode() not in str(caught.value) + repr(caught.value)
