@@ -10,6 +10,8 @@
 - ``bare``: Starlette on Hypercorn's trio worker that reads the body, checks ``X-Hub-Signature-256``
   with ``snekomatic.gh.sansio.signature_for`` and ``hmac.compare_digest``, and answers 202 (401 on a bad
   signature). Receiver (a): the Python floor a real webhook receiver cannot go below.
+- ``fake-github``: ``snekomatic.gh.testing.FakeGitHub`` served by ``serve_fake_github`` under trio, for the
+  client-overhead measurement (exits with status 3 while gh.testing does not provide them yet).
 
 The webhook secret comes from ``GITHUB_WEBHOOK_SECRET``. Hypercorn runs one worker, access log off.
 """
@@ -126,13 +128,31 @@ def _serve_hypercorn(app: Any, port: int) -> None:
     trio.run(partial(serve, app, config, mode="asgi"))
 
 
+def _serve_fake_github(port: int) -> None:
+    import trio
+
+    try:
+        from snekomatic.gh.testing import (  # type: ignore[attr-defined]
+            FakeGitHub,
+            generate_private_key,
+            serve_fake_github,
+        )
+    except ImportError as exc:
+        print(f"snekomatic.gh.testing has no fake server yet: {exc}", flush=True)
+        raise SystemExit(3) from None
+    fake = FakeGitHub(private_key=generate_private_key())
+    trio.run(partial(serve_fake_github, fake, host="127.0.0.1", port=port))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.receivers", description=__doc__)
-    parser.add_argument("kind", choices=["raw", "hypercorn", "bare"])
+    parser.add_argument("kind", choices=["raw", "hypercorn", "bare", "fake-github"])
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
     if args.kind == "raw":
         asyncio.run(_serve_raw(args.port))
+    elif args.kind == "fake-github":
+        _serve_fake_github(args.port)
     elif args.kind == "hypercorn":
         _serve_hypercorn(_hypercorn_202, args.port)
     else:

@@ -1,0 +1,298 @@
+"""``python -m bench``: the whole benchmark in one run; a readable report, and JSON in bench-results/.
+
+Order: machine facts; the load generator's ceiling against a trivial server; receivers (a) bare
+signature check, (b) ``snekomatic serve`` on SQLite, (c) on PostgreSQL, at concurrency 1, 10 and 50;
+ratios to (a) and the targets of issue 3; signature checks per second and Link parsing; the client's
+overhead over raw httpx (when bench/client_overhead.py exists).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import importlib.util
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from bench import databases, loadgen, micro, processes, report
+from bench.suite import Receiver, ReceiverResult, run_receiver, serve_env, snekomatic_serve_argv
+from snekomatic.gh.sansio import signature_for
+
+PAYLOAD = Path(
+    "tests/fixtures/github-webhooks/payload-examples/api.github.com/pull_request/"
+    "closed.with-organization.payload.json"
+)
+CONCURRENCIES = (1, 10, 50)
+WEBHOOK_SECRET = "bench-webhook-secret"  # a throwaway secret for loopback servers
+REPO = Path(__file__).resolve().parent.parent
+
+
+def machine_facts(wrk: str | None) -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    facts: dict[str, Any] = {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu_count": os.cpu_count(),
+        "cpu_model": model,
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "load_average": os.getloadavg(),
+        "load_generator": wrk or "python (httpx+trio)",
+    }
+    return facts
+
+
+def private_key_pem() -> str:
+    """A fresh RSA 2048 key in PEM (the app never signs anything that leaves loopback here)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+
+
+def python_receiver(key: str, title: str, kind: str) -> Receiver:
+    port = processes.free_port()
+    return Receiver(
+        key=key,
+        title=title,
+        argv=[sys.executable, "-m", "bench.receivers", kind, "--port", str(port)],
+        port=port,
+        env={**os.environ, "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET},
+        cwd=REPO,
+    )
+
+
+def serve_receiver(key: str, title: str, database_url: str, count: Any, workdir: Path) -> Receiver:
+    port = processes.free_port()
+    env = serve_env(
+        secret=WEBHOOK_SECRET,
+        private_key=private_key_pem(),
+        database_url=database_url,
+        dead_api_url=f"http://{processes.HOST}:{processes.free_port()}",
+    )
+    return Receiver(
+        key=key,
+        title=title,
+        label="snekomatic serve",
+        argv=snekomatic_serve_argv(port),
+        port=port,
+        env=env,
+        healthz="/healthz",
+        ready_deadline=20.0,
+        count_rows=partial(count, database_url),
+        cwd=workdir,
+    )
+
+
+def run_receivers(load: Any, workdir: Path) -> list[ReceiverResult]:
+    results = [
+        run_receiver(
+            python_receiver("ceiling", "trivial server: raw asyncio protocol, canned 202", "raw"),
+            load,
+            CONCURRENCIES,
+            log_dir=workdir,
+        ),
+        run_receiver(
+            python_receiver(
+                "hypercorn", "bare ASGI 202 on Hypercorn (trio), body unread", "hypercorn"
+            ),
+            load,
+            CONCURRENCIES,
+            log_dir=workdir,
+        ),
+        run_receiver(
+            python_receiver("a", "Hypercorn + Starlette, signature check only: the floor", "bare"),
+            load,
+            CONCURRENCIES,
+            log_dir=workdir,
+        ),
+    ]
+    sqlite_dir = workdir / "sqlite"
+    sqlite_dir.mkdir()
+    sqlite = databases.sqlite_url(sqlite_dir)
+    results.append(
+        run_receiver(
+            serve_receiver(
+                "b", "snekomatic serve on SQLite", sqlite, databases.count_sqlite, sqlite_dir
+            ),
+            load,
+            CONCURRENCIES,
+            log_dir=workdir,
+        )
+    )
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        print("\n(c) skipped: TEST_DATABASE_URL is not set (run it through `make bench`)")
+        results.append(ReceiverResult("c", "snekomatic serve on PostgreSQL", "no PostgreSQL"))
+        return results
+    import psycopg
+
+    pg_dir = workdir / "postgres"
+    pg_dir.mkdir()
+    try:
+        with databases.fresh_postgres(server) as url:
+            receiver = serve_receiver(
+                "c", "snekomatic serve on PostgreSQL", url, databases.count_postgres, pg_dir
+            )
+            results.append(run_receiver(receiver, load, CONCURRENCIES, log_dir=workdir))
+    except psycopg.Error as exc:
+        print(f"\n(c) skipped: PostgreSQL not usable ({type(exc).__name__}: {exc})")
+        results.append(ReceiverResult("c", "snekomatic serve on PostgreSQL", str(exc)))
+    return results
+
+
+def signature_section() -> dict[str, Any]:
+    print("\n=== Signature verification and Link parsing (snekomatic.gh.sansio)")
+    checks = micro.signature_checks()
+    print(
+        f"    {checks['body_bytes'] // 1024} KB body: {checks['one_secret_per_s']:,.0f} verifications/s"
+        f" with 1 secret, {checks['three_secrets_per_s']:,.0f}/s with 3 (match last)"
+        f"   [{checks['how']}]"
+    )
+    link = micro.link_header()
+    if link["available"]:
+        print(
+            f"    Link header of {link['header_bytes'] / 1024:.0f} KB ({link['links']} links): "
+            f"parsed in {link['best_ms']:.2f} ms"
+        )
+    else:
+        print("    Link header parsing: skipped (sansio.parse_link_header not present yet)")
+    return {"signatures": checks, "link_header": link}
+
+
+def _measure_overhead(measure: Any, base_url: str, n: int) -> dict[str, Any]:
+    import trio
+
+    try:
+        result: dict[str, Any] = trio.run(measure, base_url, n)
+    except Exception as exc:  # the helper is someone else's code: report, do not abort the run
+        print(f"    failed: {type(exc).__name__}: {exc}")
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    for name, value in result.items():
+        shown = f"{value:,.4g}" if isinstance(value, float) else value
+        print(f"    {name}: {shown}")
+    return result
+
+
+def client_overhead_section(n: int, workdir: Path) -> dict[str, Any]:
+    print(f"\n=== Client overhead over raw httpx ({n} requests each)")
+    if importlib.util.find_spec("bench.client_overhead") is None:
+        print("    skipped: bench/client_overhead.py is not written yet")
+        return {"skipped": "bench/client_overhead.py missing"}
+    measure = importlib.import_module("bench.client_overhead").measure_client_overhead
+    try:
+        fake = python_receiver("fake-github", "the fake GitHub", "fake-github")
+        with processes.running(
+            "fake-github", fake.argv, port=fake.port, log_dir=workdir, env=fake.env, cwd=REPO
+        ) as server:
+            print(f"    against the fake GitHub at {server.base_url}")
+            return {"server": "fake-github", **_measure_overhead(measure, server.base_url, n)}
+    except processes.NotReady as exc:
+        print(f"    fake GitHub not available ({exc}); using the bare Hypercorn 202 server")
+    trivial = python_receiver("hypercorn-202", "bare Hypercorn", "hypercorn")
+    with processes.running(
+        "hypercorn-202", trivial.argv, port=trivial.port, log_dir=workdir, env=trivial.env, cwd=REPO
+    ) as server:
+        return {"server": "hypercorn-202", **_measure_overhead(measure, server.base_url, n)}
+
+
+def _result_json(result: ReceiverResult) -> dict[str, Any]:
+    return {
+        "key": result.key,
+        "title": result.title,
+        "skipped": result.skipped,
+        "runs": [{**dataclasses.asdict(run), "per_second": run.per_second} for run in result.runs],
+        "rows": [{**dataclasses.asdict(row), "missing": row.missing} for row in result.rows],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per load run (5)")
+    parser.add_argument("--quick", action="store_true", help="2 s per load run")
+    parser.add_argument("--output", type=Path, default=Path("bench-results/latest.json"))
+    args = parser.parse_args(argv)
+    duration = 2.0 if args.quick else args.duration
+    started = time.monotonic()
+
+    wrk, wrk_note = loadgen.ensure_wrk()
+    facts = machine_facts(wrk)
+    print("=== snekomatic bench")
+    for name, value in facts.items():
+        print(f"    {name}: {value}")
+    print(f"    load generator: {wrk_note}; {duration:g} s per run, concurrency {CONCURRENCIES}")
+    if wrk is None:
+        print(
+            "    !!! wrk unavailable: using the Python load generator, whose ceiling is far lower"
+        )
+
+    body = (REPO / PAYLOAD).read_bytes()
+    with tempfile.TemporaryDirectory(prefix="snekomatic-bench-") as tmp:
+        workdir = Path(tmp)
+        body_file = workdir / "body.json"
+        body_file.write_bytes(body)
+        payload = loadgen.Payload(body_file, signature_for(body, WEBHOOK_SECRET.encode()))
+        print(f"    payload: {PAYLOAD.name}, {len(body):,} bytes, signed; delivery id varies")
+        if wrk is not None:
+            load = partial(_wrk_load, wrk, payload, duration)
+        else:
+            load = partial(_python_load, payload, duration)
+        results = run_receivers(load, workdir)
+        ratios = report.ratios(results, CONCURRENCIES)
+        targets = report.targets(results)
+        sansio_numbers = signature_section()
+        overhead = client_overhead_section(300 if args.quick else 1000, workdir)
+
+    elapsed = time.monotonic() - started
+    print(f"\n=== done in {elapsed:.0f} s")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "facts": facts,
+        "duration_per_run_s": duration,
+        "concurrencies": list(CONCURRENCIES),
+        "receivers": [_result_json(result) for result in results],
+        "ratios_to_a": ratios,
+        "targets": targets,
+        "sansio": sansio_numbers,
+        "client_overhead": overhead,
+        "elapsed_s": elapsed,
+    }
+    args.output.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"    JSON written to {args.output}")
+    return 0
+
+
+def _wrk_load(
+    wrk: str, payload: loadgen.Payload, duration: float, base_url: str, concurrency: int
+) -> loadgen.LoadResult:
+    return loadgen.run_wrk(wrk, base_url, payload, concurrency=concurrency, duration=duration)
+
+
+def _python_load(
+    payload: loadgen.Payload, duration: float, base_url: str, concurrency: int
+) -> loadgen.LoadResult:
+    return loadgen.run_python(base_url, payload, concurrency=concurrency, duration=duration)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
