@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import trio
 
@@ -53,16 +53,17 @@ class ClaimedDeliveryLike(Protocol):
 
 
 Claimed = TypeVar("Claimed", bound=ClaimedDeliveryLike)
+Claimed_co = TypeVar("Claimed_co", bound=ClaimedDeliveryLike, covariant=True)
 
 
-class DeliveryQueue(Protocol[Claimed]):
+class DeliveryQueue(Protocol[Claimed_co]):
     """What workers need from storage. Every method is async and runs one short transaction.
 
     The ``bool`` results say whether the caller still held the lease: a worker that lost its lease
     (it was too slow, and someone else claimed the delivery) records nothing.
     """
 
-    async def claim(self, owner: str, lease: float) -> Claimed | None: ...
+    async def claim(self, owner: str, lease: float) -> Claimed_co | None: ...
     async def renew(self, delivery_id: int, owner: str, lease: float) -> bool: ...
     async def complete(self, delivery_id: int, owner: str) -> bool: ...
     async def retry(self, delivery_id: int, owner: str, delay: float, error: str) -> bool: ...
@@ -90,7 +91,7 @@ def describe_error(exc: BaseException) -> str:
     return text if len(text) <= 2000 else text[:1997] + "..."
 
 
-class Workers:
+class Workers(Generic[Claimed]):
     """``count`` workers processing deliveries from ``queue`` with ``process``.
 
     ``process(delivery)`` runs the handlers; it raising means "failed, retry later". ``on_failure`` is
