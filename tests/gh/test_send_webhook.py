@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -14,6 +15,8 @@ import pytest
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -170,6 +173,16 @@ async def test_response_reports_the_delivery_id_it_sent(receiver: Receiver) -> N
     assert receiver.deliveries[0].headers["x-github-delivery"] == sent
 
 
+def test_send_webhook_also_runs_under_asyncio(receiver: Receiver) -> None:
+    async def deliver() -> httpx.Response:
+        async with asgi_client(receiver) as http:
+            return await send_webhook("/webhook", "ping", {"zen": "hi"}, secret=SECRET, http=http)
+
+    response = asyncio.run(deliver())
+
+    assert response.status_code == 202
+
+
 # --- the request itself (pure) -------------------------------------------------------------------
 
 
@@ -198,6 +211,25 @@ def test_request_parses_back_into_the_payload(content_type: str) -> None:
     headers, body = build(content_type=content_type)
 
     assert parse_webhook(headers, body, [SECRET.encode()]).payload == PAYLOAD
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@pytest.mark.parametrize("content_type", CONTENT_TYPES)
+@given(payload=st.dictionaries(st.text(), json_values, max_size=5))
+def test_any_json_payload_round_trips_through_parse_webhook(
+    content_type: str, payload: dict[str, Any]
+) -> None:
+    headers, body = build_webhook_request(
+        "ping", payload, secret=SECRET, delivery_id="d", content_type=content_type
+    )
+
+    assert parse_webhook(headers, body, [SECRET.encode()]).payload == payload
 
 
 def test_json_body_is_compact_utf8() -> None:

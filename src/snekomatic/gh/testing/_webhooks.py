@@ -57,7 +57,7 @@ def build_webhook_request(
     is given (for a GitHub App, the app id and ``"integration"``).
 
     Raises ``ValueError`` for any other ``content_type``, and ``TypeError`` (from ``json``) for a
-    payload that is not JSON-serialisable. Pure; the secret appears only inside the signature.
+    payload that is not JSON-serialisable (``UnicodeEncodeError`` for text with lone surrogates). Pure; the secret appears only inside the signature.
     """
     data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     if content_type == JSON_CONTENT_TYPE:
