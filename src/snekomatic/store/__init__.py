@@ -1,0 +1,55 @@
+"""Persistence for snekomatic: SQLAlchemy Core tables, the engine, Alembic migrations.
+
+SQLite by default, PostgreSQL in production. Everything here is synchronous and called from async
+code through :func:`run_sync` (a worker thread). The database never holds a token, a key, the
+webhook secret or a signature.
+
+Typical use (the composition root)::
+
+    engine = create_store_engine(database_url(settings_url, default_sqlite_path="snekomatic.db"))
+    upgrade(engine)         # or check_schema(engine) to refuse to run on drift
+    store = Store(engine)
+    ok = await run_sync(store.insert_deliveries, [new_delivery])
+"""
+
+from __future__ import annotations
+
+from snekomatic.store._deliveries import STORED_HEADERS as STORED_HEADERS
+from snekomatic.store._deliveries import Delivery as Delivery
+from snekomatic.store._deliveries import DeliverySummary as DeliverySummary
+from snekomatic.store._deliveries import NewDelivery as NewDelivery
+from snekomatic.store._engine import create_store_engine as create_store_engine
+from snekomatic.store._engine import database_url as database_url
+from snekomatic.store._engine import run_sync as run_sync
+from snekomatic.store._errors import SchemaDriftError as SchemaDriftError
+from snekomatic.store._errors import StoreError as StoreError
+from snekomatic.store._errors import StoreUnavailable as StoreUnavailable
+from snekomatic.store._invitations import Effect as Effect
+from snekomatic.store._invitations import Invitation as Invitation
+from snekomatic.store._migrate import check_schema as check_schema
+from snekomatic.store._migrate import head_revision as head_revision
+from snekomatic.store._migrate import upgrade as upgrade
+from snekomatic.store._states import DeliveryStatus as DeliveryStatus
+from snekomatic.store._store import Store as Store
+from snekomatic.store._tables import metadata as metadata
+
+__all__ = [
+    "STORED_HEADERS",
+    "Delivery",
+    "DeliveryStatus",
+    "DeliverySummary",
+    "Effect",
+    "Invitation",
+    "NewDelivery",
+    "SchemaDriftError",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "check_schema",
+    "create_store_engine",
+    "database_url",
+    "head_revision",
+    "metadata",
+    "run_sync",
+    "upgrade",
+]

@@ -1,0 +1,402 @@
+"""The webhook inbox's table: storing deliveries, claiming them under a lease, and settling them.
+
+Every change of status goes through a transition named in :mod:`snekomatic.store._states`, in one
+statement whose WHERE clause checks the status (and the lease owner), so concurrent workers and
+processes cannot both win. No function reads the clock: callers pass ``now`` (timezone-aware UTC).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Row, Select, Update, and_, func, or_, select, update
+
+from snekomatic.store._engine import dialect_insert, transaction
+from snekomatic.store._states import TRANSITIONS, DeliveryStatus, Transition
+from snekomatic.store._tables import deliveries
+
+__all__ = ["STORED_HEADERS", "Delivery", "DeliverySummary", "NewDelivery"]
+
+# The only request headers ever stored. Never the signatures (X-Hub-Signature, -256): they are
+# useless once verified and are derived from the webhook secret.
+STORED_HEADERS: frozenset[str] = frozenset(
+    {
+        "content-type",
+        "user-agent",
+        "x-github-event",
+        "x-github-delivery",
+        "x-github-hook-id",
+        "x-github-hook-installation-target-id",
+        "x-github-hook-installation-target-type",
+    }
+)
+
+# Rows per INSERT statement: keeps SQLite under its limit on bound variables.
+_INSERT_CHUNK = 200
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewDelivery:
+    """A verified webhook delivery, as the web layer received it."""
+
+    hook_id: int | None
+    delivery_id: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    received_at: dt.datetime
+    body: bytes
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliverySummary:
+    """A delivery without its body and headers, for listings."""
+
+    id: int
+    hook_id: int | None
+    delivery_id: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    received_at: dt.datetime
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: dt.datetime
+    lease_owner: str | None
+    lease_expires_at: dt.datetime | None
+    last_error: str | None
+    finished_at: dt.datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery(DeliverySummary):
+    """A stored delivery, with the raw body and the stored headers."""
+
+    body: bytes
+    headers: Mapping[str, str]
+
+
+_SUMMARY_COLUMNS = [
+    deliveries.c[name]
+    for name in (
+        "id",
+        "hook_id",
+        "delivery_id",
+        "event",
+        "action",
+        "installation_id",
+        "received_at",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "lease_owner",
+        "lease_expires_at",
+        "last_error",
+        "finished_at",
+    )
+]
+_ALL_COLUMNS = [*_SUMMARY_COLUMNS, deliveries.c.body, deliveries.c.headers]
+
+
+def _summary_fields(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "hook_id": row.hook_id or None,
+        "delivery_id": row.delivery_id,
+        "event": row.event,
+        "action": row.action,
+        "installation_id": row.installation_id,
+        "received_at": row.received_at,
+        "status": DeliveryStatus(row.status),
+        "attempts": row.attempts,
+        "next_attempt_at": row.next_attempt_at,
+        "lease_owner": row.lease_owner,
+        "lease_expires_at": row.lease_expires_at,
+        "last_error": row.last_error,
+        "finished_at": row.finished_at,
+    }
+
+
+def _delivery(row: Row[Any]) -> Delivery:
+    return Delivery(**_summary_fields(row), body=bytes(row.body), headers=dict(row.headers))
+
+
+def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The allow-listed subset of ``headers`` (names lower-cased); everything else is dropped."""
+    return {
+        name.lower(): value for name, value in headers.items() if name.lower() in STORED_HEADERS
+    }
+
+
+def _settle(name: str, id: int, owner: str) -> Update:
+    """UPDATE for transition ``name`` of a delivery that ``owner`` holds under lease."""
+    transition: Transition = TRANSITIONS[name]
+    return (
+        update(deliveries)
+        .where(
+            deliveries.c.id == id,
+            deliveries.c.status.in_(transition.sources),
+            deliveries.c.lease_owner == owner,
+        )
+        .values(status=transition.target)
+    )
+
+
+_NO_LEASE: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+
+
+class DeliveryMethods:
+    """The delivery methods of :class:`snekomatic.store.Store` (all synchronous; see ``run_sync``)."""
+
+    engine: Engine
+
+    def insert_deliveries(self, rows: Sequence[NewDelivery]) -> list[bool]:
+        """Insert ``rows`` in one transaction; per row, True if it was new, False if a duplicate.
+
+        A duplicate is a row whose (hook id, delivery id) is already stored, or repeats an earlier
+        row of ``rows``; it is skipped, and the stored row is left as it was. New rows are pending
+        and due at their ``received_at``. Headers are filtered to :data:`STORED_HEADERS`.
+        Returns only after the commit. Raises :class:`StoreUnavailable` when the database fails
+        (then nothing of ``rows`` was stored).
+        """
+        if not rows:
+            return []
+        values = [
+            {
+                "hook_id": row.hook_id or 0,
+                "delivery_id": row.delivery_id,
+                "event": row.event,
+                "action": row.action,
+                "installation_id": row.installation_id,
+                "received_at": row.received_at,
+                "body": row.body,
+                "headers": stored_headers(row.headers),
+                "status": DeliveryStatus.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": row.received_at,
+            }
+            for row in rows
+        ]
+        inserted: set[tuple[int, str]] = set()
+        with transaction(self.engine, write=True) as conn:
+            for start in range(0, len(values), _INSERT_CHUNK):
+                statement = (
+                    dialect_insert(conn, deliveries)
+                    .values(values[start : start + _INSERT_CHUNK])
+                    .on_conflict_do_nothing(index_elements=["hook_id", "delivery_id"])
+                    .returning(deliveries.c.hook_id, deliveries.c.delivery_id)
+                )
+                inserted.update((r.hook_id, r.delivery_id) for r in conn.execute(statement))
+        results = []
+        for value in values:
+            key = (value["hook_id"], value["delivery_id"])
+            results.append(key in inserted)
+            inserted.discard(key)  # a repeat of the same key within ``rows`` is a duplicate
+        return results
+
+    def claim_next_delivery(self, owner: str, *, now: dt.datetime, lease: float) -> Delivery | None:
+        """Lease the next due delivery to ``owner`` for ``lease`` seconds, or None if none is due.
+
+        Due: pending with ``next_attempt_at <= now``, or leased with an expired lease (its worker
+        died). The oldest due one is taken; ``attempts`` goes up by one. One statement
+        (``UPDATE ... WHERE id = (SELECT ... LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING``; SQLite
+        serialises it under BEGIN IMMEDIATE), so no two callers ever get the same lease.
+        ``owner`` must name one worker task uniquely across all processes (host, pid, task and a
+        random part). Raises :class:`StoreUnavailable` when the database fails; a claim whose
+        answer was lost expires after ``lease`` and is claimed again.
+        """
+        with transaction(self.engine, write=True) as conn:
+            row = conn.execute(self._claim(owner, now=now, lease=lease)).one_or_none()
+        return None if row is None else _delivery(row)
+
+    def claim_deliveries(
+        self, owner: str, *, now: dt.datetime, lease: float, limit: int
+    ) -> list[Delivery]:
+        """Up to ``limit`` claims as by :meth:`claim_next_delivery`, in one transaction."""
+        claimed: list[Delivery] = []
+        with transaction(self.engine, write=True) as conn:
+            for _ in range(limit):
+                row = conn.execute(self._claim(owner, now=now, lease=lease)).one_or_none()
+                if row is None:
+                    break
+                claimed.append(_delivery(row))
+        return claimed
+
+    @staticmethod
+    def _claim(owner: str, *, now: dt.datetime, lease: float) -> Update:
+        pending, leased = TRANSITIONS["claim"].sources
+        due: Select[Any] = (
+            select(deliveries.c.id)
+            .where(
+                or_(
+                    and_(deliveries.c.status == pending, deliveries.c.next_attempt_at <= now),
+                    and_(deliveries.c.status == leased, deliveries.c.lease_expires_at <= now),
+                )
+            )
+            .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)  # compiles to nothing on SQLite
+        )
+        return (
+            update(deliveries)
+            .where(deliveries.c.id == due.scalar_subquery())
+            .values(
+                status=TRANSITIONS["claim"].target,
+                lease_owner=owner,
+                lease_expires_at=now + dt.timedelta(seconds=lease),
+                attempts=deliveries.c.attempts + 1,
+            )
+            .returning(*_ALL_COLUMNS)
+        )
+
+    def renew_lease(self, id: int, owner: str, *, now: dt.datetime, lease: float) -> bool:
+        """Extend ``owner``'s lease on delivery ``id`` to ``now + lease``.
+
+        False if ``owner`` no longer holds it (another worker reclaimed it after it expired, or it
+        was settled): the caller must stop and not settle it. A lease that expired but was not yet
+        reclaimed is still held and can be renewed.
+        """
+        statement = _settle("renew", id, owner).values(
+            lease_expires_at=now + dt.timedelta(seconds=lease)
+        )
+        return self._update_one(statement)
+
+    def complete_delivery(self, id: int, owner: str, *, now: dt.datetime) -> bool:
+        """Mark delivery ``id`` done. False (and nothing changed) if ``owner`` does not hold it."""
+        return self._update_one(_settle("complete", id, owner).values(finished_at=now, **_NO_LEASE))
+
+    def retry_delivery(
+        self, id: int, owner: str, *, now: dt.datetime, next_attempt_at: dt.datetime, error: str
+    ) -> bool:
+        """Put delivery ``id`` back as pending, due at ``next_attempt_at``, recording ``error``.
+
+        The backoff is the caller's to compute. ``error`` must hold no secret. False if ``owner``
+        does not hold the lease. ``now`` is accepted for symmetry and not stored.
+        """
+        statement = _settle("retry", id, owner).values(
+            next_attempt_at=next_attempt_at, last_error=error, **_NO_LEASE
+        )
+        return self._update_one(statement)
+
+    def dead_letter(self, id: int, owner: str, *, now: dt.datetime, error: str) -> bool:
+        """Give up on delivery ``id``: dead, with ``error`` kept for people to read and replay.
+
+        False if ``owner`` does not hold the lease.
+        """
+        statement = _settle("dead_letter", id, owner).values(
+            last_error=error, finished_at=now, **_NO_LEASE
+        )
+        return self._update_one(statement)
+
+    def release_lease(self, id: int, owner: str, *, now: dt.datetime) -> bool:
+        """Hand delivery ``id`` back at graceful shutdown: pending, due ``now``, attempt not counted.
+
+        The interrupted attempt is not counted (``attempts`` goes back down by one), so that deploys
+        cannot push a delivery towards the dead letters; a worker that dies without releasing still
+        counts its attempt, so a delivery that keeps crashing its worker does end dead.
+        False if ``owner`` does not hold the lease.
+        """
+        statement = _settle("release", id, owner).values(
+            next_attempt_at=now, attempts=deliveries.c.attempts - 1, **_NO_LEASE
+        )
+        return self._update_one(statement)
+
+    def replay_delivery(self, id: int, *, now: dt.datetime) -> bool:
+        """Put a dead (or done) delivery ``id`` back as pending, due ``now``, with attempts at 0.
+
+        ``last_error`` is kept until the next attempt settles. False if no such delivery is dead or
+        done (it is pending or leased already, or does not exist).
+        """
+        transition = TRANSITIONS["replay"]
+        statement = (
+            update(deliveries)
+            .where(deliveries.c.id == id, deliveries.c.status.in_(transition.sources))
+            .values(
+                status=transition.target,
+                attempts=0,
+                next_attempt_at=now,
+                finished_at=None,
+                **_NO_LEASE,
+            )
+        )
+        return self._update_one(statement)
+
+    def _update_one(self, statement: Update) -> bool:
+        with transaction(self.engine, write=True) as conn:
+            return conn.execute(statement).rowcount == 1
+
+    def get_delivery(self, id: int) -> Delivery | None:
+        """The delivery with this row id, or None."""
+        with transaction(self.engine, write=False) as conn:
+            row = conn.execute(select(*_ALL_COLUMNS).where(deliveries.c.id == id)).one_or_none()
+        return None if row is None else _delivery(row)
+
+    def list_deliveries(
+        self, status: DeliveryStatus | None = None, *, limit: int = 50
+    ) -> list[DeliverySummary]:
+        """The newest ``limit`` deliveries (by row id, newest first), of ``status`` if given."""
+        statement = select(*_SUMMARY_COLUMNS).order_by(deliveries.c.id.desc()).limit(limit)
+        if status is not None:
+            statement = statement.where(deliveries.c.status == status)
+        with transaction(self.engine, write=False) as conn:
+            return [DeliverySummary(**_summary_fields(r)) for r in conn.execute(statement)]
+
+    def delivery_exists(self, hook_id: int | None, delivery_id: str) -> bool:
+        """Whether this (hook id, delivery id) is stored; hook id None means "unknown" (stored 0)."""
+        statement = select(deliveries.c.id).where(
+            deliveries.c.hook_id == (hook_id or 0), deliveries.c.delivery_id == delivery_id
+        )
+        with transaction(self.engine, write=False) as conn:
+            return conn.execute(statement).first() is not None
+
+    def known_delivery_ids(self, guids: Iterable[str]) -> set[str]:
+        """Those of ``guids`` (X-GitHub-Delivery values) that are stored, under any hook id."""
+        wanted = list(dict.fromkeys(guids))
+        known: set[str] = set()
+        with transaction(self.engine, write=False) as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                statement = (
+                    select(deliveries.c.delivery_id)
+                    .where(deliveries.c.delivery_id.in_(chunk))
+                    .distinct()
+                )
+                known.update(conn.execute(statement).scalars())
+        return known
+
+    def count_by_status(self) -> dict[DeliveryStatus, int]:
+        """How many deliveries have each status (every status present, zeros included)."""
+        statement = select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+        counts = dict.fromkeys(DeliveryStatus, 0)
+        with transaction(self.engine, write=False) as conn:
+            for status, count in conn.execute(statement):
+                counts[DeliveryStatus(status)] = count
+        return counts
+
+    def next_due_at(self) -> dt.datetime | None:
+        """The earliest time a delivery becomes claimable (maybe already past), or None if none will.
+
+        For a worker that found nothing to claim: it may sleep until then (or until woken).
+        """
+        pending = select(func.min(deliveries.c.next_attempt_at)).where(
+            deliveries.c.status == DeliveryStatus.PENDING
+        )
+        leased = select(func.min(deliveries.c.lease_expires_at)).where(
+            deliveries.c.status == DeliveryStatus.LEASED
+        )
+        with transaction(self.engine, write=False) as conn:
+            times = [conn.execute(pending).scalar(), conn.execute(leased).scalar()]
+        present = [t for t in times if t is not None]
+        return min(present) if present else None
+
+    def delete_finished_before(self, cutoff: dt.datetime) -> int:
+        """Delete done deliveries finished before ``cutoff``; returns how many. Dead ones are kept."""
+        statement = deliveries.delete().where(
+            deliveries.c.status == DeliveryStatus.DONE, deliveries.c.finished_at < cutoff
+        )
+        with transaction(self.engine, write=True) as conn:
+            return conn.execute(statement).rowcount

@@ -1,0 +1,173 @@
+"""The engine: which database, how connections behave, how a transaction begins, and the one bridge
+from async code to the synchronous store.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
+import anyio.to_thread
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from snekomatic.store._errors import StoreUnavailable
+
+__all__ = ["create_store_engine", "database_url", "run_sync"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# A read-only transaction is marked with this execution option; it begins DEFERRED on SQLite.
+_READ_ONLY = "snekomatic_read_only"
+
+
+def database_url(url: str | None, *, default_sqlite_path: str) -> str:
+    """The SQLAlchemy URL for a ``DATABASE_URL`` value.
+
+    - ``None`` or empty: an SQLite file at ``default_sqlite_path`` (made absolute against the working
+      directory), as ``sqlite:////abs/path``.
+    - ``postgres://`` (Heroku's form) and ``postgresql://``: ``postgresql+psycopg://`` (psycopg 3),
+      everything after the scheme kept as it is.
+    - anything else (``sqlite:///...``, ``postgresql+psycopg://...``): unchanged.
+
+    Pure: reads no environment. The URL may hold a password: never log the result.
+    """
+    if not url:
+        return "sqlite:///" + os.path.abspath(default_sqlite_path)
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
+def create_store_engine(
+    url: str,
+    *,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    sqlite_busy_timeout: float = 10.0,
+) -> Engine:
+    """A SQLAlchemy engine for ``url`` (see :func:`database_url`), set up for the store.
+
+    PostgreSQL (psycopg 3): a pool of ``pool_size`` connections plus ``max_overflow`` more under
+    load, each checked with a ping before use, so after the server restarts (or kills a connection)
+    the next call reconnects instead of failing.
+
+    SQLite: WAL journal (readers do not block the writer), ``busy_timeout`` of
+    ``sqlite_busy_timeout`` seconds, foreign keys on, and every writing transaction opened with
+    ``BEGIN IMMEDIATE``: the write lock is taken at the start, so two writers never both read and then
+    both write (Python's sqlite3 would otherwise delay BEGIN until the first write).
+
+    Opens no connection yet. The URL may hold a password: it is never put in a message.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, busy_timeout=sqlite_busy_timeout)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_recycle=1800,
+    )
+
+
+def _sqlite_engine(url: str, *, busy_timeout: float) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"timeout": busy_timeout, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, record: ConnectionPoolEntry) -> None:
+        # Hand BEGIN/COMMIT timing to SQLAlchemy (the "begin" hook below) instead of sqlite3.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            # WAL with synchronous=NORMAL is durable across application crashes; only a power
+            # loss may roll back the last commits, never corrupt the file.
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _is_unavailable(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        message = str(orig)
+        return "database is locked" in message or "database is busy" in message
+    return False
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
+    """One transaction, committed when the block ends without an exception, rolled back otherwise.
+
+    ``write=False`` marks it read-only: on SQLite it begins DEFERRED and does not take the write lock.
+    Raises :class:`StoreUnavailable` (``from`` the driver's error) if no connection can be had, if
+    the connection is lost, or if SQLite stays locked past the busy timeout.
+    """
+    try:
+        connection = engine.connect()
+    except DBAPIError as exc:
+        raise StoreUnavailable("cannot connect to the database") from exc
+    with connection:
+        if not write:
+            connection.execution_options(**{_READ_ONLY: True})
+        try:
+            with connection.begin():
+                yield connection
+        except DBAPIError as exc:
+            if _is_unavailable(exc):
+                raise StoreUnavailable("the database connection failed or stayed locked") from exc
+            raise
+
+
+def dialect_insert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT for ``table`` that has ``on_conflict_do_nothing`` / ``on_conflict_do_update``."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def run_sync(store_fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Call a synchronous store function in a worker thread and return its result.
+
+    The one bridge from async code (Trio or asyncio, through anyio) to the store, for example
+    ``await run_sync(store.claim_next_delivery, owner, now=now, lease=30.0)``.
+
+    A checkpoint. Raises whatever ``store_fn`` raises (usually :class:`StoreUnavailable`).
+
+    Cancellation: the thread cannot be interrupted, so a statement that has started runs to
+    completion and its transaction commits or rolls back as it would have; ``Cancelled`` is then
+    raised at the next checkpoint and the result is lost. Store functions are written so that this
+    is safe: a lost "claimed" answer is a lease that expires, a lost "inserted" answer a delivery
+    that is in the inbox all the same.
+
+    Threads come from anyio's default limiter (40 threads); beyond ``pool_size + max_overflow``
+    connections, threads queue inside the pool.
+    """
+    call: Callable[[], T] = functools.partial(store_fn, *args, **kwargs)
+    return await anyio.to_thread.run_sync(call, abandon_on_cancel=False)

@@ -1,0 +1,108 @@
+"""Store fixtures: every store test runs on SQLite and on PostgreSQL through ``empty_database``.
+
+PostgreSQL databases are made fresh per test on the ``TEST_DATABASE_URL`` server (a copy of one
+migrated template, so migrating is not repeated) and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from snekomatic.store import Store, create_store_engine, database_url, upgrade
+
+
+def _server_url(test_database_url: str, database: str) -> str:
+    url = make_url(database_url(test_database_url, default_sqlite_path="unused"))
+    return url.set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin(test_database_url: str) -> Iterator[Engine]:
+    """An AUTOCOMMIT engine on the server's maintenance database, for CREATE/DROP DATABASE."""
+    engine = create_engine(
+        _server_url(test_database_url, make_url(test_database_url).database or "postgres"),
+        isolation_level="AUTOCOMMIT",
+    )
+    yield engine
+    engine.dispose()
+
+
+def _create_database(admin: Engine, *, template: str | None = None) -> str:
+    name = f"snekomatic_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        suffix = f" TEMPLATE {template}" if template else ""
+        conn.execute(text(f"CREATE DATABASE {name}{suffix}"))
+    return name
+
+
+def _drop_database(admin: Engine, name: str) -> None:
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin: Engine, test_database_url: str) -> Iterator[str]:
+    """A migrated database that per-test databases are copied from."""
+    name = _create_database(postgres_admin)
+    engine = create_store_engine(_server_url(test_database_url, name))
+    upgrade(engine)
+    engine.dispose()  # CREATE DATABASE ... TEMPLATE needs the template unused
+    yield name
+    _drop_database(postgres_admin, name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def empty_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URL of an empty database of each kind (no tables)."""
+    if backend == "sqlite":
+        yield database_url(None, default_sqlite_path=str(tmp_path / "snekomatic.db"))
+        return
+    admin: Engine = request.getfixturevalue("postgres_admin")
+    test_database_url: str = request.getfixturevalue("test_database_url")
+    name = _create_database(admin)
+    yield _server_url(test_database_url, name)
+    _drop_database(admin, name)
+
+
+@pytest.fixture
+def migrated_database(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """The URL of a database of each kind at the newest migration."""
+    if backend == "sqlite":
+        url = database_url(None, default_sqlite_path=str(tmp_path / "snekomatic.db"))
+        engine = create_store_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    admin: Engine = request.getfixturevalue("postgres_admin")
+    template: str = request.getfixturevalue("postgres_template")
+    test_database_url: str = request.getfixturevalue("test_database_url")
+    name = _create_database(admin, template=template)
+    yield _server_url(test_database_url, name)
+    _drop_database(admin, name)
+
+
+@pytest.fixture
+def engine(migrated_database: str) -> Iterator[Engine]:
+    engine = create_store_engine(migrated_database)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def store(engine: Engine) -> Store:
+    """A :class:`Store` on a freshly migrated database; ids "sqlite" and "postgresql"."""
+    return Store(engine)

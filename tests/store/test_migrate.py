@@ -1,0 +1,81 @@
+"""Migrations build the code's schema on both databases, and drift is refused with a clear message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, inspect, text
+
+from snekomatic.store import (
+    SchemaDriftError,
+    check_schema,
+    create_store_engine,
+    head_revision,
+    metadata,
+    upgrade,
+)
+
+
+@pytest.fixture
+def empty_engine(empty_database: str) -> Iterator[Engine]:
+    engine = create_store_engine(empty_database)
+    yield engine
+    engine.dispose()
+
+
+def test_upgrade_builds_every_table_on_an_empty_database(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+
+    tables = set(inspect(empty_engine).get_table_names())
+    assert tables == {*metadata.tables, "alembic_version"}
+
+
+def test_schema_check_passes_after_upgrade(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+
+    check_schema(empty_engine)
+
+
+def test_upgrade_twice_is_harmless(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+    upgrade(empty_engine)
+
+    check_schema(empty_engine)
+
+
+def test_schema_check_refuses_an_unmigrated_database(empty_engine: Engine) -> None:
+    with pytest.raises(SchemaDriftError, match="snekomatic migrate") as raised:
+        check_schema(empty_engine)
+
+    assert head_revision() in str(raised.value)
+
+
+def test_schema_check_names_an_extra_column(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE deliveries ADD COLUMN surprise TEXT"))
+
+    with pytest.raises(SchemaDriftError) as raised:
+        check_schema(engine)
+
+    assert "column in the database but not in the code: deliveries.surprise" in str(raised.value)
+
+
+def test_schema_check_names_a_dropped_index(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_deliveries_status_next_attempt_at"))
+
+    with pytest.raises(SchemaDriftError) as raised:
+        check_schema(engine)
+
+    assert raised.value.differences == (
+        "index missing from the database: deliveries.ix_deliveries_status_next_attempt_at",
+    )
+
+
+def test_schema_check_names_a_missing_table(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE org_throttles"))
+
+    with pytest.raises(SchemaDriftError, match="table missing from the database: org_throttles"):
+        check_schema(engine)
