@@ -1,0 +1,50 @@
+"""snekomatic.gh.testing: a stateful fake GitHub on loopback, for tests, bot authors and local dev.
+
+Start it inside a nursery (or an anyio task group) and point a client at the URL it reports::
+
+    fake = FakeGitHub(app_id=1, private_key=generate_private_key())
+    org = fake.add_org("python-trio")
+    fake.install(org)
+    async with trio.open_nursery() as nursery:
+        base_url = await nursery.start(serve_fake_github, fake)
+        ...
+        nursery.cancel_scope.cancel()
+
+``fake.asgi`` is the same fake as an ASGI app, for ``httpx.ASGITransport``.
+"""
+
+from snekomatic.gh.testing._fake import FakeGitHub as FakeGitHub
+from snekomatic.gh.testing._faults import FaultKind as FaultKind
+from snekomatic.gh.testing._keys import generate_private_key as generate_private_key
+from snekomatic.gh.testing._model import FakeComment as FakeComment
+from snekomatic.gh.testing._model import FakeDelivery as FakeDelivery
+from snekomatic.gh.testing._model import FakeInstallation as FakeInstallation
+from snekomatic.gh.testing._model import FakeInvitation as FakeInvitation
+from snekomatic.gh.testing._model import FakeIssue as FakeIssue
+from snekomatic.gh.testing._model import FakeMembership as FakeMembership
+from snekomatic.gh.testing._model import FakeOrg as FakeOrg
+from snekomatic.gh.testing._model import FakePullRequest as FakePullRequest
+from snekomatic.gh.testing._model import FakeRepo as FakeRepo
+from snekomatic.gh.testing._model import FakeUser as FakeUser
+from snekomatic.gh.testing._pipeline import RecordedRequest as RecordedRequest
+from snekomatic.gh.testing._serve import run_fake_github_forever as run_fake_github_forever
+from snekomatic.gh.testing._serve import serve_fake_github as serve_fake_github
+
+__all__ = [
+    "FakeComment",
+    "FakeDelivery",
+    "FakeGitHub",
+    "FakeInstallation",
+    "FakeInvitation",
+    "FakeIssue",
+    "FakeMembership",
+    "FakeOrg",
+    "FakePullRequest",
+    "FakeRepo",
+    "FakeUser",
+    "FaultKind",
+    "RecordedRequest",
+    "generate_private_key",
+    "run_fake_github_forever",
+    "serve_fake_github",
+]

@@ -1,0 +1,20 @@
+"""The fake's ASGI app: every route, then a fallback that answers GitHub's JSON 404."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from snekomatic.gh.testing import _routes_app, _routes_orgs, _routes_repos
+from snekomatic.gh.testing._fake import FakeGitHub
+from snekomatic.gh.testing._pipeline import fallback_route
+
+
+def build_app(fake: FakeGitHub) -> Starlette:
+    """A Starlette app serving ``fake``; routes read and change the fake's state directly."""
+    routes = [
+        *_routes_app.routes(fake),
+        *_routes_orgs.routes(fake),
+        *_routes_repos.routes(fake),
+        fallback_route(fake),
+    ]
+    return Starlette(routes=routes)

@@ -1,0 +1,88 @@
+"""Serving the fake over real HTTP with Hypercorn, under Trio or asyncio."""
+
+from __future__ import annotations
+
+import socket
+from typing import cast
+
+import anyio
+import sniffio
+from anyio.abc import TaskStatus
+from hypercorn.config import Config
+from hypercorn.typing import Framework
+
+from snekomatic.gh.testing._fake import FakeGitHub
+
+
+def _config(sock: socket.socket) -> Config:
+    config = Config()
+    # Hand Hypercorn the already-listening socket: the port is known before serving starts.
+    config.bind = [f"fd://{sock.detach()}"]
+    config.include_date_header = False  # the fake sends its own Date, from its own clock
+    config.include_server_header = False
+    config.accesslog = None
+    config.errorlog = None
+    config.graceful_timeout = 0.0
+    return config
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+async def serve_fake_github(
+    fake: FakeGitHub,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    task_status: TaskStatus[str] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``fake`` over HTTP on ``host:port`` (port 0: any free port) until cancelled.
+
+    Reports the base URL (``http://127.0.0.1:PORT``) through ``task_status.started`` once connections
+    are accepted, and sets ``fake.base_url`` to it. Runs under Trio and asyncio (Hypercorn's matching
+    worker). Raises ``OSError`` if the address cannot be bound. Shutdown is cancellation: open
+    connections are dropped and the socket closed.
+    """
+    sock = _listening_socket(host, port)
+    bound_port = sock.getsockname()[1]
+    url = f"http://[{host}]:{bound_port}" if ":" in host else f"http://{host}:{bound_port}"
+    config = _config(sock)
+    app = cast(Framework, fake.asgi)
+    fake.base_url = url
+    if sniffio.current_async_library() == "trio":
+        import hypercorn.trio
+        import trio
+
+        async def serve_on_trio(*, task_status: trio.TaskStatus[list[str]]) -> None:
+            await hypercorn.trio.serve(app, config, task_status=task_status)
+
+        async with trio.open_nursery() as nursery:
+            await nursery.start(serve_on_trio)
+            task_status.started(url)
+    else:
+        import hypercorn.asyncio
+
+        # The socket already listens, so connections queue in its backlog until Hypercorn accepts.
+        task_status.started(url)
+        await hypercorn.asyncio.serve(app, config)
+
+
+async def run_fake_github_forever(
+    fake: FakeGitHub, *, host: str = "127.0.0.1", port: int = 0
+) -> None:
+    """Serve ``fake`` until cancelled (the ``snekomatic fake-github`` command's body).
+
+    The base URL is in ``fake.base_url`` once serving; cancellation stops the server.
+    """
+    await serve_fake_github(fake, host=host, port=port)
