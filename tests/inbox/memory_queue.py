@@ -82,3 +82,31 @@ class MemoryQueue:
         item.status, item.owner, item.last_error = status, None, error
         item.history.append(status)
         return True
+
+
+class QueueDown(Exception):
+    """What a real queue raises when its database is unreachable."""
+
+
+class FlakyQueue(MemoryQueue):
+    """A MemoryQueue whose database can be switched off."""
+
+    def __init__(self, count: int = 0) -> None:
+        super().__init__(count)
+        self.down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise QueueDown("connection refused")
+
+    async def claim(self, owner: str, lease: float) -> Item | None:
+        self._check()
+        return await super().claim(owner, lease)
+
+    async def renew(self, delivery_id: int, owner: str, lease: float) -> bool:
+        self._check()
+        return await super().renew(delivery_id, owner, lease)
+
+    async def complete(self, delivery_id: int, owner: str) -> bool:
+        self._check()
+        return await super().complete(delivery_id, owner)

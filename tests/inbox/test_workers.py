@@ -10,7 +10,7 @@ import trio
 import trio.testing
 
 from snekomatic.inbox import WorkerPolicy, Workers, retry_delay
-from tests.inbox.memory_queue import Item, MemoryQueue
+from tests.inbox.memory_queue import FlakyQueue, Item, MemoryQueue, QueueDown
 
 POLICY = WorkerPolicy(
     lease=30,
@@ -232,3 +232,61 @@ async def test_new_work_wakes_an_idle_worker_at_once(
             await done.wait()
             await workers.stop()
     assert processed_at[0] - rung_at < 1
+
+
+async def test_workers_ride_out_a_database_outage(autojump_clock: trio.testing.MockClock) -> None:
+    queue = FlakyQueue(2)
+    queue.down = True
+    outages: list[Exception] = []
+    processed: Counter[int] = Counter()
+    done = trio.Event()
+
+    async def process(item: Item) -> None:
+        processed[item.id] += 1
+        if sum(processed.values()) == 2:
+            done.set()
+
+    workers = Workers(
+        queue,
+        process,
+        count=2,
+        name="w",
+        policy=POLICY,
+        unavailable=(QueueDown,),
+        on_unavailable=outages.append,
+    )
+    with trio.fail_after(1000):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(workers.run)
+            await trio.sleep(30)  # down for half a minute: claims fail, workers stay up
+            queue.down = False
+            await done.wait()
+            await workers.stop()
+    assert len(outages) >= 2
+    assert processed == Counter({1: 1, 2: 1})
+    assert {item.status for item in queue.items.values()} == {"done"}
+
+
+async def test_a_settlement_lost_to_an_outage_is_retried_after_the_lease(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue = FlakyQueue(1)
+    processed_at: list[float] = []
+    done = trio.Event()
+
+    async def process(item: Item) -> None:
+        processed_at.append(trio.current_time())
+        queue.down = len(processed_at) == 1  # the database vanishes before the first "done"
+        if len(processed_at) == 2:
+            done.set()
+
+    workers = Workers(queue, process, count=1, name="w", policy=POLICY, unavailable=(QueueDown,))
+    with trio.fail_after(1000):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(workers.run)
+            await trio.sleep(5)
+            queue.down = False
+            await done.wait()
+            await workers.stop()
+    assert processed_at[1] - processed_at[0] >= POLICY.lease  # at-least-once, after the lease
+    assert queue.items[1].status == "done"

@@ -97,6 +97,11 @@ class Workers(Generic[Claimed]):
     ``process(delivery)`` runs the handlers; it raising means "failed, retry later". ``on_failure`` is
     told about each failed attempt (for logs and Sentry) with the delivery, the exception and whether
     it was the last attempt.
+
+    ``unavailable`` lists the exception types the queue raises when the database is unreachable.
+    Workers survive them: a failed claim is retried after ``poll_interval``, a failed renewal is tried
+    again at the next renewal, and a failed settlement leaves the lease to expire, after which the
+    delivery is claimed again (at-least-once). ``on_unavailable`` is told each time.
     """
 
     def __init__(
@@ -109,6 +114,8 @@ class Workers(Generic[Claimed]):
         policy: WorkerPolicy = WorkerPolicy(),
         doorbell: Doorbell | None = None,
         on_failure: Callable[[Claimed, BaseException, bool], None] = lambda d, e, last: None,
+        unavailable: tuple[type[Exception], ...] = (),
+        on_unavailable: Callable[[Exception], None] = lambda exc: None,
     ) -> None:
         self._queue = queue
         self._process = process
@@ -117,6 +124,8 @@ class Workers(Generic[Claimed]):
         self.policy = policy
         self.doorbell = doorbell or Doorbell()
         self._on_failure = on_failure
+        self._unavailable = unavailable
+        self._on_unavailable = on_unavailable
         self._stopping = trio.Event()
         self._in_flight: set[trio.CancelScope] = set()
         self._finished = trio.Event()
@@ -151,7 +160,11 @@ class Workers(Generic[Claimed]):
 
     async def _work(self, owner: str) -> None:
         while not self._stopping.is_set():
-            claimed = await self._queue.claim(owner, self.policy.lease)
+            try:
+                claimed = await self._queue.claim(owner, self.policy.lease)
+            except self._unavailable as exc:
+                self._on_unavailable(exc)
+                claimed = None
             if claimed is None:
                 with trio.move_on_after(self.policy.poll_interval):
                     await self.doorbell.wait()
@@ -170,7 +183,12 @@ class Workers(Generic[Claimed]):
                     nonlocal lease_lost
                     while True:
                         await trio.sleep(self.policy.renew_every)
-                        if not await self._queue.renew(delivery.id, owner, self.policy.lease):
+                        try:
+                            held = await self._queue.renew(delivery.id, owner, self.policy.lease)
+                        except self._unavailable as exc:
+                            self._on_unavailable(exc)
+                            continue  # the lease may still be ours; try again next time
+                        if not held:
                             lease_lost = True
                             processing.cancel()
                             return
@@ -198,6 +216,18 @@ class Workers(Generic[Claimed]):
     ) -> None:
         if lease_lost:
             return  # someone else holds it now; whatever we did is theirs to finish
+        try:
+            await self._settle(delivery, owner, processing, error)
+        except self._unavailable as exc:
+            self._on_unavailable(exc)  # the lease expires and the delivery is claimed again
+
+    async def _settle(
+        self,
+        delivery: Claimed,
+        owner: str,
+        processing: trio.CancelScope,
+        error: BaseException | None,
+    ) -> None:
         with trio.CancelScope(shield=True), trio.move_on_after(10):
             if processing.cancelled_caught:
                 await self._queue.release(delivery.id, owner)
