@@ -79,6 +79,10 @@ class ResponseCache:
     def __repr__(self) -> str:
         return f"ResponseCache(entries={len(self)}, max_entries={self.max_entries})"
 
+    def keys(self) -> list[CacheKey]:
+        """The keys held, least recently used first (for introspection; holds no credentials)."""
+        return list(self._entries)
+
     def get(self, key: CacheKey) -> CachedResponse | None:
         """The stored answer for ``key`` (marking it recently used), or None."""
         entry = self._entries.get(key)
