@@ -8,10 +8,12 @@ client sent and when (on Trio's clock, so autojump tests can assert on virtual t
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import httpx
 import trio
 
@@ -47,7 +49,8 @@ class Recorded:
 class ScriptedGitHub:
     """An ASGI app. ``script(method, path, *replies)`` queues replies; the last one repeats forever."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = trio.current_time) -> None:
+        self._clock = clock
         self.requests: list[Recorded] = []
         self.max_in_flight = 0
         self._in_flight = 0
@@ -75,7 +78,7 @@ class ScriptedGitHub:
                 scope["query_string"].decode(),
                 headers,
                 body,
-                trio.current_time(),
+                self._clock(),
             )
         )
         queue = self._scripts.get((scope["method"], scope["path"]))
@@ -89,7 +92,7 @@ class ScriptedGitHub:
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
             if reply.delay:
-                await trio.sleep(reply.delay)
+                await anyio.sleep(reply.delay)
         finally:
             self._in_flight -= 1
         content = reply.body()
@@ -131,11 +134,11 @@ class TokenAuth:
         self.reauthorizations = 0
 
     async def authorization(self) -> str:
-        await trio.lowlevel.checkpoint()
+        await anyio.lowlevel.checkpoint()
         return f"token {self.tokens[0]}"
 
     async def reauthorize(self, error: Exception) -> bool:
-        await trio.lowlevel.checkpoint()
+        await anyio.lowlevel.checkpoint()
         self.reauthorizations += 1
         if self.renew and len(self.tokens) > 1:
             self.tokens.pop(0)
