@@ -231,11 +231,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per load run (5)")
     parser.add_argument("--quick", action="store_true", help="2 s per load run")
     parser.add_argument("--output", type=Path, default=Path("bench-results/latest.json"))
+    parser.add_argument(
+        "--python-loadgen", action="store_true", help="use the Python load generator, not wrk"
+    )
     args = parser.parse_args(argv)
     duration = 2.0 if args.quick else args.duration
     started = time.monotonic()
 
-    wrk, wrk_note = loadgen.ensure_wrk()
+    wrk, wrk_note = (
+        (None, "--python-loadgen given") if args.python_loadgen else loadgen.ensure_wrk()
+    )
     facts = machine_facts(wrk)
     print("=== snekomatic bench")
     for name, value in facts.items():
@@ -264,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         overhead = client_overhead_section(300 if args.quick else 1000, workdir)
 
     elapsed = time.monotonic() - started
-    print(f"\n=== done in {elapsed:.0f} s")
+    facts["load_average_at_end"] = os.getloadavg()
+    print(f"\n=== done in {elapsed:.0f} s; load average now {facts['load_average_at_end']}")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "facts": facts,
