@@ -12,14 +12,16 @@ from snekomatic.inbox._redelivery import select_redeliveries
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-def entry(id: int, guid: str, status_code: int, *, hours_ago: float = 1) -> dict[str, Any]:
+def entry(
+    id: int, guid: str, status_code: int, *, hours_ago: float = 1, redelivery: bool = False
+) -> dict[str, Any]:
     """One entry of GET /app/hook/deliveries, in GitHub's shape."""
     when = NOW - timedelta(hours=hours_ago)
     return {
         "id": id,
         "guid": guid,
         "delivered_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "redelivery": False,
+        "redelivery": redelivery,
         "duration": 0.27,
         "status": "OK" if status_code < 300 else f"Invalid HTTP Response: {status_code}",
         "status_code": status_code,
@@ -79,3 +81,11 @@ def test_candidates_come_oldest_first() -> None:
 
 def test_malformed_entries_are_skipped() -> None:
     assert chosen_ids([{"id": 9}, {"guid": "x", "delivered_at": None}, entry(1, "g", 500)]) == [1]
+
+
+def test_a_delivery_that_keeps_failing_is_redelivered_a_bounded_number_of_times() -> None:
+    log = [entry(1, "g", 503, hours_ago=10)]
+    log += [entry(1 + n, "g", 503, hours_ago=10 - n, redelivery=True) for n in range(1, 3)]
+    assert chosen_ids(log) == [3]  # two redeliveries so far: one more is allowed
+    log.append(entry(4, "g", 503, hours_ago=1, redelivery=True))
+    assert chosen_ids(log) == []

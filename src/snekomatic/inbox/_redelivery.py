@@ -23,6 +23,9 @@ __all__ = ["REDELIVERY_WINDOW", "RedeliveryCandidate", "parse_github_time", "sel
 # https://docs.github.com/en/webhooks/testing-and-troubleshooting-webhooks/redelivering-webhooks
 REDELIVERY_WINDOW = timedelta(days=3)
 
+# Our own limit: a delivery that failed again after this many redeliveries needs a person.
+MAX_REDELIVERIES_PER_DELIVERY = 3
+
 
 @dataclass(frozen=True, kw_only=True)
 class RedeliveryCandidate:
@@ -49,6 +52,7 @@ def select_redeliveries(
     known_guids: set[str],
     now: datetime,
     since: timedelta = REDELIVERY_WINDOW,
+    max_redeliveries: int = MAX_REDELIVERIES_PER_DELIVERY,
 ) -> list[RedeliveryCandidate]:
     """The deliveries to redeliver, oldest first, one per guid.
 
@@ -59,6 +63,7 @@ def select_redeliveries(
     """
     cutoff = now - min(since, REDELIVERY_WINDOW)
     succeeded: set[str] = set()
+    redeliveries: dict[str, int] = {}
     newest_failure: dict[str, RedeliveryCandidate] = {}
     for entry in log:
         guid = entry.get("guid")
@@ -68,6 +73,8 @@ def select_redeliveries(
         when = parse_github_time(delivered_at)
         if when < cutoff:
             continue
+        if entry.get("redelivery") is True:
+            redeliveries[guid] = redeliveries.get(guid, 0) + 1
         if _succeeded(entry):
             succeeded.add(guid)
             continue
@@ -84,6 +91,8 @@ def select_redeliveries(
     chosen = [
         candidate
         for guid, candidate in newest_failure.items()
-        if guid not in succeeded and guid not in known_guids
+        if guid not in succeeded
+        and guid not in known_guids
+        and redeliveries.get(guid, 0) < max_redeliveries
     ]
     return sorted(chosen, key=lambda c: (c.delivered_at, c.delivery_id))

@@ -1,0 +1,124 @@
+"""The running bot: web server, ingest, workers and periodic sweeps in one nursery, and their shutdown.
+
+The pieces are built by :mod:`snekomatic.cli` (the composition root) and handed in here as values.
+Shutdown is ordered so that nothing accepted is lost:
+
+1. the web server stops accepting connections and finishes the requests it has (their deliveries are
+   committed by the still-running ingest);
+2. the workers stop claiming, get their grace period, and release what is still running;
+3. everything else (committers, listeners, sweeps) is cancelled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import signal
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+
+import structlog
+import trio
+
+from snekomatic.gh.sansio import Event
+from snekomatic.inbox import Doorbell, GroupCommitIngest, Workers
+from snekomatic.store import Delivery, NewDelivery, Store, StoreUnavailable, run_sync
+from snekomatic.web import create_app, serve_http
+
+__all__ = ["Service", "worker_name"]
+
+log = structlog.get_logger("snekomatic.service")
+
+
+def worker_name() -> str:
+    """A name unique across machines and restarts, for lease ownership: host, pid, random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass(kw_only=True)
+class Service:
+    """Everything one ``snekomatic serve`` or ``snekomatic worker`` process runs.
+
+    ``workers`` may be None (a web-only process). ``background`` are long-running tasks (the redelivery
+    sweep, the LISTEN relay) started with the service and cancelled at the end of shutdown.
+    """
+
+    store: Store
+    ingest: GroupCommitIngest[NewDelivery]
+    workers: Workers[Delivery] | None
+    doorbell: Doorbell
+    webhook_secrets: list[bytes]
+    background: list[Callable[[], Awaitable[None]]]
+    clock: Callable[[], dt.datetime]
+
+    async def accept(self, event: Event, headers: Mapping[str, str], body: bytes) -> bool:
+        """Store a verified delivery; True if new. Rings the doorbell so idle workers start at once."""
+        row = NewDelivery(
+            hook_id=event.hook_id,
+            delivery_id=event.delivery_id,
+            event=event.event,
+            action=event.action,
+            installation_id=event.installation_id,
+            received_at=self.clock(),
+            body=body,
+            headers=headers,
+        )
+        is_new = await self.ingest.store(row)
+        if is_new:
+            self.doorbell.ring()
+        return is_new
+
+    async def database_ok(self) -> bool:
+        try:
+            with trio.fail_after(5):
+                await run_sync(self.store.ping)
+        except (StoreUnavailable, trio.TooSlowError):
+            return False
+        return True
+
+    async def run(
+        self,
+        *,
+        host: str | None,
+        port: int = 0,
+        stop: trio.Event,
+        task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Run until ``stop`` is set, then shut down in order (see the module docstring).
+
+        With ``host`` None no web server runs (a worker process). Reports the bound URLs (or ``[]``).
+        """
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.ingest.run)
+            for task in self.background:
+                nursery.start_soon(task)
+            if self.workers is not None:
+                await nursery.start(self.workers.run)
+            if host is None:
+                task_status.started([])
+                await stop.wait()
+            else:
+                app = create_app(
+                    secrets=self.webhook_secrets, accept=self.accept, database_ok=self.database_ok
+                )
+                async with trio.open_nursery() as web:
+                    binds = await web.start(
+                        partial(serve_http, app, host=host, port=port, shutdown_trigger=stop.wait)
+                    )
+                    log.info("listening", urls=binds)
+                    task_status.started(binds)
+            if self.workers is not None:
+                await self.workers.stop()
+            nursery.cancel_scope.cancel()
+
+
+async def stop_on_signals(stop: trio.Event) -> None:
+    """Set ``stop`` on SIGTERM (Heroku's and containers' shutdown) or SIGINT."""
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("shutting down", signal=signal.Signals(signum).name)
+            stop.set()
+            return
