@@ -132,7 +132,7 @@ def _serve_fake_github(port: int) -> None:
     import trio
 
     try:
-        from snekomatic.gh.testing import (  # type: ignore[attr-defined]
+        from snekomatic.gh.testing import (
             FakeGitHub,
             generate_private_key,
             serve_fake_github,
