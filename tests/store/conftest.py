@@ -1,7 +1,8 @@
 """Store fixtures: every store test runs on SQLite and on PostgreSQL through ``empty_database``.
 
-PostgreSQL databases are made fresh per test on the ``TEST_DATABASE_URL`` server (a copy of one
-migrated template, so migrating is not repeated) and dropped afterwards.
+PostgreSQL databases are made on the ``TEST_DATABASE_URL`` server and dropped afterwards: a fresh,
+migrated one per test module (a copy of one migrated template, so migrating is not repeated), emptied
+before each test; and a fresh empty one for each test that migrates or alters the schema.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from snekomatic.store import Store, create_store_engine, database_url, upgrade
+from snekomatic.store import Store, create_store_engine, database_url, metadata, upgrade
 
 
 def _server_url(test_database_url: str, database: str) -> str:
@@ -75,24 +76,36 @@ def empty_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest)
     _drop_database(admin, name)
 
 
-@pytest.fixture
-def migrated_database(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+@pytest.fixture(scope="module")
+def postgres_module_database(
+    postgres_admin: Engine, postgres_template: str, test_database_url: str
 ) -> Iterator[str]:
-    """The URL of a database of each kind at the newest migration."""
+    """A migrated PostgreSQL database for one test module (its tests empty it before each use)."""
+    name = _create_database(postgres_admin, template=postgres_template)
+    yield _server_url(test_database_url, name)
+    _drop_database(postgres_admin, name)
+
+
+@pytest.fixture
+def migrated_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The URL of an empty database of each kind at the newest migration.
+
+    SQLite: a new file per test. PostgreSQL: the module's database, every table truncated.
+    Tests must not change its schema (use ``empty_database`` for that).
+    """
     if backend == "sqlite":
         url = database_url(None, default_sqlite_path=str(tmp_path / "snekomatic.db"))
         engine = create_store_engine(url)
         upgrade(engine)
         engine.dispose()
-        yield url
-        return
-    admin: Engine = request.getfixturevalue("postgres_admin")
-    template: str = request.getfixturevalue("postgres_template")
-    test_database_url: str = request.getfixturevalue("test_database_url")
-    name = _create_database(admin, template=template)
-    yield _server_url(test_database_url, name)
-    _drop_database(admin, name)
+        return url
+    url: str = request.getfixturevalue("postgres_module_database")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = ", ".join(table.name for table in metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY"))
+    engine.dispose()
+    return url
 
 
 @pytest.fixture

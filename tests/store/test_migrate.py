@@ -24,6 +24,13 @@ def empty_engine(empty_database: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture
+def own_engine(empty_engine: Engine) -> Engine:
+    """A migrated database of this test's own, whose schema it may change."""
+    upgrade(empty_engine)
+    return empty_engine
+
+
 def test_upgrade_builds_every_table_on_an_empty_database(empty_engine: Engine) -> None:
     upgrade(empty_engine)
 
@@ -51,31 +58,31 @@ def test_schema_check_refuses_an_unmigrated_database(empty_engine: Engine) -> No
     assert head_revision() in str(raised.value)
 
 
-def test_schema_check_names_an_extra_column(engine: Engine) -> None:
-    with engine.begin() as conn:
+def test_schema_check_names_an_extra_column(own_engine: Engine) -> None:
+    with own_engine.begin() as conn:
         conn.execute(text("ALTER TABLE deliveries ADD COLUMN surprise TEXT"))
 
     with pytest.raises(SchemaDriftError) as raised:
-        check_schema(engine)
+        check_schema(own_engine)
 
     assert "column in the database but not in the code: deliveries.surprise" in str(raised.value)
 
 
-def test_schema_check_names_a_dropped_index(engine: Engine) -> None:
-    with engine.begin() as conn:
+def test_schema_check_names_a_dropped_index(own_engine: Engine) -> None:
+    with own_engine.begin() as conn:
         conn.execute(text("DROP INDEX ix_deliveries_status_next_attempt_at"))
 
     with pytest.raises(SchemaDriftError) as raised:
-        check_schema(engine)
+        check_schema(own_engine)
 
     assert raised.value.differences == (
         "index missing from the database: deliveries.ix_deliveries_status_next_attempt_at",
     )
 
 
-def test_schema_check_names_a_missing_table(engine: Engine) -> None:
-    with engine.begin() as conn:
+def test_schema_check_names_a_missing_table(own_engine: Engine) -> None:
+    with own_engine.begin() as conn:
         conn.execute(text("DROP TABLE org_throttles"))
 
     with pytest.raises(SchemaDriftError, match="table missing from the database: org_throttles"):
-        check_schema(engine)
+        check_schema(own_engine)
