@@ -325,3 +325,21 @@ def test_secret_never_appears_in_webhook_errors() -> None:
         _parse(body, headers)
 
     assert SECRET.decode() not in str(caught.value) + repr(caught.value)
+
+
+def test_decode_webhook_reads_back_a_stored_delivery_without_its_signature() -> None:
+    from snekomatic.gh.sansio import decode_webhook
+
+    body = b'{"action": "closed", "installation": {"id": 7}}'
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "pull_request",
+        "X-GitHub-Delivery": "d",
+    }
+    event = decode_webhook(headers, body)
+    assert (event.event, event.action, event.delivery_id, event.installation_id) == (
+        "pull_request",
+        "closed",
+        "d",
+        7,
+    )

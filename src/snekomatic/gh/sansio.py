@@ -40,6 +40,7 @@ from snekomatic.gh._signatures import verify_signature as verify_signature
 from snekomatic.gh._urls import expand_url as expand_url
 from snekomatic.gh._webhooks import WEBHOOK_MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
 from snekomatic.gh._webhooks import Event as Event
+from snekomatic.gh._webhooks import decode_webhook as decode_webhook
 from snekomatic.gh._webhooks import parse_webhook as parse_webhook
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "Link",
     "RateLimit",
     "app_jwt_claims",
+    "decode_webhook",
     "encode_app_jwt",
     "error_for_response",
     "expand_url",
