@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import hypercorn.trio
 import jwt
+import trio
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hypercorn.config import Config
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from snekomatic.gh.testing import (
     FakeGitHub,
@@ -94,3 +101,35 @@ def bearer(token: str) -> dict[str, str]:
 
 def token_auth(token: str) -> dict[str, str]:
     return {"Authorization": f"token {token}"}
+
+
+@dataclass
+class WebhookReceiver:
+    """A loopback webhook endpoint that records what it receives and answers ``status``."""
+
+    status: int = 200
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+    def app(self) -> Starlette:
+        async def webhook(request: Request) -> Response:
+            self.received.append((dict(request.headers), await request.body()))
+            return Response(status_code=self.status)
+
+        return Starlette(routes=[Route("/webhook", webhook, methods=["POST"])])
+
+
+async def serve_receiver(
+    receiver: WebhookReceiver, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Serve ``receiver`` on a free loopback port; reports its webhook URL."""
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.accesslog = None
+    config.errorlog = None
+
+    async def serve(*, task_status: trio.TaskStatus[list[str]]) -> None:
+        await hypercorn.trio.serve(receiver.app(), config, task_status=task_status)  # type: ignore[arg-type]
+
+    async with trio.open_nursery() as nursery:
+        (bind,) = await nursery.start(serve)
+        task_status.started(bind + "/webhook")
