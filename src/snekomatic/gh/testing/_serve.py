@@ -71,11 +71,31 @@ async def serve_fake_github(
             await nursery.start(serve_on_trio)
             task_status.started(url)
     else:
-        import hypercorn.asyncio
+        await _serve_on_asyncio(app, config, url, task_status)
 
+
+async def _serve_on_asyncio(
+    app: Framework, config: Config, url: str, task_status: TaskStatus[str]
+) -> None:
+    import hypercorn.asyncio
+
+    # Hypercorn's asyncio worker cannot be cancelled mid-flight (its cleanup awaits in ``finally``), so
+    # it runs shielded and is stopped through its shutdown trigger when this task is cancelled;
+    # graceful_timeout 0 keeps that stop short.
+    shutdown = anyio.Event()
+
+    async def run_hypercorn() -> None:
+        with anyio.CancelScope(shield=True):
+            await hypercorn.asyncio.serve(app, config, shutdown_trigger=shutdown.wait)
+
+    async with anyio.create_task_group() as task_group:
+        task_group.start_soon(run_hypercorn)
         # The socket already listens, so connections queue in its backlog until Hypercorn accepts.
         task_status.started(url)
-        await hypercorn.asyncio.serve(app, config)
+        try:
+            await anyio.sleep_forever()
+        finally:
+            shutdown.set()
 
 
 async def run_fake_github_forever(
