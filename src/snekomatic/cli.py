@@ -1,11 +1,281 @@
-"""The ``snekomatic`` command: the composition root, where settings, storage, app and nursery meet."""
+"""The ``snekomatic`` command: the composition root, where settings, storage, app and nursery meet.
+
+Only here are the pieces wired together: :func:`load_settings` reads the environment once, and every
+other module receives plain values.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import NoReturn
+
 import click
+import structlog
+import trio
+
+from snekomatic.config import Settings, SettingsError, load_settings
+from snekomatic.gh.app import GithubApp
+from snekomatic.gh.sansio import decode_webhook
+from snekomatic.inbox import Doorbell, GroupCommitIngest, WorkerPolicy, Workers
+from snekomatic.inbox._notify import listen_for_new_deliveries
+from snekomatic.inbox._queue import StoreQueue, utc_now
+from snekomatic.inbox._sweep import sweep_failed_deliveries, sweep_periodically
+from snekomatic.logs import configure_logging
+from snekomatic.service import Service, stop_on_signals, worker_name
+from snekomatic.store import (
+    Delivery,
+    SchemaDriftError,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    check_schema,
+    create_store_engine,
+    database_url,
+    upgrade,
+)
+
+log = structlog.get_logger("snekomatic")
+
+DEFAULT_SQLITE_FILE = "snekomatic.sqlite3"
+
+
+def fail(message: str) -> NoReturn:
+    """Stop with one line on stderr and exit status 2 (a configuration problem, not a crash)."""
+    click.echo(f"snekomatic: {message}", err=True)
+    sys.exit(2)
+
+
+def settings_or_fail(*, need_app: bool) -> Settings:
+    try:
+        settings = load_settings()
+        if need_app:
+            settings.require_app_credentials()
+    except SettingsError as exc:
+        fail(str(exc))
+    return settings
+
+
+def store_url(settings: Settings) -> str:
+    raw = settings.database_url.get_secret_value() if settings.database_url else None
+    return database_url(raw, default_sqlite_path=os.path.abspath(DEFAULT_SQLITE_FILE))
+
+
+def open_store(settings: Settings, *, migrate: bool) -> Store:
+    """The store, migrated to the code's schema (``migrate``) and checked against it."""
+    try:
+        engine = create_store_engine(store_url(settings))
+        if migrate:
+            upgrade(engine)
+        check_schema(engine)
+    except SchemaDriftError as exc:
+        fail(f"the database schema does not match this version of snekomatic: {exc}")
+    except StoreError as exc:
+        fail(f"the database cannot be used: {exc}")
+    return Store(engine)
+
+
+def github_app(settings: Settings) -> GithubApp:
+    """The GithubApp for these settings; it never reads the environment itself."""
+    return GithubApp(
+        app_id=settings.github_app_id,
+        private_key=settings.private_key_pem(),
+        webhook_secret=[s.get_secret_value() for s in settings.github_webhook_secret],
+        user_agent=settings.github_user_agent,
+        base_url=settings.github_api_url,
+        environ={},
+    )
+
+
+def delivery_processor(app: GithubApp) -> Callable[[Delivery], Awaitable[None]]:
+    """Runs a stored delivery through the app's handlers, with one log line per attempt."""
+
+    async def process(delivery: Delivery) -> None:
+        event = decode_webhook(delivery.headers, delivery.body)
+        started = trio.current_time()
+        with structlog.contextvars.bound_contextvars(
+            delivery_id=delivery.delivery_id,
+            event=delivery.event,
+            action=delivery.action,
+            installation_id=delivery.installation_id,
+            attempt=delivery.attempts,
+        ):
+            outcome = "failed"
+            try:
+                await app.dispatch(event)
+                outcome = "done"
+            finally:
+                log.info(
+                    "delivery processed",
+                    outcome=outcome,
+                    duration_ms=round((trio.current_time() - started) * 1000, 1),
+                )
+
+    return process
+
+
+def build_service(
+    settings: Settings, store: Store, app: GithubApp, *, worker_count: int, sweep: bool
+) -> Service:
+    doorbell = Doorbell()
+    name = worker_name()
+
+    def on_failure(delivery: Delivery, exc: BaseException, last: bool) -> None:
+        log.error(
+            "delivery failed",
+            delivery_id=delivery.delivery_id,
+            attempt=delivery.attempts,
+            dead_letter=last,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+
+    def on_unavailable(exc: Exception) -> None:
+        log.warning("database unavailable", error=str(exc))
+
+    workers = (
+        Workers(
+            StoreQueue(store),
+            delivery_processor(app),
+            count=worker_count,
+            name=name,
+            policy=WorkerPolicy(),
+            doorbell=doorbell,
+            on_failure=on_failure,
+            unavailable=(StoreUnavailable,),
+            on_unavailable=on_unavailable,
+        )
+        if worker_count > 0
+        else None
+    )
+    background: list[Callable[[], Awaitable[None]]] = []
+    url = store_url(settings)
+    if workers is not None and url.startswith("postgresql"):
+        libpq_url = url.replace("postgresql+psycopg://", "postgresql://", 1)
+        background.append(partial(listen_for_new_deliveries, libpq_url, doorbell))
+    if sweep:
+        background.append(
+            partial(sweep_periodically, app.app_client, store, owner=name, clock=utc_now)
+        )
+    return Service(
+        store=store,
+        ingest=GroupCommitIngest(
+            store.insert_deliveries,
+            unavailable=(StoreUnavailable,),
+            on_error=lambda exc: log.error("delivery not stored", error=str(exc)),
+        ),
+        workers=workers,
+        doorbell=doorbell,
+        webhook_secrets=settings.webhook_secrets(),
+        background=background,
+        clock=utc_now,
+    )
+
+
+async def run_until_signalled(service: Service, *, host: str | None, port: int) -> None:
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(stop_on_signals, stop)
+        await service.run(host=host, port=port, stop=stop)
+        nursery.cancel_scope.cancel()
 
 
 @click.group()
 @click.version_option(package_name="snekomatic")
 def main() -> None:
     """snekomatic: a GitHub App bot that welcomes contributors to your organization."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default $HOST or 0.0.0.0).")
+@click.option("--port", type=int, default=None, help="Port (default $PORT or 8000).")
+@click.option("--workers", type=int, default=None, help="In-process workers (default 4; 0: none).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve webhooks, with in-process workers. Applies migrations at start-up."""
+    settings = settings_or_fail(need_app=True)
+    configure_logging(settings.log_level)
+    store = open_store(settings, migrate=True)
+    app = github_app(settings)
+    service = build_service(
+        settings,
+        store,
+        app,
+        worker_count=settings.workers if workers is None else workers,
+        sweep=True,
+    )
+    trio.run(
+        partial(
+            run_until_signalled,
+            service,
+            host=host or settings.host,
+            port=settings.port if port is None else port,
+        )
+    )
+
+
+@main.command()
+@click.option("--workers", type=int, default=None, help="Worker tasks (default 4).")
+def worker(workers: int | None) -> None:
+    """Process stored deliveries only (run any number of these against one PostgreSQL)."""
+    settings = settings_or_fail(need_app=True)
+    configure_logging(settings.log_level)
+    store = open_store(settings, migrate=True)
+    count = settings.workers if workers is None else workers
+    service = build_service(
+        settings, store, github_app(settings), worker_count=max(count, 1), sweep=False
+    )
+    trio.run(partial(run_until_signalled, service, host=None, port=0))
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the database migrations and check the schema."""
+    settings = settings_or_fail(need_app=False)
+    open_store(settings, migrate=True)
+    click.echo("database schema is up to date")
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """``90s``, ``15m``, ``24h``, ``3d`` as a timedelta."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit():
+        raise click.BadParameter(f"{text!r} is not a duration like 30m, 24h or 3d")
+    return dt.timedelta(seconds=int(number) * units[unit])
+
+
+@main.command()
+@click.option("--since", default="72h", show_default=True, help="How far back to look (max 3d).")
+@click.option("--dry-run", is_flag=True, help="List what would be redelivered; ask for nothing.")
+def redeliver(since: str, dry_run: bool) -> None:
+    """Ask GitHub to redeliver the app's recent failed webhook deliveries."""
+    window = parse_duration(since)
+    settings = settings_or_fail(need_app=True)
+    store = open_store(settings, migrate=True)
+
+    async def run() -> None:
+        async with github_app(settings) as app:
+            report = await sweep_failed_deliveries(
+                app.app_client,
+                store,
+                owner=worker_name(),
+                now=utc_now(),
+                since=window,
+                dry_run=dry_run,
+                lease_ttl=60,
+            )
+        if not report.ran:
+            fail("another process is sweeping right now; try again in a few minutes")
+        verb = "would redeliver" if dry_run else "redelivered"
+        chosen = report.candidates if dry_run else report.requested
+        click.echo(f"examined {report.examined} deliveries; {verb} {len(chosen)}")
+        for candidate in chosen:
+            click.echo(
+                f"  {candidate.delivered_at:%Y-%m-%d %H:%M} {candidate.guid} {candidate.event}"
+            )
+        for candidate, error in report.failed:
+            click.echo(f"  refused: {candidate.guid}: {error}", err=True)
+
+    trio.run(run)

@@ -1,0 +1,3 @@
+from snekomatic.cli import main
+
+main()
