@@ -1,0 +1,24 @@
+"""bench/client_overhead.py runs end to end against the fake GitHub (a few requests, no timing claims)."""
+
+from __future__ import annotations
+
+import trio
+from bench.client_overhead import measure_client_overhead
+
+from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
+
+
+async def test_measure_client_overhead_reports_both_sides_and_their_ratio() -> None:
+    fake = FakeGitHub(private_key=generate_private_key())
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            base_url = await nursery.start(serve_fake_github, fake)
+            result = await measure_client_overhead(base_url, 5, rounds=1)
+            nursery.cancel_scope.cancel()
+    assert result["raw_us_per_request"] > 0 and result["client_us_per_request"] > 0
+    assert (
+        result["ratio"] == round(result["client_us_per_request"] / result["raw_us_per_request"], 3)
+        or abs(result["ratio"] - result["client_us_per_request"] / result["raw_us_per_request"])
+        < 0.01
+    )
+    assert len(fake.requests_to("GET", "/rate_limit")) == 2 * 20 + 2 * 5
