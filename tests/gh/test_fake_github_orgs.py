@@ -23,7 +23,7 @@ def world() -> World:
 @pytest.fixture
 async def http(nursery: trio.Nursery, world: World) -> AsyncIterator[httpx.AsyncClient]:
     url = await nursery.start(serve_fake_github, world.fake)
-    token, _ = world.fake._mint_token(world.installation, world.clock.now)
+    token = world.fake.mint_token(world.installation)
     headers = {"User-Agent": USER_AGENT, **token_auth(token)}
     async with httpx.AsyncClient(base_url=url, headers=headers) as client:
         yield client

@@ -10,17 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from snekomatic.gh.testing import _deliveries
+from snekomatic.gh.testing import _access, _deliveries
 from snekomatic.gh.testing._auth import (
     AppCaller,
     Caller,
     InstallationCaller,
     IssuedToken,
-    new_installation_token,
-    parse_authorization,
-    verify_app_jwt,
 )
-from snekomatic.gh.testing._faults import Fault, FaultKind, primary_limit_error
+from snekomatic.gh.testing._faults import Fault, FaultKind
 from snekomatic.gh.testing._keys import public_key_pem
 from snekomatic.gh.testing._model import (
     FakeComment,
@@ -39,12 +36,8 @@ from snekomatic.gh.testing._model import (
 from snekomatic.gh.testing._payloads import issue_comment_payload, pull_request_payload
 from snekomatic.gh.testing._pipeline import RecordedRequest
 from snekomatic.gh.testing._ratelimit import (
-    ANONYMOUS_LIMIT,
-    APP_LIMIT,
-    INSTALLATION_LIMIT,
     RateWindow,
 )
-from snekomatic.gh.testing._replies import ApiError, bad_credentials
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -399,46 +392,13 @@ class FakeGitHub:
             and fnmatch.fnmatchcase(r.path, path_glob)
         ]
 
-    # -- used by the request pipeline ------------------------------------------------------------
+    # -- credentials and limits ------------------------------------------------------------------
 
-    def _api_url(self) -> str:
-        return self.base_url or "https://api.github.com"
-
-    def _authenticate(self, authorization: str | None, now: float) -> Caller:
-        if authorization is None:
-            return None
-        _, credential = parse_authorization(authorization)
-        issued = self.tokens.get(credential)
-        if issued is not None:
-            installation = self.installations.get(issued.installation_id)
-            if issued.expires_at <= now or installation is None:
-                raise bad_credentials()
-            return InstallationCaller(installation)
-        if credential.count(".") == 2:
-            verify_app_jwt(credential, public_key=self._public_key, app_id=self.app_id, now=now)
-            return AppCaller()
-        raise bad_credentials()
-
-    def _mint_token(self, installation: FakeInstallation, now: float) -> tuple[str, IssuedToken]:
-        token = new_installation_token()
-        issued = IssuedToken(
-            installation_id=installation.id,
-            expires_at=now + self.token_lifetime,
-            permissions=dict(installation.permissions),
-        )
-        self.tokens[token] = issued
-        return token, issued
-
-    def _rate_window(self, caller: Caller, resource: str, now: float) -> RateWindow:
-        if isinstance(caller, InstallationCaller):
-            key, limit = ("installation", caller.installation.id, resource), INSTALLATION_LIMIT
-        elif isinstance(caller, AppCaller):
-            key, limit = ("app", self.app_id, resource), APP_LIMIT
-        else:
-            key, limit = ("anonymous", 0, resource), ANONYMOUS_LIMIT
-        window = self._windows.setdefault(key, RateWindow(limit=limit))
-        window.roll(now)
-        return window
+    def mint_token(self, installation: FakeInstallation) -> str:
+        """A fresh installation token, as ``POST /app/installations/{id}/access_tokens`` would mint,
+        valid for ``token_lifetime`` seconds of the fake's clock. The token is a secret."""
+        token, _ = _access.mint_token(self, installation, self.now())
+        return token
 
     def rate_window(
         self, installation: FakeInstallation | None, resource: str = "core"
@@ -448,27 +408,7 @@ class FakeGitHub:
         caller: Caller = (
             InstallationCaller(installation) if installation is not None else AppCaller()
         )
-        return self._rate_window(caller, resource, self.now())
+        return _access.rate_window(self, caller, resource, self.now())
 
-    def _caller_description(self, caller: Caller) -> str:
-        if isinstance(caller, InstallationCaller):
-            return f"installation ID {caller.installation.id}"
-        if isinstance(caller, AppCaller):
-            return f"app ID {self.app_id}"
-        return "your IP address"
-
-    def _primary_limit(self, window: RateWindow, caller: Caller, resource: str) -> ApiError:
-        return primary_limit_error(
-            limit=window.limit,
-            used=window.used,
-            reset_at=window.reset_at,
-            resource=resource,
-            who=self._caller_description(caller),
-        )
-
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.matches(method, path):
-                fault.remaining -= 1
-                return fault
-        return None
+    def _api_url(self) -> str:
+        return self.base_url or "https://api.github.com"

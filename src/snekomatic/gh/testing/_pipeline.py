@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from snekomatic.gh.testing import _access
 from snekomatic.gh.testing._auth import AppCaller, Caller, InstallationCaller
 from snekomatic.gh.testing._faults import fault_error
 from snekomatic.gh.testing._model import FakeInstallation, FakeUser
@@ -161,13 +162,13 @@ async def _answer(fake: FakeGitHub, request: Request, handler: Handler, auth: Au
     try:
         if not request.headers.get("user-agent"):
             raise ApiError(403, USER_AGENT_MESSAGE)
-        caller = fake._authenticate(request.headers.get("authorization"), now)
+        caller = _access.authenticate(fake, request.headers.get("authorization"), now)
         if auth == "app" and not isinstance(caller, AppCaller):
             raise ApiError(401, REQUIRES_AUTHENTICATION if caller is None else JWT_REQUIRED)
         if auth == "installation" and isinstance(caller, AppCaller):
             raise not_accessible()
-        window = fake._rate_window(caller, resource, now)
-        fault = fake._take_fault(request.method, request.url.path)
+        window = _access.rate_window(fake, caller, resource, now)
+        fault = _access.take_fault(fake, request.method, request.url.path)
         if fault is not None:
             counted = False
             raise fault_error(
@@ -176,11 +177,11 @@ async def _answer(fake: FakeGitHub, request: Request, handler: Handler, auth: Au
                 request_id=request_id,
                 limit=window.limit,
                 resource=resource,
-                who=fake._caller_description(caller),
+                who=_access.caller_description(fake, caller),
             )
         if counted and window.remaining == 0:
             counted = False
-            raise fake._primary_limit(window, caller, resource)
+            raise _access.primary_limit(fake, window, caller, resource)
         if parse_failed:
             raise ApiError(400, "Problems parsing JSON")
         call = Call(

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.routing import Route
 
-from snekomatic.gh.testing import _deliveries
+from snekomatic.gh.testing import _access, _deliveries
 from snekomatic.gh.testing._fake import FakeGitHub
 from snekomatic.gh.testing._model import FakeDelivery, FakeInstallation
 from snekomatic.gh.testing._payloads import installation_json, repository_json, user_json
@@ -80,7 +80,7 @@ async def get_installation(call: Call) -> Reply:
 
 async def create_access_token(call: Call) -> Reply:
     installation = _installation(call, call.path_params["installation_id"])
-    token, issued = call.fake._mint_token(installation, call.now)
+    token, issued = _access.mint_token(call.fake, installation, call.now)
     return Reply(
         201,
         {
@@ -187,8 +187,8 @@ async def redeliver(call: Call) -> Reply:
 
 
 async def rate_limit(call: Call) -> Reply:
-    window = call.fake._rate_window(call.caller, "core", call.now)
-    graphql = call.fake._rate_window(call.caller, "graphql", call.now)
+    window = _access.rate_window(call.fake, call.caller, "core", call.now)
+    graphql = _access.rate_window(call.fake, call.caller, "graphql", call.now)
 
     def one(w: Any) -> dict[str, int]:
         return {
@@ -222,7 +222,7 @@ async def graphql(call: Call) -> Reply:
     if _VIEWER_LOGIN.search(query):
         data["viewer"] = {"login": call.fake.bot.login}
     if _RATE_LIMIT.search(query):
-        window = call.fake._rate_window(call.caller, "graphql", call.now)
+        window = _access.rate_window(call.fake, call.caller, "graphql", call.now)
         data["rateLimit"] = {
             "limit": window.limit,
             "remaining": window.remaining,
