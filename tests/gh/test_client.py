@@ -150,6 +150,19 @@ async def test_binary_answers_are_returned_as_bytes(
     assert await make_client(http).getitem("/repos/o/r/tarball") == b"\x1f\x8b"
 
 
+async def test_text_in_an_unknown_charset_falls_back_to_utf8(
+    server: ScriptedGitHub, http: httpx.AsyncClient
+) -> None:
+    server.script(
+        "GET",
+        "/t",
+        Reply(
+            200, raw_body="héllo".encode(), headers={"content-type": "text/plain; charset=x-nope"}
+        ),
+    )
+    assert await make_client(http).getitem("/t") == "héllo"
+
+
 async def test_no_content_is_none(server: ScriptedGitHub, http: httpx.AsyncClient) -> None:
     server.script("PUT", "/user/starred/o/r", Reply(204))
     assert await make_client(http).put("/user/starred/o/r") is None

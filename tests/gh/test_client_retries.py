@@ -216,6 +216,21 @@ async def test_an_exhausted_limit_resetting_too_late_raises_without_sending(
     assert len(server.requests) == 1
 
 
+async def test_an_exhausted_core_limit_does_not_hold_graphql(
+    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+) -> None:
+    server.script(
+        "GET", "/x", Reply(200, {}, headers=rate_limit_headers(remaining=0, reset=EPOCH + 3600))
+    )
+    server.script("POST", "/graphql", Reply(200, {"data": {}}))
+    client = make_client(http)
+    with trio.fail_after(600):
+        await client.getitem("/x")
+        await client.graphql("query { viewer { login } }")
+    assert server.paths() == ["/x", "/graphql"]
+    assert gaps(server) == [0.0]
+
+
 async def test_an_exhausted_limit_holds_every_client_sharing_the_pacer(
     server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:

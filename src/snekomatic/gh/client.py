@@ -25,12 +25,12 @@ import hashlib
 import json
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Final, Protocol, final
 
 import anyio
 import httpx
 
+from snekomatic.gh._answers import Answer
 from snekomatic.gh._cache import CacheKey, ResponseCache
 from snekomatic.gh._pacing import MUTATING_METHODS, UNPACED, Pacer
 from snekomatic.gh._retry import RetryPolicy, retry_delay, transport_retry_delay
@@ -70,25 +70,6 @@ class Authenticator(Protocol):
     async def reauthorize(self, error: Unauthorized) -> bool:
         """React to a 401; True means: the next ``authorization()`` differs, retry the request once."""
         ...
-
-
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    headers: Mapping[str, str]  # lower-case names
-    body: bytes
-
-    def decoded(self) -> Any:
-        if self.status == 204 or not self.body:
-            return None
-        media_type, _, params = self.headers.get("content-type", "").partition(";")
-        media_type = media_type.strip().lower()
-        if media_type == "application/json" or media_type.endswith("+json"):
-            return json.loads(self.body)
-        if media_type.startswith("text/"):
-            charset = params.partition("charset=")[2].strip().strip('"') or "utf-8"
-            return self.body.decode(charset, errors="replace")
-        return self.body
 
 
 @final
@@ -287,7 +268,7 @@ class GitHubClient:
         accept: str | None,
         data: Any = None,
         resource: str = "core",
-    ) -> _Answer:
+    ) -> Answer:
         target = expand_url(url, url_vars, base_url=self._base_url)
         accept = accept or ACCEPT
         content = None if data is None else json.dumps(data).encode()
@@ -321,7 +302,7 @@ class GitHubClient:
                 await anyio.sleep(delay)
                 continue
 
-            answer = _Answer(
+            answer = Answer(
                 response.status_code,
                 {name.lower(): value for name, value in response.headers.items()},
                 response.content,
@@ -330,7 +311,7 @@ class GitHubClient:
             if answer.status == 304:
                 if cached is None:
                     return answer
-                return _Answer(cached.status, cached.headers, cached.body)
+                return Answer(cached.status, cached.headers, cached.body)
             if 300 <= answer.status < 400:
                 target = self._redirect_target(method, target, answer, redirects)
                 redirects += 1
@@ -391,7 +372,7 @@ class GitHubClient:
             )
         await anyio.sleep(wait)
 
-    def _redirect_target(self, method: str, target: str, answer: _Answer, redirects: int) -> str:
+    def _redirect_target(self, method: str, target: str, answer: Answer, redirects: int) -> str:
         location = answer.headers.get("location")
         if (
             method not in ("GET", "HEAD")
