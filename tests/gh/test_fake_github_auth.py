@@ -9,6 +9,7 @@ import httpx
 import pytest
 import trio
 
+from snekomatic.gh.sansio import encode_app_jwt
 from snekomatic.gh.testing import generate_private_key, serve_fake_github
 from snekomatic.gh.testing._auth import (
     EXP_MESSAGE,
@@ -18,6 +19,7 @@ from snekomatic.gh.testing._auth import (
     UNDECODABLE_MESSAGE,
 )
 from tests.gh._fake_github_support import (
+    APP_ID,
     T0,
     USER_AGENT,
     World,
@@ -216,3 +218,9 @@ async def test_fake_works_through_asgi_transport(world: World) -> None:
 
 def test_private_key_is_generated_once_per_process() -> None:
     assert generate_private_key() is generate_private_key()
+
+
+async def test_jwt_from_gh_sansio_is_accepted(http: httpx.AsyncClient, world: World) -> None:
+    token, _ = encode_app_jwt(APP_ID, generate_private_key(), world.clock.now)
+    response = await http.get("/app", headers=bearer(token))
+    assert response.status_code == 200
