@@ -82,8 +82,9 @@ class InvitationMethods:
                 dialect_insert(conn, invitations)
                 .values(asdict(invitation))
                 .on_conflict_do_nothing(index_elements=["org_id", "user_id"])
+                .returning(invitations.c.org_id)
             )
-            return conn.execute(statement).rowcount == 1
+            return conn.execute(statement).first() is not None
 
     def update_invitation(self, invitation: Invitation, *, expected_state: str) -> bool:
         """Overwrite the stored invitation with ``invitation`` if its state is ``expected_state``.
@@ -126,8 +127,9 @@ class InvitationMethods:
                 dialect_insert(conn, effects)
                 .values(kind=kind, key=key, state=state, data=data, created_at=now, updated_at=now)
                 .on_conflict_do_nothing(index_elements=["kind", "key"])
-            ).rowcount
-            if inserted == 1:
+                .returning(effects.c.kind)
+            ).first()
+            if inserted is not None:
                 return None
             where = (effects.c.kind == kind, effects.c.key == key)
             previous = conn.execute(select(effects).where(*where).with_for_update()).one()

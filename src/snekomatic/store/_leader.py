@@ -59,8 +59,9 @@ class LeaderMethods:
                 dialect_insert(conn, redelivery_requests)
                 .values(github_delivery_id=github_delivery_id, guid=guid, requested_at=now)
                 .on_conflict_do_nothing(index_elements=["github_delivery_id"])
+                .returning(redelivery_requests.c.github_delivery_id)
             )
-            return conn.execute(statement).rowcount == 1
+            return conn.execute(statement).first() is not None
 
     def forget_redelivery_request(self, github_delivery_id: int) -> None:
         """Forget a recorded redelivery request (GitHub refused it or could not be reached)."""

@@ -1,0 +1,118 @@
+"""Invitations, keyed effects and invitation pauses: what lets handlers act exactly once."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from snekomatic.store import Invitation, Store
+from tests.store.builders import NOW, seconds
+from tests.store.test_concurrency import run_together
+
+
+def invitation(state: str = "inviting", **changes: object) -> Invitation:
+    base = Invitation(
+        org_id=10,
+        user_id=20,
+        org_login="python-trio",
+        user_login="alice",
+        state=state,
+        updated_at=NOW,
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_first_invitation_is_stored(store: Store) -> None:
+    assert store.insert_invitation(invitation(pr_url="https://github.com/o/r/pull/1"))
+
+    assert store.get_invitation(10, 20) == invitation(pr_url="https://github.com/o/r/pull/1")
+
+
+def test_second_invitation_for_the_same_person_is_refused(store: Store) -> None:
+    store.insert_invitation(invitation())
+
+    assert store.insert_invitation(invitation(state="other")) is False
+    stored = store.get_invitation(10, 20)
+    assert stored is not None and stored.state == "inviting"
+
+
+def test_invitation_advances_from_the_expected_state(store: Store) -> None:
+    store.insert_invitation(invitation())
+    invited = invitation("invited", invited_at=NOW + seconds(1), updated_at=NOW + seconds(1))
+
+    assert store.update_invitation(invited, expected_state="inviting")
+
+    assert store.get_invitation(10, 20) == invited
+
+
+def test_invitation_does_not_advance_from_another_state(store: Store) -> None:
+    store.insert_invitation(invitation("invited"))
+
+    assert store.update_invitation(invitation("commented"), expected_state="inviting") is False
+    stored = store.get_invitation(10, 20)
+    assert stored is not None and stored.state == "invited"
+
+
+def test_list_invitations_filters_by_org(store: Store) -> None:
+    store.insert_invitation(invitation())
+    store.insert_invitation(invitation(org_id=11))
+
+    assert [i.org_id for i in store.list_invitations(11)] == [11]
+
+
+def test_first_record_of_an_effect_has_no_previous(store: Store) -> None:
+    previous = store.record_effect("comment", "o/r#1", state="posting", data={}, now=NOW)
+
+    assert previous is None
+
+
+def test_record_effect_returns_the_previous_step(store: Store) -> None:
+    store.record_effect("comment", "o/r#1", state="posting", data={}, now=NOW)
+
+    previous = store.record_effect(
+        "comment", "o/r#1", state="posted", data={"comment_id": 7}, now=NOW + seconds(1)
+    )
+
+    assert previous is not None and (previous.state, previous.data) == ("posting", {})
+    current = store.get_effect("comment", "o/r#1")
+    assert current is not None
+    assert (current.state, current.data, current.created_at, current.updated_at) == (
+        "posted",
+        {"comment_id": 7},
+        NOW,
+        NOW + seconds(1),
+    )
+
+
+def test_one_of_ten_concurrent_recorders_is_first(store: Store) -> None:
+    results = run_together(
+        10, lambda: store.record_effect("invite", "10/20", state="inviting", data=None, now=NOW)
+    )
+
+    assert sum(result is None for result in results) == 1
+
+
+def test_unrecorded_effect_is_none(store: Store) -> None:
+    assert store.get_effect("comment", "nothing") is None
+
+
+def test_throttled_org_is_paused_until_the_given_time(store: Store) -> None:
+    store.throttle_org(10, until=NOW + seconds(3600))
+
+    assert store.org_throttled_until(10, now=NOW) == NOW + seconds(3600)
+    assert store.org_throttled_until(10, now=NOW + seconds(3600)) is None
+
+
+def test_shorter_throttle_does_not_cut_a_longer_one(store: Store) -> None:
+    store.throttle_org(10, until=NOW + seconds(3600))
+
+    store.throttle_org(10, until=NOW + seconds(60))
+
+    assert store.org_throttled_until(10, now=NOW) == NOW + seconds(3600)
+
+
+def test_longer_throttle_extends_the_pause(store: Store) -> None:
+    store.throttle_org(10, until=NOW + seconds(60))
+
+    store.throttle_org(10, until=NOW + seconds(3600))
+
+    assert store.org_throttled_until(10, now=NOW) == NOW + seconds(3600)
