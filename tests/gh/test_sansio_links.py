@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from snekomatic.gh._links import MAX_LINK_PARAMS, MAX_LINK_VALUES
 from snekomatic.gh.sansio import Link, format_link_header, next_page_url, parse_link_header
 
 GITHUB_LINK = (
@@ -131,13 +132,31 @@ def test_malformed_pieces_are_skipped(header: str, expected_urls: list[str]) -> 
         pytest.param('"' * HUNDRED_KB, 0, id="quotes"),
         pytest.param('<a>; t="' + "\\" * HUNDRED_KB, 0, id="unterminated-escapes"),
         pytest.param("<a>" + "; x" * (HUNDRED_KB // 3), 1, id="many-parameters"),
-        pytest.param("<a>, " * (HUNDRED_KB // 5), HUNDRED_KB // 5, id="many-links"),
+        pytest.param("<a>, " * (HUNDRED_KB // 5), MAX_LINK_VALUES, id="many-links"),
+        pytest.param("<a> x, " * (HUNDRED_KB // 7), 0, id="many-malformed-links"),
+        pytest.param('"",' * (HUNDRED_KB // 3), 0, id="many-empty-quotes"),
+        pytest.param("<a>" + ";" * HUNDRED_KB, 1, id="many-empty-parameters"),
+        pytest.param("<," * (HUNDRED_KB // 2) + "> junk", 0, id="commas-in-one-unfinished-url"),
         pytest.param("<" + "a" * HUNDRED_KB + ">", 1, id="long-url"),
         pytest.param("<a>; " + "=" * HUNDRED_KB, 0, id="equals-signs"),
     ],
 )
 def test_pathological_100kb_headers_parse(header: str, expected_count: int) -> None:
     assert len(parse_link_header(header)) == expected_count
+
+
+def test_only_the_first_link_values_are_read() -> None:
+    header = "<bad> x, " * MAX_LINK_VALUES + '<https://a/2>; rel="next"'
+
+    assert parse_link_header(header) == []
+
+
+def test_only_the_first_parameters_of_a_link_are_read() -> None:
+    header = "<u>" + "".join(f"; p{i}={i}" for i in range(MAX_LINK_PARAMS + 5))
+
+    (link,) = parse_link_header(header)
+
+    assert list(link.params) == [f"p{i}" for i in range(MAX_LINK_PARAMS)]
 
 
 def test_next_page_url_finds_rel_next() -> None:

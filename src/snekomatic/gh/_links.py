@@ -9,12 +9,14 @@ The grammar (RFC 8288 section 3, with RFC 9110's ``token`` and ``quoted-string``
     link-value = "<" URI-Reference ">" *( OWS ";" OWS link-param )
     link-param = token BWS [ "=" BWS ( token / quoted-string ) ]
 
-The parser is one left-to-right pass over the string with a cursor that never moves back, so its
-cost is linear in the header's length whatever the input (no regular expressions, no backtracking).
+Linear time, whatever the input: the parser moves one position forward through the string, and the
+regular expressions below use only possessive quantifiers (``*+``, ``++``, ``?+``, Python 3.11+),
+which never give back what they consumed, so none of them can backtrack.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -26,6 +28,29 @@ _TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHI
 _OWS = " \t"
 # Characters that cannot appear in a header value at all (CR, LF, NUL and the other controls).
 _FORBIDDEN_IN_HEADER = frozenset(chr(c) for c in range(0x20) if c != 0x09) | {"\x7f"}
+
+_TCHARS_RUN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]++"
+_QUOTED_BODY = r'[^"\\]*+(?:\\.[^"\\]*+)*+'  # a quoted-string without its quotes
+_PARAM = (
+    r"[ \t]*+;[ \t]*+"
+    rf'(?:({_TCHARS_RUN})(?:[ \t]*+=[ \t]*+(?:({_TCHARS_RUN})|"({_QUOTED_BODY})"))?+)?+'
+)
+# Separators, then "<" URI-Reference ">".
+_TARGET = re.compile(r"[ \t,]*+<([^>]*+)>")
+# The link-params after the target, up to the comma that ends the link-value (or the end).
+_PARAMS = re.compile(rf"((?:{_PARAM})*+)[ \t]*+(?:,|\Z)", re.DOTALL)
+_ONE_PARAM = re.compile(_PARAM, re.DOTALL)
+# The rest of a malformed link-value: up to and including the next comma outside a quoted-string
+# (an unterminated quoted-string runs to the end).
+_REST_OF_LINK = re.compile(rf'(?:[^",]++|"{_QUOTED_BODY}"?+)*+,?+', re.DOTALL)
+_SEPARATORS = re.compile(r"[ \t,]*+")
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+# GitHub sends at most four links (first, prev, next, last), each with one parameter (rel). Reading
+# only the first link-values and parameters bounds the Python-level work on a hostile header; what
+# is left unread costs nothing.
+MAX_LINK_VALUES = 64
+MAX_LINK_PARAMS = 32
 
 
 @dataclass(frozen=True)
@@ -40,94 +65,24 @@ class Link:
     params: Mapping[str, str]
 
 
-class _Cursor:
-    """A position in ``text`` that only moves forward."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-
-    def at_end(self) -> bool:
-        return self.pos >= len(self.text)
-
-    def peek(self) -> str:
-        return self.text[self.pos] if self.pos < len(self.text) else ""
-
-    def skip(self, chars: str) -> None:
-        while self.pos < len(self.text) and self.text[self.pos] in chars:
-            self.pos += 1
-
-    def take_token(self) -> str:
-        start = self.pos
-        while self.pos < len(self.text) and self.text[self.pos] in _TCHAR:
-            self.pos += 1
-        return self.text[start : self.pos]
-
-    def take_quoted(self) -> str | None:
-        """The unescaped contents of the quoted-string at the cursor, or None when it never ends."""
-        self.pos += 1  # the opening quote
-        chars: list[str] = []
-        while self.pos < len(self.text):
-            char = self.text[self.pos]
-            self.pos += 1
-            if char == '"':
-                return "".join(chars)
-            if char == "\\" and self.pos < len(self.text):
-                char = self.text[self.pos]
-                self.pos += 1
-            chars.append(char)
-        return None
-
-    def skip_to_next_link(self) -> None:
-        """Move past the rest of a malformed link-value: to the next comma outside a quoted-string."""
-        quoted = False
-        while self.pos < len(self.text):
-            char = self.text[self.pos]
-            self.pos += 1
-            if quoted and char == "\\":
-                self.pos += 1
-            elif char == '"':
-                quoted = not quoted
-            elif char == "," and not quoted:
-                return
+def _match_end(pattern: re.Pattern[str], text: str, pos: int) -> int:
+    """Where ``pattern`` (one that matches the empty string too) stops when started at ``pos``."""
+    match = pattern.match(text, pos)
+    assert match is not None
+    return match.end()
 
 
-def _parse_params(cursor: _Cursor) -> dict[str, str] | None:
-    """The link-params after a ``<url>``, up to the comma ending the link-value; None if malformed."""
+def _params(text: str) -> dict[str, str]:
     params: dict[str, str] = {}
-    while True:
-        cursor.skip(_OWS)
-        if cursor.at_end():
-            return params
-        if cursor.peek() == ",":
-            cursor.pos += 1
-            return params
-        if cursor.peek() != ";":
-            return None
-        cursor.pos += 1
-        cursor.skip(_OWS)
-        if cursor.peek() in (",", ""):
-            continue  # an empty parameter ("<u>;"), harmless
-        name = cursor.take_token().lower()
+    for _, match in zip(range(MAX_LINK_PARAMS), _ONE_PARAM.finditer(text), strict=False):
+        name, token_value, quoted_value = match.groups(default="")
         if not name:
-            return None
-        cursor.skip(_OWS)
-        value = ""
-        if cursor.peek() == "=":
-            cursor.pos += 1
-            cursor.skip(_OWS)
-            if cursor.peek() == '"':
-                quoted = cursor.take_quoted()
-                if quoted is None:
-                    return None
-                value = quoted
-            else:
-                value = cursor.take_token()
-                if not value:
-                    return None
+            continue  # an empty parameter ("<u>;"), harmless
+        value = token_value or _ESCAPED.sub(r"\1", quoted_value)
         # RFC 8288 section 3.3: occurrences of "rel" after the first MUST be ignored; we do the same
         # for every parameter.
-        params.setdefault(name, value)
+        params.setdefault(name.lower(), value)
+    return params
 
 
 def parse_link_header(value: str) -> list[Link]:
@@ -135,29 +90,34 @@ def parse_link_header(value: str) -> list[Link]:
 
     Parameter names are case-insensitive (returned lower-case); values may be tokens or
     quoted-strings (backslash escapes undone). Commas inside ``<...>`` or inside quoted-strings do not
-    split links. A malformed link-value (no ``<url>``, a stray character, an unterminated quote) is
-    skipped and parsing resumes at the next link; nothing is ever raised. Linear time in
+    split links. A malformed link-value (no ``<url>``, a stray character, a parameter without a name
+    or value, an unterminated quote) is skipped and parsing resumes at the next link; nothing is ever
+    raised. Only the first ``MAX_LINK_VALUES`` link-values (valid or not) and the first
+    ``MAX_LINK_PARAMS`` parameters of each are read; the rest is ignored. Linear time in
     ``len(value)``. Pure: not a checkpoint.
     """
-    cursor = _Cursor(value)
     links: list[Link] = []
-    while True:
-        cursor.skip(_OWS + ",")
-        if cursor.at_end():
-            return links
-        if cursor.peek() != "<":
-            cursor.skip_to_next_link()
+    pos = 0
+    end = len(value)
+    for _ in range(MAX_LINK_VALUES):
+        if pos >= end:
+            break
+        target = _TARGET.match(value, pos)
+        if target is None:
+            pos = _match_end(_SEPARATORS, value, pos)
+            if pos < end and value[pos] == "<":
+                break  # no ">" anywhere after this "<": no later link can be complete either
+            pos = _match_end(_REST_OF_LINK, value, pos)
             continue
-        end = value.find(">", cursor.pos + 1)
-        if end == -1:
-            return links  # no later link could be complete either
-        url = value[cursor.pos + 1 : end].strip(_OWS)
-        cursor.pos = end + 1
-        params = _parse_params(cursor)
+        params = _PARAMS.match(value, target.end())
         if params is None:
-            cursor.skip_to_next_link()
+            # Resume after the next top-level comma, never before the ">" already read, so no
+            # character is scanned more than twice.
+            pos = _match_end(_REST_OF_LINK, value, target.end())
             continue
-        links.append(Link(url, params))
+        links.append(Link(target.group(1).strip(_OWS), _params(params.group(1))))
+        pos = params.end()
+    return links
 
 
 def _quote(value: str) -> str:
