@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from snekomatic.gh.errors import ConfigurationError, Unauthorized
 from snekomatic.gh.sansio import (
@@ -100,8 +100,55 @@ def test_unusable_private_key_is_a_configuration_error_without_the_key(key: str)
 
     assert caught.value.setting == "private_key"
     assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
     if key:
         assert key not in str(caught.value)
+
+
+def test_public_key_instead_of_private_is_a_configuration_error(public_pem: str) -> None:
+    with pytest.raises(ConfigurationError):
+        encode_app_jwt(1, public_pem, NOW)
+
+
+def test_elliptic_curve_key_is_a_configuration_error() -> None:
+    pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode("ascii")
+    )
+
+    with pytest.raises(ConfigurationError):
+        encode_app_jwt(1, pem, NOW)
+
+
+def test_encrypted_private_key_is_a_configuration_error(rsa_key: rsa.RSAPrivateKey) -> None:
+    pem = rsa_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"passphrase"),
+    ).decode("ascii")
+
+    with pytest.raises(ConfigurationError):
+        encode_app_jwt(1, pem, NOW)
+
+
+def test_pkcs1_private_key_is_accepted(rsa_key: rsa.RSAPrivateKey, public_pem: str) -> None:
+    pem = rsa_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+
+    token, _ = encode_app_jwt(1, pem, NOW)
+
+    assert (
+        jwt.decode(token, public_pem, algorithms=["RS256"], options={"verify_exp": False})["iss"]
+        == "1"
+    )
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import jwt
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from snekomatic.gh._headers import lowered, parse_http_date
 from snekomatic.gh.errors import ConfigurationError, Unauthorized
@@ -46,19 +49,28 @@ def encode_app_jwt(app_id: int | str, private_key: str, now: float) -> tuple[str
 
     Returns ``(jwt, exp)``, ``exp`` being the epoch second after which GitHub refuses the token.
     Raises :class:`~snekomatic.gh.errors.ConfigurationError` (setting ``private_key``) when the key is
-    not a usable RSA private key, and ``ValueError`` for an empty ``app_id``. The key and the token
-    are secrets: neither appears in any message. Pure (no clock read): not a checkpoint.
+    not an unencrypted RSA private key in PEM (PKCS#1 or PKCS#8), and ``ValueError`` for an empty
+    ``app_id``. The key and the token are secrets: neither appears in any message, and parser errors
+    are not chained. Pure (no clock read): not a checkpoint.
     """
     claims = app_jwt_claims(app_id, now)
+    key = _rsa_private_key(private_key)
+    token = jwt.encode(claims, key, algorithm=_JWT_ALGORITHM)
+    return token, float(claims["exp"])
+
+
+def _rsa_private_key(pem: str) -> rsa.RSAPrivateKey:
     try:
-        token = jwt.encode(claims, private_key, algorithm=_JWT_ALGORITHM)
-    except (ValueError, TypeError, jwt.PyJWTError):
+        key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         # Not chained: the causes are cryptography's parser errors, which add nothing the message
         # does not say and are not guaranteed to stay free of key material.
+        key = None
+    if not isinstance(key, rsa.RSAPrivateKey):
         raise ConfigurationError(
-            "private_key", "is not a valid RSA private key in PEM format"
-        ) from None
-    return token, float(claims["exp"])
+            "private_key", "is not an unencrypted RSA private key in PEM format"
+        )
+    return key
 
 
 def is_clock_skew_rejection(error: Unauthorized) -> bool:

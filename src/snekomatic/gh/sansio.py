@@ -12,6 +12,7 @@ checkpoint. The implementation is split by responsibility into private modules:
     _responses    error responses -> the typed exceptions of snekomatic.gh.errors
     _urls         URL templates on the configured origin
     _requests     request headers, Authorization parsing
+    _headers      case-insensitive header lookup, HTTP-dates (shared by the above)
 """
 
 from __future__ import annotations
