@@ -160,11 +160,12 @@ async def run_sync(store_fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) 
 
     A checkpoint. Raises whatever ``store_fn`` raises (usually :class:`StoreUnavailable`).
 
-    Cancellation: the thread cannot be interrupted, so a statement that has started runs to
-    completion and its transaction commits or rolls back as it would have; ``Cancelled`` is then
-    raised at the next checkpoint and the result is lost. Store functions are written so that this
-    is safe: a lost "claimed" answer is a lease that expires, a lost "inserted" answer a delivery
-    that is in the inbox all the same.
+    Cancellation: the thread cannot be interrupted, so a call that has started runs to completion
+    and its transaction commits or rolls back as it would have; ``run_sync`` then returns its
+    result, and ``Cancelled`` is raised at the caller's next checkpoint. (A call cancelled before
+    its thread starts does not run.) Store functions are written so that a caller cancelled right
+    after may forget the answer safely: an unused claim is a lease that expires, an inserted
+    delivery is in the inbox all the same.
 
     Threads come from anyio's default limiter (40 threads); beyond ``pool_size + max_overflow``
     connections, threads queue inside the pool.
