@@ -7,7 +7,6 @@ GitHub tolerates a minute of drift on each side; the messages below are the ones
 
 from __future__ import annotations
 
-import re
 import secrets
 import string
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 
 import jwt
 
+from snekomatic.gh.sansio import parse_authorization as sansio_parse_authorization
 from snekomatic.gh.testing._model import FakeInstallation
 from snekomatic.gh.testing._replies import ApiError, bad_credentials
 
@@ -35,7 +35,6 @@ NO_INTEGRATION_MESSAGE = "Integration not found"
 
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
 # Anything "scheme credential"; the scheme is a token68-ish word. Linear-time (no nested quantifiers).
-_AUTHORIZATION = re.compile(r"\A\s*([A-Za-z]+)\s+(\S+)\s*\Z")
 
 
 @dataclass(frozen=True)
@@ -68,12 +67,13 @@ def new_installation_token() -> str:
 def parse_authorization(value: str) -> tuple[str, str]:
     """``(scheme lowercased, credential)``; raises ``ApiError`` 401 when the header is malformed.
 
-    Private stand-in for ``gh.sansio.parse_authorization`` until that lands.
+    The rule is :func:`snekomatic.gh.sansio.parse_authorization`; this turns its ``ValueError`` into
+    the 401 GitHub answers.
     """
-    match = _AUTHORIZATION.match(value)
-    if match is None:
-        raise bad_credentials()
-    return match.group(1).lower(), match.group(2)
+    try:
+        return sansio_parse_authorization(value)
+    except ValueError:
+        raise bad_credentials() from None
 
 
 def verify_app_jwt(token: str, *, public_key: str, app_id: int, now: float) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from snekomatic.gh.sansio import Link, format_link_header
+
 DOCS = "https://docs.github.com/rest"
 
 
@@ -91,8 +93,8 @@ def page_params(
 
 
 def format_links(links: Sequence[tuple[str, str]]) -> str:
-    """A ``Link`` header value from ``(url, rel)`` pairs (RFC 8288)."""
-    return ", ".join(f'<{url}>; rel="{rel}"' for url, rel in links)
+    """A ``Link`` header value from ``(url, rel)`` pairs (RFC 8288), by ``sansio.format_link_header``."""
+    return format_link_header(Link(url=url, params={"rel": rel}) for url, rel in links)
 
 
 def paginate(
