@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
+from pathlib import Path
 from typing import NoReturn
 
 import click
@@ -277,5 +278,49 @@ def redeliver(since: str, dry_run: bool) -> None:
             )
         for candidate, error in report.failed:
             click.echo(f"  refused: {candidate.guid}: {error}", err=True)
+
+    trio.run(run)
+
+
+@main.command("fake-github")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=0, help="Port (default: any free port).")
+@click.option("--app-id", type=int, default=1, show_default=True)
+@click.option(
+    "--private-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The app's private key (PEM). Default: generate one and write it to fake-github-key.pem.",
+)
+@click.option("--webhook-url", default=None, help="Where the fake sends the webhooks it emits.")
+@click.option("--webhook-secret", default="fake-webhook-secret", show_default=True)
+def fake_github(
+    host: str,
+    port: int,
+    app_id: int,
+    private_key_file: Path | None,
+    webhook_url: str | None,
+    webhook_secret: str,
+) -> None:
+    """Run the stateful fake GitHub (snekomatic.gh.testing) as a server, for local experiments."""
+    from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
+
+    if private_key_file is None:
+        private_key_file = Path("fake-github-key.pem")
+        private_key_file.touch(mode=0o600)
+        private_key_file.write_text(generate_private_key())
+    fake = FakeGitHub(
+        app_id=app_id,
+        private_key=private_key_file.read_text(),
+        webhook_secret=webhook_secret,
+        webhook_url=webhook_url,
+    )
+
+    async def run() -> None:
+        async with trio.open_nursery() as nursery:
+            url = await nursery.start(partial(serve_fake_github, fake, host=host, port=port))
+            click.echo(f"fake GitHub at {url} (app {app_id}, key in {private_key_file})")
+            await stop_on_signals(trio.Event())
+            nursery.cancel_scope.cancel()
 
     trio.run(run)

@@ -32,7 +32,6 @@ from snekomatic.gh.testing._payloads import issues_payload as issues_payload
 from snekomatic.gh.testing._payloads import ping_payload as ping_payload
 from snekomatic.gh.testing._payloads import pull_request_payload as pull_request_payload
 from snekomatic.gh.testing._pipeline import RecordedRequest as RecordedRequest
-from snekomatic.gh.testing._serve import run_fake_github_forever as run_fake_github_forever
 from snekomatic.gh.testing._serve import serve_fake_github as serve_fake_github
 from snekomatic.gh.testing._webhooks import build_webhook_request as build_webhook_request
 from snekomatic.gh.testing._webhooks import send_webhook as send_webhook
@@ -58,7 +57,6 @@ __all__ = [
     "issues_payload",
     "ping_payload",
     "pull_request_payload",
-    "run_fake_github_forever",
     "send_webhook",
     "serve_fake_github",
 ]

@@ -96,13 +96,3 @@ async def _serve_on_asyncio(
             await anyio.sleep_forever()
         finally:
             shutdown.set()
-
-
-async def run_fake_github_forever(
-    fake: FakeGitHub, *, host: str = "127.0.0.1", port: int = 0
-) -> None:
-    """Serve ``fake`` until cancelled (the ``snekomatic fake-github`` command's body).
-
-    The base URL is in ``fake.base_url`` once serving; cancellation stops the server.
-    """
-    await serve_fake_github(fake, host=host, port=port)
