@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["tests.databases"]
+
 
 def _is_loopback(address: Any) -> bool:
     if isinstance(address, tuple):

@@ -1,4 +1,6 @@
-"""Store fixtures: every store test runs on SQLite and on PostgreSQL through ``empty_database``.
+"""Database fixtures: every test that stores runs on SQLite and on PostgreSQL (ids "sqlite", "postgresql").
+
+Loaded as a pytest plugin by tests/conftest.py, so the store, inbox and feature tests share them.
 
 PostgreSQL databases are made on the ``TEST_DATABASE_URL`` server and dropped afterwards: a fresh,
 migrated one per test module (a copy of one migrated template, so migrating is not repeated), emptied
