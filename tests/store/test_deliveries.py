@@ -305,3 +305,11 @@ def test_delete_finished_before_keeps_recent_and_dead(store: Store) -> None:
 def test_naive_datetimes_are_refused(store: Store) -> None:
     with pytest.raises(StatementError, match="timezone-aware"):
         store.claim_next_delivery("w1", now=NOW.replace(tzinfo=None), lease=LEASE)
+
+
+def test_batch_of_large_bodies_is_stored_whole(store: Store) -> None:
+    big = b"x" * (5 * 1024 * 1024)
+    rows = [new_delivery(f"big{i}", body=big) for i in range(3)]
+
+    assert store.insert_deliveries(rows) == [True, True, True]
+    assert store.known_delivery_ids(["big0", "big1", "big2"]) == {"big0", "big1", "big2"}

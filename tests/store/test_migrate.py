@@ -86,3 +86,10 @@ def test_schema_check_names_a_missing_table(own_engine: Engine) -> None:
 
     with pytest.raises(SchemaDriftError, match="table missing from the database: org_throttles"):
         check_schema(own_engine)
+
+
+def test_schema_check_ignores_tables_it_does_not_know(own_engine: Engine) -> None:
+    with own_engine.begin() as conn:
+        conn.execute(text("CREATE TABLE someone_elses (id INTEGER PRIMARY KEY)"))
+
+    check_schema(own_engine)

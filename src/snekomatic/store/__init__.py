@@ -29,6 +29,7 @@ from snekomatic.store._invitations import Invitation as Invitation
 from snekomatic.store._migrate import check_schema as check_schema
 from snekomatic.store._migrate import head_revision as head_revision
 from snekomatic.store._migrate import upgrade as upgrade
+from snekomatic.store._notify import DeliveryListener as DeliveryListener
 from snekomatic.store._states import DeliveryStatus as DeliveryStatus
 from snekomatic.store._store import Store as Store
 from snekomatic.store._tables import metadata as metadata
@@ -36,6 +37,7 @@ from snekomatic.store._tables import metadata as metadata
 __all__ = [
     "STORED_HEADERS",
     "Delivery",
+    "DeliveryListener",
     "DeliveryStatus",
     "DeliverySummary",
     "Effect",

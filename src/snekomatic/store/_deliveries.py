@@ -8,13 +8,14 @@ processes cannot both win. No function reads the clock: callers pass ``now`` (ti
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, Row, Select, Update, and_, func, or_, select, update
 
 from snekomatic.store._engine import dialect_insert, transaction
+from snekomatic.store._notify import notify_new_work
 from snekomatic.store._states import TRANSITIONS, DeliveryStatus, Transition
 from snekomatic.store._tables import deliveries
 
@@ -34,8 +35,10 @@ STORED_HEADERS: frozenset[str] = frozenset(
     }
 )
 
-# Rows per INSERT statement: keeps SQLite under its limit on bound variables.
-_INSERT_CHUNK = 200
+# Rows per INSERT statement: keeps SQLite under its limit on bound variables, and statements
+# under a sane size when bodies are large (GitHub sends up to 25 MB).
+_INSERT_CHUNK_ROWS = 200
+_INSERT_CHUNK_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,6 +149,19 @@ def _settle(name: str, id: int, owner: str) -> Update:
     )
 
 
+def _chunks(values: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    size = 0
+    for value in values:
+        if chunk and (len(chunk) >= _INSERT_CHUNK_ROWS or size >= _INSERT_CHUNK_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(value)
+        size += len(value["body"])
+    if chunk:
+        yield chunk
+
+
 _NO_LEASE: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
 
 
@@ -183,14 +199,16 @@ class DeliveryMethods:
         ]
         inserted: set[tuple[int, str]] = set()
         with transaction(self.engine, write=True) as conn:
-            for start in range(0, len(values), _INSERT_CHUNK):
+            for chunk in _chunks(values):
                 statement = (
                     dialect_insert(conn, deliveries)
-                    .values(values[start : start + _INSERT_CHUNK])
+                    .values(chunk)
                     .on_conflict_do_nothing(index_elements=["hook_id", "delivery_id"])
                     .returning(deliveries.c.hook_id, deliveries.c.delivery_id)
                 )
                 inserted.update((r.hook_id, r.delivery_id) for r in conn.execute(statement))
+            if inserted:
+                notify_new_work(conn)
         results = []
         for value in values:
             key = (value["hook_id"], value["delivery_id"])
@@ -303,7 +321,7 @@ class DeliveryMethods:
         statement = _settle("release", id, owner).values(
             next_attempt_at=now, attempts=deliveries.c.attempts - 1, **_NO_LEASE
         )
-        return self._update_one(statement)
+        return self._update_one(statement, due_now=True)
 
     def replay_delivery(self, id: int, *, now: dt.datetime) -> bool:
         """Put a dead (or done) delivery ``id`` back as pending, due ``now``, with attempts at 0.
@@ -323,11 +341,14 @@ class DeliveryMethods:
                 **_NO_LEASE,
             )
         )
-        return self._update_one(statement)
+        return self._update_one(statement, due_now=True)
 
-    def _update_one(self, statement: Update) -> bool:
+    def _update_one(self, statement: Update, *, due_now: bool = False) -> bool:
         with transaction(self.engine, write=True) as conn:
-            return conn.execute(statement).rowcount == 1
+            changed = conn.execute(statement).rowcount == 1
+            if changed and due_now:
+                notify_new_work(conn)
+        return changed
 
     def get_delivery(self, id: int) -> Delivery | None:
         """The delivery with this row id, or None."""

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from snekomatic.store._errors import StoreUnavailable
@@ -126,13 +127,16 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
     """One transaction, committed when the block ends without an exception, rolled back otherwise.
 
     ``write=False`` marks it read-only: on SQLite it begins DEFERRED and does not take the write lock.
-    Raises :class:`StoreUnavailable` (``from`` the driver's error) if no connection can be had, if
-    the connection is lost, or if SQLite stays locked past the busy timeout.
+    Raises :class:`StoreUnavailable` (``from`` the driver's error) if no connection can be had (the
+    server is down, or the pool stayed exhausted for its timeout), if the connection is lost, or if
+    SQLite stays locked past the busy timeout.
     """
     try:
         connection = engine.connect()
     except DBAPIError as exc:
         raise StoreUnavailable("cannot connect to the database") from exc
+    except PoolTimeout as exc:
+        raise StoreUnavailable("no database connection came free in time") from exc
     with connection:
         if not write:
             connection.execution_options(**{_READ_ONLY: True})

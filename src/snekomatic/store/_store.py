@@ -10,6 +10,7 @@ from snekomatic.store._deliveries import DeliveryMethods
 from snekomatic.store._engine import transaction
 from snekomatic.store._invitations import InvitationMethods
 from snekomatic.store._leader import LeaderMethods
+from snekomatic.store._notify import DeliveryListener
 
 __all__ = ["Store"]
 
@@ -29,6 +30,16 @@ class Store(DeliveryMethods, InvitationMethods, LeaderMethods):
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def open_delivery_listener(self) -> DeliveryListener | None:
+        """On PostgreSQL, a :class:`DeliveryListener` woken when deliveries become due now (new
+        ones inserted, replayed or released); None on SQLite, where workers poll instead.
+
+        Raises :class:`StoreUnavailable` if PostgreSQL cannot be reached.
+        """
+        if self.engine.dialect.name != "postgresql":
+            return None
+        return DeliveryListener(self.engine)
 
     def ping(self) -> None:
         """Run ``SELECT 1``; raises :class:`StoreUnavailable` if the database cannot be reached."""
