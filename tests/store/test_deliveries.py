@@ -313,3 +313,10 @@ def test_batch_of_large_bodies_is_stored_whole(store: Store) -> None:
 
     assert store.insert_deliveries(rows) == [True, True, True]
     assert store.known_delivery_ids(["big0", "big1", "big2"]) == {"big0", "big1", "big2"}
+
+
+def test_delivery_reprs_leave_out_body_and_headers() -> None:
+    delivery = new_delivery(headers={"X-Hub-Signature-256": "sha256=feedface"}, body=b"BODY")
+
+    assert "feedface" not in repr(delivery)
+    assert "BODY" not in repr(delivery)

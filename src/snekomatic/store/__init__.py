@@ -14,10 +14,10 @@ Typical use (the composition root)::
 
 from __future__ import annotations
 
-from snekomatic.store._deliveries import STORED_HEADERS as STORED_HEADERS
-from snekomatic.store._deliveries import Delivery as Delivery
-from snekomatic.store._deliveries import DeliverySummary as DeliverySummary
-from snekomatic.store._deliveries import NewDelivery as NewDelivery
+from snekomatic.store._delivery_rows import STORED_HEADERS as STORED_HEADERS
+from snekomatic.store._delivery_rows import Delivery as Delivery
+from snekomatic.store._delivery_rows import DeliverySummary as DeliverySummary
+from snekomatic.store._delivery_rows import NewDelivery as NewDelivery
 from snekomatic.store._engine import create_store_engine as create_store_engine
 from snekomatic.store._engine import database_url as database_url
 from snekomatic.store._engine import run_sync as run_sync

@@ -8,131 +8,32 @@ processes cannot both win. No function reads the clock: callers pass ``now`` (ti
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Row, Select, Update, and_, func, or_, select, update
+from sqlalchemy import Engine, Select, Update, and_, func, or_, select, update
 
+from snekomatic.store._delivery_rows import (
+    ALL_COLUMNS,
+    SUMMARY_COLUMNS,
+    Delivery,
+    DeliverySummary,
+    NewDelivery,
+    delivery_from_row,
+    stored_headers,
+    summary_fields,
+)
 from snekomatic.store._engine import dialect_insert, transaction
 from snekomatic.store._notify import notify_new_work
 from snekomatic.store._states import TRANSITIONS, DeliveryStatus, Transition
 from snekomatic.store._tables import deliveries
 
-__all__ = ["STORED_HEADERS", "Delivery", "DeliverySummary", "NewDelivery"]
-
-# The only request headers ever stored. Never the signatures (X-Hub-Signature, -256): they are
-# useless once verified and are derived from the webhook secret.
-STORED_HEADERS: frozenset[str] = frozenset(
-    {
-        "content-type",
-        "user-agent",
-        "x-github-event",
-        "x-github-delivery",
-        "x-github-hook-id",
-        "x-github-hook-installation-target-id",
-        "x-github-hook-installation-target-type",
-    }
-)
+__all__ = ["DeliveryMethods"]
 
 # Rows per INSERT statement: keeps SQLite under its limit on bound variables, and statements
 # under a sane size when bodies are large (GitHub sends up to 25 MB).
 _INSERT_CHUNK_ROWS = 200
 _INSERT_CHUNK_BYTES = 8 * 1024 * 1024
-
-
-@dataclass(frozen=True, kw_only=True)
-class NewDelivery:
-    """A verified webhook delivery, as the web layer received it."""
-
-    hook_id: int | None
-    delivery_id: str
-    event: str
-    action: str | None
-    installation_id: int | None
-    received_at: dt.datetime
-    body: bytes
-    headers: Mapping[str, str]
-
-
-@dataclass(frozen=True, kw_only=True)
-class DeliverySummary:
-    """A delivery without its body and headers, for listings."""
-
-    id: int
-    hook_id: int | None
-    delivery_id: str
-    event: str
-    action: str | None
-    installation_id: int | None
-    received_at: dt.datetime
-    status: DeliveryStatus
-    attempts: int
-    next_attempt_at: dt.datetime
-    lease_owner: str | None
-    lease_expires_at: dt.datetime | None
-    last_error: str | None
-    finished_at: dt.datetime | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Delivery(DeliverySummary):
-    """A stored delivery, with the raw body and the stored headers."""
-
-    body: bytes
-    headers: Mapping[str, str]
-
-
-_SUMMARY_COLUMNS = [
-    deliveries.c[name]
-    for name in (
-        "id",
-        "hook_id",
-        "delivery_id",
-        "event",
-        "action",
-        "installation_id",
-        "received_at",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "lease_owner",
-        "lease_expires_at",
-        "last_error",
-        "finished_at",
-    )
-]
-_ALL_COLUMNS = [*_SUMMARY_COLUMNS, deliveries.c.body, deliveries.c.headers]
-
-
-def _summary_fields(row: Row[Any]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "hook_id": row.hook_id or None,
-        "delivery_id": row.delivery_id,
-        "event": row.event,
-        "action": row.action,
-        "installation_id": row.installation_id,
-        "received_at": row.received_at,
-        "status": DeliveryStatus(row.status),
-        "attempts": row.attempts,
-        "next_attempt_at": row.next_attempt_at,
-        "lease_owner": row.lease_owner,
-        "lease_expires_at": row.lease_expires_at,
-        "last_error": row.last_error,
-        "finished_at": row.finished_at,
-    }
-
-
-def _delivery(row: Row[Any]) -> Delivery:
-    return Delivery(**_summary_fields(row), body=bytes(row.body), headers=dict(row.headers))
-
-
-def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The allow-listed subset of ``headers`` (names lower-cased); everything else is dropped."""
-    return {
-        name.lower(): value for name, value in headers.items() if name.lower() in STORED_HEADERS
-    }
 
 
 def _settle(name: str, id: int, owner: str) -> Update:
@@ -229,7 +130,7 @@ class DeliveryMethods:
         """
         with transaction(self.engine, write=True) as conn:
             row = conn.execute(self._claim(owner, now=now, lease=lease)).one_or_none()
-        return None if row is None else _delivery(row)
+        return None if row is None else delivery_from_row(row)
 
     def claim_deliveries(
         self, owner: str, *, now: dt.datetime, lease: float, limit: int
@@ -241,7 +142,7 @@ class DeliveryMethods:
                 row = conn.execute(self._claim(owner, now=now, lease=lease)).one_or_none()
                 if row is None:
                     break
-                claimed.append(_delivery(row))
+                claimed.append(delivery_from_row(row))
         return claimed
 
     @staticmethod
@@ -268,7 +169,7 @@ class DeliveryMethods:
                 lease_expires_at=now + dt.timedelta(seconds=lease),
                 attempts=deliveries.c.attempts + 1,
             )
-            .returning(*_ALL_COLUMNS)
+            .returning(*ALL_COLUMNS)
         )
 
     def renew_lease(self, id: int, owner: str, *, now: dt.datetime, lease: float) -> bool:
@@ -353,18 +254,18 @@ class DeliveryMethods:
     def get_delivery(self, id: int) -> Delivery | None:
         """The delivery with this row id, or None."""
         with transaction(self.engine, write=False) as conn:
-            row = conn.execute(select(*_ALL_COLUMNS).where(deliveries.c.id == id)).one_or_none()
-        return None if row is None else _delivery(row)
+            row = conn.execute(select(*ALL_COLUMNS).where(deliveries.c.id == id)).one_or_none()
+        return None if row is None else delivery_from_row(row)
 
     def list_deliveries(
         self, status: DeliveryStatus | None = None, *, limit: int = 50
     ) -> list[DeliverySummary]:
         """The newest ``limit`` deliveries (by row id, newest first), of ``status`` if given."""
-        statement = select(*_SUMMARY_COLUMNS).order_by(deliveries.c.id.desc()).limit(limit)
+        statement = select(*SUMMARY_COLUMNS).order_by(deliveries.c.id.desc()).limit(limit)
         if status is not None:
             statement = statement.where(deliveries.c.status == status)
         with transaction(self.engine, write=False) as conn:
-            return [DeliverySummary(**_summary_fields(r)) for r in conn.execute(statement)]
+            return [DeliverySummary(**summary_fields(r)) for r in conn.execute(statement)]
 
     def delivery_exists(self, hook_id: int | None, delivery_id: str) -> bool:
         """Whether this (hook id, delivery id) is stored; hook id None means "unknown" (stored 0)."""

@@ -98,7 +98,7 @@ deliveries = Table(
     Column("received_at", UTCDateTime, nullable=False),
     # The raw body exactly as received: the signature was computed over these bytes.
     Column("body", LargeBinary, nullable=False),
-    # An allow-listed subset of the request headers (see _deliveries.STORED_HEADERS).
+    # An allow-listed subset of the request headers (see _delivery_rows.STORED_HEADERS).
     Column("headers", JSON, nullable=False),
     Column("status", Text, nullable=False),
     Column("attempts", Integer, nullable=False),

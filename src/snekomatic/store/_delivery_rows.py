@@ -1,0 +1,124 @@
+"""The shapes of deliveries going into and coming out of the store, and the header allow-list."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Row
+
+from snekomatic.store._states import DeliveryStatus
+from snekomatic.store._tables import deliveries
+
+__all__ = ["STORED_HEADERS", "Delivery", "DeliverySummary", "NewDelivery", "stored_headers"]
+
+# The only request headers ever stored. Never the signatures (X-Hub-Signature, -256): they are
+# useless once verified and are derived from the webhook secret.
+STORED_HEADERS: frozenset[str] = frozenset(
+    {
+        "content-type",
+        "user-agent",
+        "x-github-event",
+        "x-github-delivery",
+        "x-github-hook-id",
+        "x-github-hook-installation-target-id",
+        "x-github-hook-installation-target-type",
+    }
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewDelivery:
+    """A verified webhook delivery, as the web layer received it."""
+
+    hook_id: int | None
+    delivery_id: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    received_at: dt.datetime
+    # Kept out of the repr: bodies run to megabytes, and raw headers include the signature.
+    body: bytes = field(repr=False)
+    headers: Mapping[str, str] = field(repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliverySummary:
+    """A delivery without its body and headers, for listings."""
+
+    id: int
+    hook_id: int | None
+    delivery_id: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    received_at: dt.datetime
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: dt.datetime
+    lease_owner: str | None
+    lease_expires_at: dt.datetime | None
+    last_error: str | None
+    finished_at: dt.datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery(DeliverySummary):
+    """A stored delivery, with the raw body and the stored headers."""
+
+    body: bytes = field(repr=False)
+    headers: Mapping[str, str] = field(repr=False)
+
+
+SUMMARY_COLUMNS = [
+    deliveries.c[name]
+    for name in (
+        "id",
+        "hook_id",
+        "delivery_id",
+        "event",
+        "action",
+        "installation_id",
+        "received_at",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "lease_owner",
+        "lease_expires_at",
+        "last_error",
+        "finished_at",
+    )
+]
+ALL_COLUMNS = [*SUMMARY_COLUMNS, deliveries.c.body, deliveries.c.headers]
+
+
+def summary_fields(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "hook_id": row.hook_id or None,
+        "delivery_id": row.delivery_id,
+        "event": row.event,
+        "action": row.action,
+        "installation_id": row.installation_id,
+        "received_at": row.received_at,
+        "status": DeliveryStatus(row.status),
+        "attempts": row.attempts,
+        "next_attempt_at": row.next_attempt_at,
+        "lease_owner": row.lease_owner,
+        "lease_expires_at": row.lease_expires_at,
+        "last_error": row.last_error,
+        "finished_at": row.finished_at,
+    }
+
+
+def delivery_from_row(row: Row[Any]) -> Delivery:
+    return Delivery(**summary_fields(row), body=bytes(row.body), headers=dict(row.headers))
+
+
+def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The allow-listed subset of ``headers`` (names lower-cased); everything else is dropped."""
+    return {
+        name.lower(): value for name, value in headers.items() if name.lower() in STORED_HEADERS
+    }
