@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 HOW_TO_GET_ONE = (
     "No PostgreSQL server could be had for the tests. Either set TEST_DATABASE_URL "
@@ -104,9 +104,17 @@ def server_on_5432_accepts_postgres() -> bool:
     return result.returncode == 0
 
 
+class Cluster:
+    """A running throwaway cluster: its ``url``, and ``restart()`` for tests that survive one."""
+
+    def __init__(self, url: str, restart: Callable[[], None]) -> None:
+        self.url = url
+        self.restart = restart
+
+
 @contextlib.contextmanager
-def throwaway_cluster(bindir: str, *, fsync: bool) -> Iterator[str]:
-    """Start a private cluster; yield its URL; stop and delete it afterwards."""
+def throwaway_cluster(bindir: str, *, fsync: bool) -> Iterator[Cluster]:
+    """Start a private cluster; yield it; stop and delete it afterwards."""
     as_root = os.geteuid() == 0
     workdir = tempfile.mkdtemp(prefix="snekomatic-pg-")
     datadir = os.path.join(workdir, "data")
@@ -157,21 +165,15 @@ def throwaway_cluster(bindir: str, *, fsync: bool) -> Iterator[str]:
     if not fsync:
         # The test suite's data is thrown away at the end; durability would only slow it.
         options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    run(
-        os.path.join(bindir, "pg_ctl"),
-        "-D",
-        datadir,
-        "-l",
-        logfile,
-        "-o",
-        options,
-        "-w",
-        "-t",
-        "60",
-        "start",
-    )
+    pg_ctl = os.path.join(bindir, "pg_ctl")
+    server = [pg_ctl, "-D", datadir, "-l", logfile, "-o", options, "-w", "-t", "60"]
+    run(*server, "start")
+
+    def restart() -> None:
+        run(*server, "-m", "fast", "restart")
+
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield Cluster(f"postgresql://postgres@127.0.0.1:{port}/postgres", restart)
     finally:
         subprocess.run(
             [*runas, os.path.join(bindir, "pg_ctl"), "-D", datadir, "-m", "fast", "-w", "stop"],
@@ -211,13 +213,13 @@ def main(argv: list[str]) -> int:
         fail(HOW_TO_GET_ONE)
         return 2
     started = time.monotonic()
-    with throwaway_cluster(bindir, fsync=fsync) as url:
+    with throwaway_cluster(bindir, fsync=fsync) as cluster:
         print(
-            f"with_postgres: started a throwaway cluster from {bindir} at {url} "
+            f"with_postgres: started a throwaway cluster from {bindir} at {cluster.url} "
             f"in {time.monotonic() - started:.1f}s",
             file=sys.stderr,
         )
-        return run_command(url)
+        return run_command(cluster.url)
 
 
 if __name__ == "__main__":
