@@ -99,7 +99,7 @@ def delivery_processor(app: GithubApp) -> Callable[[Delivery], Awaitable[None]]:
         started = trio.current_time()
         with structlog.contextvars.bound_contextvars(
             delivery_id=delivery.delivery_id,
-            event=delivery.event,
+            github_event=delivery.event,
             action=delivery.action,
             installation_id=delivery.installation_id,
             attempt=delivery.attempts,

@@ -99,7 +99,7 @@ async def sweep_failed_deliveries(
             log.warning("redelivery refused", guid=candidate.guid, error=str(exc))
         else:
             report.requested.append(candidate)
-            log.info("redelivery requested", guid=candidate.guid, event=candidate.event)
+            log.info("redelivery requested", guid=candidate.guid, github_event=candidate.event)
     return report
 
 
