@@ -26,6 +26,7 @@ from snekomatic.inbox._notify import listen_for_new_deliveries
 from snekomatic.inbox._queue import StoreQueue, utc_now
 from snekomatic.inbox._sweep import sweep_failed_deliveries, sweep_periodically
 from snekomatic.logs import configure_logging
+from snekomatic.sentry import init_sentry, report_delivery_failure
 from snekomatic.service import Service, stop_on_signals, worker_name
 from snekomatic.store import (
     Delivery,
@@ -58,6 +59,12 @@ def settings_or_fail(*, need_app: bool) -> Settings:
     except SettingsError as exc:
         fail(str(exc))
     return settings
+
+
+def start_reporting(settings: Settings) -> None:
+    """Logging and (when SENTRY_DSN is set) Sentry, for the long-running commands."""
+    configure_logging(settings.log_level)
+    init_sentry(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None)
 
 
 def store_url(settings: Settings) -> str:
@@ -132,6 +139,9 @@ def build_service(
             dead_letter=last,
             error=f"{type(exc).__name__}: {exc}",
         )
+        report_delivery_failure(
+            exc, delivery_id=delivery.delivery_id, event=delivery.event, last=last
+        )
 
     def on_unavailable(exc: Exception) -> None:
         log.warning("database unavailable", error=str(exc))
@@ -196,7 +206,7 @@ def main() -> None:
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve webhooks, with in-process workers. Applies migrations at start-up."""
     settings = settings_or_fail(need_app=True)
-    configure_logging(settings.log_level)
+    start_reporting(settings)
     store = open_store(settings, migrate=True)
     app = github_app(settings)
     service = build_service(
@@ -221,7 +231,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 def worker(workers: int | None) -> None:
     """Process stored deliveries only (run any number of these against one PostgreSQL)."""
     settings = settings_or_fail(need_app=True)
-    configure_logging(settings.log_level)
+    start_reporting(settings)
     store = open_store(settings, migrate=True)
     count = settings.workers if workers is None else workers
     service = build_service(
