@@ -16,7 +16,13 @@ from snekomatic.gh.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from snekomatic.gh.sansio import WEBHOOK_MAX_BODY_BYTES, Event, parse_webhook, signature_for
+from snekomatic.gh.sansio import (
+    WEBHOOK_MAX_BODY_BYTES,
+    Event,
+    decode_webhook,
+    parse_webhook,
+    signature_for,
+)
 from tests.payloads import PAYLOAD_EXAMPLES
 
 SECRET = b"webhook secret for tests"
@@ -328,15 +334,15 @@ def test_secret_never_appears_in_webhook_errors() -> None:
 
 
 def test_decode_webhook_reads_back_a_stored_delivery_without_its_signature() -> None:
-    from snekomatic.gh.sansio import decode_webhook
-
     body = b'{"action": "closed", "installation": {"id": 7}}'
     headers = {
         "Content-Type": "application/json",
         "X-GitHub-Event": "pull_request",
         "X-GitHub-Delivery": "d",
     }
+
     event = decode_webhook(headers, body)
+
     assert (event.event, event.action, event.delivery_id, event.installation_id) == (
         "pull_request",
         "closed",
