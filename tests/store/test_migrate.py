@@ -70,13 +70,13 @@ def test_schema_check_names_an_extra_column(own_engine: Engine) -> None:
 
 def test_schema_check_names_a_dropped_index(own_engine: Engine) -> None:
     with own_engine.begin() as conn:
-        conn.execute(text("DROP INDEX ix_deliveries_status_next_attempt_at"))
+        conn.execute(text("DROP INDEX ix_deliveries_claimable"))
 
     with pytest.raises(SchemaDriftError) as raised:
         check_schema(own_engine)
 
     assert raised.value.differences == (
-        "index missing from the database: deliveries.ix_deliveries_status_next_attempt_at",
+        "index missing from the database: deliveries.ix_deliveries_claimable",
     )
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Select, Update, and_, func, or_, select, update
+from sqlalchemy import Engine, Select, Update, func, select, text, update
 
 from snekomatic.store._delivery_rows import (
     ALL_COLUMNS,
@@ -26,7 +26,7 @@ from snekomatic.store._delivery_rows import (
 from snekomatic.store._engine import dialect_insert, transaction
 from snekomatic.store._notify import notify_new_work
 from snekomatic.store._states import TRANSITIONS, DeliveryStatus, Transition
-from snekomatic.store._tables import deliveries
+from snekomatic.store._tables import CLAIMABLE_SQL, deliveries
 
 __all__ = ["DeliveryMethods"]
 
@@ -147,26 +147,25 @@ class DeliveryMethods:
 
     @staticmethod
     def _claim(owner: str, *, now: dt.datetime, lease: float) -> Update:
-        pending, leased = TRANSITIONS["claim"].sources
+        transition = TRANSITIONS["claim"]
+        # Pending rows are due at their retry time, leased ones at their lease expiry: both are
+        # in next_attempt_at, so the claimable index is walked in order (see _tables).
         due: Select[Any] = (
             select(deliveries.c.id)
-            .where(
-                or_(
-                    and_(deliveries.c.status == pending, deliveries.c.next_attempt_at <= now),
-                    and_(deliveries.c.status == leased, deliveries.c.lease_expires_at <= now),
-                )
-            )
+            .where(text(CLAIMABLE_SQL), deliveries.c.next_attempt_at <= now)
             .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
             .limit(1)
             .with_for_update(skip_locked=True)  # compiles to nothing on SQLite
         )
+        expires_at = now + dt.timedelta(seconds=lease)
         return (
             update(deliveries)
             .where(deliveries.c.id == due.scalar_subquery())
             .values(
-                status=TRANSITIONS["claim"].target,
+                status=transition.target,
                 lease_owner=owner,
-                lease_expires_at=now + dt.timedelta(seconds=lease),
+                lease_expires_at=expires_at,
+                next_attempt_at=expires_at,
                 attempts=deliveries.c.attempts + 1,
             )
             .returning(*ALL_COLUMNS)
@@ -179,8 +178,9 @@ class DeliveryMethods:
         was settled): the caller must stop and not settle it. A lease that expired but was not yet
         reclaimed is still held and can be renewed.
         """
+        expires_at = now + dt.timedelta(seconds=lease)
         statement = _settle("renew", id, owner).values(
-            lease_expires_at=now + dt.timedelta(seconds=lease)
+            lease_expires_at=expires_at, next_attempt_at=expires_at
         )
         return self._update_one(statement)
 
@@ -304,16 +304,10 @@ class DeliveryMethods:
 
         For a worker that found nothing to claim: it may sleep until then (or until woken).
         """
-        pending = select(func.min(deliveries.c.next_attempt_at)).where(
-            deliveries.c.status == DeliveryStatus.PENDING
-        )
-        leased = select(func.min(deliveries.c.lease_expires_at)).where(
-            deliveries.c.status == DeliveryStatus.LEASED
-        )
+        statement = select(func.min(deliveries.c.next_attempt_at)).where(text(CLAIMABLE_SQL))
         with transaction(self.engine, write=False) as conn:
-            times = [conn.execute(pending).scalar(), conn.execute(leased).scalar()]
-        present = [t for t in times if t is not None]
-        return min(present) if present else None
+            due_at: dt.datetime | None = conn.execute(statement).scalar()
+        return due_at
 
     def delete_finished_before(self, cutoff: dt.datetime) -> int:
         """Delete done deliveries finished before ``cutoff``; returns how many. Dead ones are kept."""

@@ -49,10 +49,12 @@ def upgrade() -> None:
         ),
     )
     op.create_index(
-        op.f("ix_deliveries_status_next_attempt_at"),
+        "ix_deliveries_claimable",
         "deliveries",
-        ["status", "next_attempt_at"],
+        ["next_attempt_at", "id"],
         unique=False,
+        postgresql_where=sa.text("status IN ('pending', 'leased')"),
+        sqlite_where=sa.text("status IN ('pending', 'leased')"),
     )
 
     op.create_table(
@@ -108,5 +110,5 @@ def downgrade() -> None:
     op.drop_table("leader_leases")
     op.drop_table("invitations")
     op.drop_table("effects")
-    op.drop_index(op.f("ix_deliveries_status_next_attempt_at"), table_name="deliveries")
+    op.drop_index("ix_deliveries_claimable", table_name="deliveries")
     op.drop_table("deliveries")
