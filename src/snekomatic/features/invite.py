@@ -1,0 +1,410 @@
+"""Invite a contributor to the organization after their first merged pull request, exactly once.
+
+The decisions live in :mod:`snekomatic.features._invite_rules` (read its docstring for the states and
+why each is recorded when it is); this module is the I/O around them: the store, GitHub, the log.
+
+The invite flow calls only ``GET /orgs/{org}/memberships/{login}``, ``POST /orgs/{org}/invitations``
+and ``GET``/``POST /repos/{owner}/{repo}/issues/{number}/comments`` (plus the installation token).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Final, Protocol
+
+import structlog
+
+from snekomatic.features import _invite_rules as rules
+from snekomatic.features._comments import find_or_create_comment
+from snekomatic.features._errors import MissingPermission
+from snekomatic.features.welcome import FeatureOptions, render_welcome
+from snekomatic.gh.app import GithubApp, HandlerContext
+from snekomatic.gh.client import GitHubClient
+from snekomatic.gh.errors import Forbidden, GitHubError, NotFound, ValidationFailed
+from snekomatic.store import Effect, Invitation, StoreError, run_sync
+
+__all__ = [
+    "CONTEXT_KIND",
+    "MEMBERS_PERMISSION",
+    "InvitationStore",
+    "InvitationTarget",
+    "advance_invitation",
+    "handle_merged_pull_request",
+    "send_deferred_invitations",
+]
+
+MEMBERSHIP_URL: Final = "/orgs/{org}/memberships/{username}"
+INVITATIONS_URL: Final = "/orgs/{org}/invitations"
+MEMBERS_PERMISSION: Final = "organization members: read & write"
+#: Effect kind under which each invitation keeps what it needs to be resumed without its webhook.
+CONTEXT_KIND: Final = "invite.context"
+#: In-progress invitations untouched for this long are resumed by :func:`send_deferred_invitations`.
+STALE_AFTER: Final = dt.timedelta(hours=1)
+_SWEEP_LIMIT: Final = 10_000
+
+log = structlog.get_logger("snekomatic.invite")
+
+
+class InvitationStore(Protocol):
+    """The store methods the invite feature uses (:class:`snekomatic.store.Store` has them all)."""
+
+    def get_invitation(self, org_id: int, user_id: int) -> Invitation | None: ...
+    def insert_invitation(self, invitation: Invitation) -> bool: ...
+    def update_invitation(self, invitation: Invitation, *, expected_state: str) -> bool: ...
+    def list_invitations(
+        self, org_id: int | None = None, *, limit: int = 100
+    ) -> list[Invitation]: ...
+    def record_effect(
+        self, kind: str, key: str, *, state: str, data: Any, now: dt.datetime
+    ) -> Effect | None: ...
+    def get_effect(self, kind: str, key: str) -> Effect | None: ...
+    def throttle_org(self, org_id: int, *, until: dt.datetime) -> None: ...
+    def org_throttled_until(self, org_id: int, *, now: dt.datetime) -> dt.datetime | None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvitationTarget:
+    """One invitation and where its welcome comment goes: enough to resume it without the webhook."""
+
+    org_id: int
+    org_login: str
+    user_id: int
+    user_login: str
+    installation_id: int
+    repository: str  # "owner/name" of the merged pull request
+    number: int
+    pr_html_url: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.org_id}:{self.user_id}"
+
+    def context(self) -> dict[str, Any]:
+        """The JSON kept under :data:`CONTEXT_KIND` (ids, logins, the PR; no secret)."""
+        return {
+            "org_login": self.org_login,
+            "user_login": self.user_login,
+            "installation_id": self.installation_id,
+            "repository": self.repository,
+            "number": self.number,
+            "pr_html_url": self.pr_html_url,
+        }
+
+    @classmethod
+    def from_context(cls, org_id: int, user_id: int, data: Mapping[str, Any]) -> InvitationTarget:
+        """The target stored by :meth:`context`. Raises ``KeyError``/``TypeError`` for other data."""
+        return cls(
+            org_id=org_id,
+            user_id=user_id,
+            org_login=str(data["org_login"]),
+            user_login=str(data["user_login"]),
+            installation_id=int(data["installation_id"]),
+            repository=str(data["repository"]),
+            number=int(data["number"]),
+            pr_html_url=str(data["pr_html_url"]),
+        )
+
+
+async def handle_merged_pull_request(
+    ctx: HandlerContext,
+    *,
+    store: InvitationStore,
+    options: FeatureOptions,
+    now: dt.datetime,
+) -> None:
+    """The ``pull_request.closed`` handler: invite the author of a merged PR (see the module docstring).
+
+    Skips (with a log line) unmerged PRs, bot authors and repositories owned by a user. Returns once
+    the invitation reached a state it cannot leave on its own (member, commented, deferred) or another
+    task owns it. Raises :class:`MissingPermission` (do not retry), and GitHub, store or transport
+    errors (retry the delivery: every step is recorded, so a retry repeats no effect). A checkpoint.
+    Cancelled: like a crash between two steps; the retry carries on from the recorded state.
+    """
+    found = rules.read_merged_pull_request(ctx.payload)
+    if isinstance(found, rules.Skip):
+        repository = ctx.payload.get("repository")
+        full_name = repository.get("full_name") if isinstance(repository, Mapping) else None
+        level = log.info if found.reason in ("no-organization", "malformed") else log.debug
+        level("invite skipped", reason=found.reason, repository=full_name)
+        return
+    if ctx.installation_id is None:
+        log.warning("invite skipped", reason="no-installation", repository=found.repository)
+        return
+    target = InvitationTarget(
+        org_id=found.org_id,
+        org_login=found.org_login,
+        user_id=found.user_id,
+        user_login=found.user_login,
+        installation_id=ctx.installation_id,
+        repository=found.repository,
+        number=found.number,
+        pr_html_url=found.pr_html_url,
+    )
+    await advance_invitation(ctx.client, store, target, options=options, now=now)
+
+
+async def send_deferred_invitations(
+    app: GithubApp,
+    store: InvitationStore,
+    *,
+    now: dt.datetime,
+    options: FeatureOptions | None = None,
+    stale_after: dt.timedelta = STALE_AFTER,
+) -> int:
+    """Resume invitations that no webhook will carry on: run this periodically (say every 10 min).
+
+    Picks every ``deferred`` invitation whose organization is no longer paused at ``now``, and every
+    ``checking``/``inviting``/``invited`` one untouched for ``stale_after`` (its delivery gave up, or
+    an earlier run of this failed), and advances each with a client for the installation it was
+    recorded with. Returns how many changed state. One failing invitation does not stop the others:
+    their errors are raised together afterwards as an ``ExceptionGroup`` (``MissingPermission`` among
+    them means an owner must act). A checkpoint; cancelled: like a crash between two steps.
+    """
+    options = options or FeatureOptions()
+    rows = await run_sync(store.list_invitations, None, limit=_SWEEP_LIMIT)
+    in_progress = {rules.CHECKING, rules.INVITING, rules.INVITED}
+    due = [
+        row
+        for row in rows
+        if row.state == rules.DEFERRED
+        or (row.state in in_progress and row.updated_at <= now - stale_after)
+    ]
+    advanced = 0
+    failures: list[Exception] = []
+    for row in reversed(due):  # oldest first: the order they were deferred in
+        effect = await run_sync(store.get_effect, CONTEXT_KIND, f"{row.org_id}:{row.user_id}")
+        if effect is None or not isinstance(effect.data, Mapping):
+            log.warning("invitation has no resume context", org=row.org_login, user=row.user_login)
+            continue
+        target = InvitationTarget.from_context(row.org_id, row.user_id, effect.data)
+        try:
+            final = await advance_invitation(
+                app.client_for(target.installation_id), store, target, options=options, now=now
+            )
+        except (GitHubError, MissingPermission, StoreError) as exc:
+            log.error(
+                "resuming invitation failed",
+                org=row.org_login,
+                user=row.user_login,
+                error=type(exc).__name__,
+            )
+            failures.append(exc)
+            continue
+        advanced += final != row.state
+    if failures:
+        raise ExceptionGroup(f"{len(failures)} deferred invitation(s) failed", failures)
+    return advanced
+
+
+async def advance_invitation(
+    client: GitHubClient,
+    store: InvitationStore,
+    target: InvitationTarget,
+    *,
+    options: FeatureOptions,
+    now: dt.datetime,
+) -> str | None:
+    """Take the invitation of ``target`` as far as it goes; return the state it was left in.
+
+    None: a concurrent task inserted it first (that one carries on). Raises as
+    :func:`handle_merged_pull_request` does. A checkpoint.
+    """
+    bound = log.bind(org=target.org_login, user=target.user_login, pr=target.pr_html_url)
+    invitation = await run_sync(store.get_invitation, target.org_id, target.user_id)
+    while True:
+        paused_until = await run_sync(store.org_throttled_until, target.org_id, now=now)
+        state = None if invitation is None else invitation.state
+        step = rules.next_step(state, throttled=paused_until is not None)
+        if step is rules.Step.NOTHING:
+            return state
+        if invitation is None:
+            invitation = await _insert(store, target, step, now)
+            if invitation is None:
+                bound.info("invitation already taken on by another task")
+                return None
+            if invitation.state == rules.DEFERRED:
+                bound.info("invitation deferred", until=str(paused_until))
+                return invitation.state
+            continue
+        if step is rules.Step.DEFER:
+            invitation = await _move(store, invitation, rules.DEFERRED, now)
+            bound.info("invitation deferred", until=str(paused_until))
+        elif step is rules.Step.RESUME:
+            invitation = await _move(store, invitation, rules.CHECKING, now)
+        elif step is rules.Step.CHECK_MEMBERSHIP:
+            invitation = await _check_membership(
+                client, store, invitation, target, now, throttled=paused_until is not None
+            )
+        elif step is rules.Step.COMMENT:
+            invitation = await _comment(client, store, invitation, target, options, now)
+        else:  # pragma: no cover - RECORD_* only occur with no invitation, handled above
+            raise AssertionError(step)
+        if invitation is None:
+            bound.info("invitation moved on by another task")
+            return None
+
+
+async def _insert(
+    store: InvitationStore, target: InvitationTarget, step: rules.Step, now: dt.datetime
+) -> Invitation | None:
+    state = rules.DEFERRED if step is rules.Step.RECORD_DEFERRED else rules.CHECKING
+    invitation = Invitation(
+        org_id=target.org_id,
+        user_id=target.user_id,
+        org_login=target.org_login,
+        user_login=target.user_login,
+        state=state,
+        updated_at=now,
+        pr_url=target.pr_html_url,
+    )
+    if not await run_sync(store.insert_invitation, invitation):
+        return None
+    await run_sync(
+        store.record_effect,
+        CONTEXT_KIND,
+        target.key,
+        state="recorded",
+        data=target.context(),
+        now=now,
+    )
+    return invitation
+
+
+async def _move(
+    store: InvitationStore,
+    invitation: Invitation,
+    state: str,
+    now: dt.datetime,
+    **changes: Any,
+) -> Invitation | None:
+    """Compare-and-set the invitation to ``state``; None if someone else changed it first."""
+    rules.check_transition(invitation.state, state)
+    moved = replace(invitation, state=state, updated_at=now, **changes)
+    if not await run_sync(store.update_invitation, moved, expected_state=invitation.state):
+        return None
+    return moved
+
+
+def _missing_members_permission(
+    target: InvitationTarget, endpoint: str, exc: GitHubError
+) -> MissingPermission:
+    log.error(
+        "missing permission",
+        permission=MEMBERS_PERMISSION,
+        org=target.org_login,
+        endpoint=endpoint,
+        github_message=getattr(exc, "message", None),
+    )
+    return MissingPermission(
+        permission=MEMBERS_PERMISSION, endpoint=endpoint, account=target.org_login
+    )
+
+
+async def _check_membership(
+    client: GitHubClient,
+    store: InvitationStore,
+    invitation: Invitation,
+    target: InvitationTarget,
+    now: dt.datetime,
+    *,
+    throttled: bool,
+) -> Invitation | None:
+    url_vars = {"org": target.org_login, "username": target.user_login}
+    try:
+        answer = await client.getitem(MEMBERSHIP_URL, url_vars)
+    except NotFound:
+        membership: rules.MembershipState | None = None
+    except Forbidden as exc:
+        raise _missing_members_permission(target, "GET " + MEMBERSHIP_URL, exc) from exc
+    else:
+        membership = rules.read_membership_state(answer)
+    decision = rules.decide_after_membership(invitation.state, membership, throttled=throttled)
+    moved: Invitation | None = invitation
+    if decision.state != invitation.state:
+        moved = await _move(store, invitation, decision.state, now)
+        log.info(
+            "membership checked",
+            org=target.org_login,
+            user=target.user_login,
+            membership=membership,
+            state=decision.state,
+        )
+    if moved is None or not decision.invite:
+        return moved
+    return await _invite(client, store, moved, target, now)
+
+
+async def _invite(
+    client: GitHubClient,
+    store: InvitationStore,
+    invitation: Invitation,
+    target: InvitationTarget,
+    now: dt.datetime,
+) -> Invitation | None:
+    endpoint = "POST " + INVITATIONS_URL
+    try:
+        await client.post(
+            INVITATIONS_URL, {"org": target.org_login}, data={"invitee_id": target.user_id}
+        )
+    except ValidationFailed as exc:
+        refusal = rules.classify_invitation_refusal(exc.message, exc.errors)
+        state = rules.state_after_refusal(refusal)
+        if state is None:
+            raise
+        if refusal is rules.InvitationRefusal.OVER_RATE_LIMIT:
+            until = now + dt.timedelta(seconds=rules.THROTTLE_SECONDS)
+            await run_sync(store.throttle_org, target.org_id, until=until)
+            log.warning(
+                "over the invitation rate limit: invitations paused",
+                org=target.org_login,
+                user=target.user_login,
+                until=until.isoformat(),
+            )
+        else:
+            log.info("already a member", org=target.org_login, user=target.user_login)
+        return await _move(store, invitation, state, now, last_error=refusal.value)
+    except (Forbidden, NotFound) as exc:
+        raise _missing_members_permission(target, endpoint, exc) from exc
+    log.info("invitation sent", org=target.org_login, user=target.user_login)
+    return await _move(store, invitation, rules.INVITED, now, invited_at=now)
+
+
+async def _comment(
+    client: GitHubClient,
+    store: InvitationStore,
+    invitation: Invitation,
+    target: InvitationTarget,
+    options: FeatureOptions,
+    now: dt.datetime,
+) -> Invitation | None:
+    # The comment goes on the pull request that started this invitation, whichever event resumes it.
+    effect = await run_sync(store.get_effect, CONTEXT_KIND, target.key)
+    if effect is not None and isinstance(effect.data, Mapping):
+        target = InvitationTarget.from_context(target.org_id, target.user_id, effect.data)
+    body = render_welcome(
+        options.welcome_template,
+        login=target.user_login,
+        org=target.org_login,
+        pr_url=target.pr_html_url,
+        people_url=rules.people_url(target.pr_html_url, target.org_login),
+        source_url=options.source_url,
+    )
+    comment = await find_or_create_comment(
+        client,
+        repository=target.repository,
+        number=target.number,
+        marker=rules.welcome_marker(target.org_id, target.user_id),
+        body=body,
+    )
+    comment_id = comment.get("id")
+    log.info("welcome comment posted", org=target.org_login, user=target.user_login)
+    return await _move(
+        store,
+        invitation,
+        rules.COMMENTED,
+        now,
+        commented_at=now,
+        comment_id=comment_id if isinstance(comment_id, int) else None,
+    )
