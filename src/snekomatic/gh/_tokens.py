@@ -18,11 +18,16 @@ from typing import Final, final
 import anyio
 import anyio.lowlevel
 
+from snekomatic.gh.errors import Unauthorized
+from snekomatic.gh.sansio import is_clock_skew_rejection, server_clock_offset
+
 __all__ = [
     "FRESH_TOKEN_WINDOW_SECONDS",
     "JWT_MIN_REMAINING_SECONDS",
     "TOKEN_MIN_TTL_SECONDS",
+    "AppAuthenticator",
     "AppJWTCache",
+    "InstallationAuthenticator",
     "InstallationToken",
     "InstallationTokenCache",
     "ServerClock",
@@ -38,6 +43,10 @@ JWT_MIN_REMAINING_SECONDS: Final = 60.0
 # (for example to git) still works for a while.
 # https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-an-installation-access-token-for-a-github-app
 TOKEN_MIN_TTL_SECONDS: Final = 300.0
+
+# The Date header has one-second resolution: a correction smaller than this cannot be trusted, so a
+# rejection that persists after a correction is not retried again.
+CLOCK_CORRECTION_RESOLUTION_SECONDS: Final = 1.0
 
 # GitHub: "a 401 right after creating a token may be replication lag; retry". A token younger than this
 # that is refused gets one retry with a fresh one.
@@ -189,3 +198,76 @@ class InstallationTokenCache:
 
     def __repr__(self) -> str:
         return f"InstallationTokenCache(installations={sorted(self._tokens)!r})"
+
+
+@final
+class AppAuthenticator:
+    """Authenticates as the app: ``Authorization: Bearer <jwt>``; corrects for clock skew once.
+
+    Implements :class:`snekomatic.gh.client.Authenticator`.
+    """
+
+    def __init__(self, jwt: AppJWTCache, clock: ServerClock) -> None:
+        self._jwt = jwt
+        self._clock = clock
+
+    async def authorization(self) -> str:
+        """``"Bearer <jwt>"``. A checkpoint; raises ``ConfigurationError`` for missing credentials."""
+        await anyio.lowlevel.checkpoint()
+        return "Bearer " + self._jwt.get()
+
+    async def reauthorize(self, error: Unauthorized) -> bool:
+        """True when ``error`` is GitHub refusing the JWT's ``iat``/``exp`` and its ``Date`` header moves
+        our idea of GitHub's clock by at least a second: the offset is remembered (for every later JWT
+        and token expiry) and the JWT rebuilt. False otherwise, including when the clock was already
+        corrected, so a persisting rejection is raised instead of retried forever. A checkpoint.
+        """
+        await anyio.lowlevel.checkpoint()
+        if not is_clock_skew_rejection(error):
+            return False
+        offset = server_clock_offset(error.headers, self._clock.local())
+        if offset is None or abs(offset - self._clock.offset) < CLOCK_CORRECTION_RESOLUTION_SECONDS:
+            return False
+        self._clock.offset = offset
+        self._jwt.discard()
+        return True
+
+    def __repr__(self) -> str:
+        return f"AppAuthenticator({self._clock!r})"
+
+
+@final
+class InstallationAuthenticator:
+    """Authenticates as one installation: ``Authorization: token <token>`` from the shared cache.
+
+    Implements :class:`snekomatic.gh.client.Authenticator`.
+    """
+
+    def __init__(self, tokens: InstallationTokenCache, installation_id: int) -> None:
+        self._tokens = tokens
+        self._installation_id = installation_id
+        self._last: InstallationToken | None = None
+
+    async def authorization(self) -> str:
+        """``"token <t>"`` with at least 5 minutes left, minting one if needed (see
+        :meth:`InstallationTokenCache.get` for what it raises). A checkpoint."""
+        token = await self._tokens.get(self._installation_id)
+        self._last = token
+        return "token " + token.token
+
+    async def reauthorize(self, error: Unauthorized) -> bool:
+        """After a 401: forget the token last handed out, so the next request mints a new one.
+
+        Returns True (retry now, with a fresh token) only when that token was minted less than
+        :data:`FRESH_TOKEN_WINDOW_SECONDS` ago, which GitHub explains by replication lag; an older
+        refused token (revoked, app uninstalled) is not retried. A checkpoint.
+        """
+        await anyio.lowlevel.checkpoint()
+        token = self._last
+        if token is None:
+            return False
+        self._tokens.discard(self._installation_id, token)
+        return self._tokens.is_fresh(token)
+
+    def __repr__(self) -> str:
+        return f"InstallationAuthenticator(installation_id={self._installation_id!r})"

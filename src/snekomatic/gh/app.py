@@ -1,0 +1,319 @@
+"""``GithubApp``: a GitHub App's credentials, its clients, its token cache, and its webhook routing.
+
+It keeps the shape of the original snekomatic's ``gh.py``::
+
+    app = GithubApp(user_agent="my-bot")           # the rest from GITHUB_APP_ID, GITHUB_PRIVATE_KEY, ...
+
+    @app.route("pull_request", action="closed")
+    async def on_merge(ctx: HandlerContext) -> None:
+        await ctx.client.post(ctx.payload["pull_request"]["comments_url"], data={"body": "Thanks!"})
+
+    @app.route_command("/ping")
+    async def ping(ctx: HandlerContext) -> None: ...
+
+    async with app:
+        await app.dispatch(app.parse_webhook(headers, body))
+
+Settings not passed to the constructor are read from ``environ`` (default ``os.environ``) the first time
+they are needed, so a GithubApp can be built at import time, before the environment is complete:
+
+=================  ==========================  =================================================
+argument           environment variable        notes
+=================  ==========================  =================================================
+``app_id``         ``GITHUB_APP_ID``           int or str (the app id, or its client id)
+``private_key``    ``GITHUB_PRIVATE_KEY``      PEM; literal ``\\n`` escapes become newlines
+``webhook_secret`` ``GITHUB_WEBHOOK_SECRET``   one secret, or several (a sequence; in the
+                                               variable, separated by commas) during a rotation
+``user_agent``     ``GITHUB_USER_AGENT``       GitHub rejects requests without one
+``base_url``       ``GITHUB_API_URL``          default ``https://api.github.com``; GHES:
+                                               ``https://HOST/api/v3``
+=================  ==========================  =================================================
+
+A missing setting raises :class:`~snekomatic.gh.errors.ConfigurationError` naming the environment
+variable, when it is first needed. Secrets (key, webhook secrets, JWTs, tokens) never appear in a repr
+or in a message raised from here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Final, final
+
+from snekomatic.gh._cache import ResponseCache
+from snekomatic.gh._pacing import Pacer
+from snekomatic.gh._retry import RetryPolicy
+from snekomatic.gh._routing import H, HandlerContext, Router
+from snekomatic.gh._tokens import (
+    TOKEN_MIN_TTL_SECONDS,
+    AppAuthenticator,
+    AppJWTCache,
+    InstallationAuthenticator,
+    InstallationToken,
+    InstallationTokenCache,
+    ServerClock,
+    installation_key,
+    parse_github_time,
+)
+from snekomatic.gh.client import DEFAULT_RETRY, GitHubClient
+from snekomatic.gh.errors import ConfigurationError
+from snekomatic.gh.sansio import Event, encode_app_jwt, parse_webhook
+
+__all__ = ["DEFAULT_BASE_URL", "GithubApp", "HandlerContext"]
+
+DEFAULT_BASE_URL: Final = "https://api.github.com"
+
+ENV_APP_ID: Final = "GITHUB_APP_ID"
+ENV_PRIVATE_KEY: Final = "GITHUB_PRIVATE_KEY"
+ENV_WEBHOOK_SECRET: Final = "GITHUB_WEBHOOK_SECRET"  # noqa: S105 - a variable name
+ENV_USER_AGENT: Final = "GITHUB_USER_AGENT"
+ENV_API_URL: Final = "GITHUB_API_URL"
+
+_ACCESS_TOKENS_URL: Final = "/app/installations/{installation_id}/access_tokens"
+
+
+def _new_http_client() -> Any:
+    # gh.client is the one module allowed to import httpx (tests/test_layering.py), and it offers no
+    # factory yet; import it by name here so that rule holds. Typed Any until client.py exports one.
+    return importlib.import_module("httpx").AsyncClient()
+
+
+@final
+class GithubApp:
+    """A GitHub App: see the module docstring for its settings.
+
+    Args:
+        app_id, private_key, webhook_secret, user_agent, base_url: the settings; None: read the
+            environment variable when first needed.
+        http: the ``httpx.AsyncClient`` every client of this app sends through. The caller owns it.
+            None: one is created on first use and closed by :meth:`aclose`.
+        clock: wall-clock epoch seconds (for JWT claims and token expiry); tests inject a fake.
+        retry: the :class:`~snekomatic.gh._retry.RetryPolicy` of every client.
+        environ: where unset settings are looked up (default ``os.environ``).
+    """
+
+    def __init__(
+        self,
+        *,
+        app_id: int | str | None = None,
+        private_key: str | None = None,
+        webhook_secret: str | Sequence[str] | None = None,
+        user_agent: str | None = None,
+        base_url: str | None = None,
+        http: Any = None,
+        clock: Callable[[], float] = time.time,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._app_id = None if app_id is None else str(app_id).strip()
+        self._private_key = private_key
+        self._webhook_secret = webhook_secret
+        self._user_agent = user_agent
+        self._base_url = base_url
+        self._environ: Mapping[str, str] = os.environ if environ is None else environ
+        self._http = http
+        self._owns_http = http is None
+        self._retry = retry
+        self._clock = ServerClock(clock)
+        self._jwt = AppJWTCache(self._encode_jwt, self._clock)
+        self._tokens = InstallationTokenCache(self._mint_token, self._clock)
+        self._app_client: GitHubClient | None = None
+        self._pacers: dict[int, Pacer] = {}
+        self._caches: dict[int, ResponseCache] = {}
+        self._router = Router()
+
+    def __repr__(self) -> str:
+        app_id = self._app_id if self._app_id is not None else f"<{ENV_APP_ID}>"
+        base_url = self._base_url if self._base_url is not None else f"<{ENV_API_URL}>"
+        return f"GithubApp(app_id={app_id!r}, base_url={base_url!r})"
+
+    # --- settings -------------------------------------------------------------------------------
+
+    def _from_environ(self, variable: str, argument: str) -> str:
+        value = self._environ.get(variable, "").strip()
+        if not value:
+            raise ConfigurationError(
+                variable, f"is not set (pass {argument}= to GithubApp or set the variable)"
+            )
+        return value
+
+    @property
+    def app_id(self) -> str:
+        """The app id (the JWT's ``iss``). Raises ``ConfigurationError`` naming GITHUB_APP_ID if unset."""
+        if self._app_id is None:
+            self._app_id = self._from_environ(ENV_APP_ID, "app_id")
+        if not self._app_id:
+            raise ConfigurationError("app_id", "is empty")
+        return self._app_id
+
+    @property
+    def user_agent(self) -> str:
+        """The User-Agent. Raises ``ConfigurationError`` naming GITHUB_USER_AGENT if unset."""
+        if self._user_agent is None:
+            self._user_agent = self._from_environ(ENV_USER_AGENT, "user_agent")
+        return self._user_agent
+
+    @property
+    def base_url(self) -> str:
+        """The API root: the argument, else GITHUB_API_URL, else ``https://api.github.com``."""
+        if self._base_url is None:
+            self._base_url = self._environ.get(ENV_API_URL, "").strip() or DEFAULT_BASE_URL
+        return self._base_url
+
+    @property
+    def webhook_secrets(self) -> list[bytes]:
+        """Every accepted webhook secret, UTF-8 encoded (several while rotating).
+
+        From the argument, else GITHUB_WEBHOOK_SECRET split on commas (blanks around each dropped).
+        Raises ``ConfigurationError`` naming GITHUB_WEBHOOK_SECRET when there is none.
+        """
+        secrets = self._webhook_secret
+        if secrets is None:
+            raw = self._from_environ(ENV_WEBHOOK_SECRET, "webhook_secret")
+            secrets = [part.strip() for part in raw.split(",") if part.strip()]
+        elif isinstance(secrets, str):
+            secrets = [secrets]
+        if not secrets or not all(secrets):
+            raise ConfigurationError("webhook_secret", "must hold at least one non-empty secret")
+        return [secret.encode() for secret in secrets]
+
+    def _private_key_pem(self) -> str:
+        key = self._private_key
+        if key is None:
+            key = self._from_environ(ENV_PRIVATE_KEY, "private_key")
+        # Platforms that cannot hold multi-line values (Heroku's UI, .env files) carry "\n" literally.
+        return key.replace("\\n", "\n")
+
+    def _encode_jwt(self, now: float) -> tuple[str, float]:
+        return encode_app_jwt(self.app_id, self._private_key_pem(), now)
+
+    # --- webhooks -------------------------------------------------------------------------------
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> Event:
+        """:func:`snekomatic.gh.sansio.parse_webhook` with this app's :attr:`webhook_secrets`.
+
+        Raises the ``WebhookError`` subclasses, and ``ConfigurationError`` when no secret is set.
+        Not a checkpoint.
+        """
+        return parse_webhook(headers, body, self.webhook_secrets)
+
+    # --- clients --------------------------------------------------------------------------------
+
+    def _http_client(self) -> Any:
+        if self._http is None:
+            self._http = _new_http_client()
+        return self._http
+
+    @property
+    def app_client(self) -> GitHubClient:
+        """The client that authenticates as the app (``Bearer <jwt>``), made once and kept.
+
+        Its JWT is reused while it has more than a minute left. A JWT refused for clock skew is rebuilt
+        from GitHub's ``Date`` header and the request retried once; the correction is kept. Raises
+        ``ConfigurationError`` for a missing user agent here, and from its requests for a missing app id
+        or an unusable private key.
+        """
+        if self._app_client is None:
+            self._app_client = GitHubClient(
+                self._http_client(),
+                base_url=self.base_url,
+                user_agent=self.user_agent,
+                auth=AppAuthenticator(self._jwt, self._clock),
+                retry=self._retry,
+                pacer=Pacer(),
+                cache_scope="app",
+                clock=self._clock.now,
+            )
+        return self._app_client
+
+    def client_for(self, installation_id: int | str) -> GitHubClient:
+        """A client that authenticates as the installation (``token <t>``). Not a checkpoint.
+
+        Clients of one installation share its token, its :class:`Pacer` (serial requests, 1 s between
+        writes) and its response cache, so making one per task or per event is cheap. ``"42"`` and
+        ``42`` are the same installation. Raises ``ValueError`` for an id that is not a number and
+        ``ConfigurationError`` for a missing user agent.
+        """
+        key = installation_key(installation_id)
+        return GitHubClient(
+            self._http_client(),
+            base_url=self.base_url,
+            user_agent=self.user_agent,
+            auth=InstallationAuthenticator(self._tokens, key),
+            retry=self._retry,
+            pacer=self._pacers.setdefault(key, Pacer()),
+            cache=self._caches.setdefault(key, ResponseCache()),
+            cache_scope=f"installation:{key}",
+            clock=self._clock.now,
+        )
+
+    async def token_for(
+        self, installation_id: int | str, *, min_ttl: float = TOKEN_MIN_TTL_SECONDS
+    ) -> str:
+        """A raw installation token with at least ``min_ttl`` seconds to live (e.g. for git over HTTPS).
+
+        Served from the shared cache; minted (``POST /app/installations/{id}/access_tokens``) when
+        missing or too close to expiry, by one task even when many ask at once. A checkpoint. Raises
+        the API errors of that request (``NotFound`` for an unknown installation...), and
+        ``ConfigurationError`` for missing credentials. Cancelled while minting: nothing is cached.
+        The token is a secret: do not log it.
+        """
+        return (await self._tokens.get(installation_id, min_ttl=min_ttl)).token
+
+    async def _mint_token(self, installation_id: int) -> InstallationToken:
+        answer = await self.app_client.post(
+            _ACCESS_TOKENS_URL, {"installation_id": installation_id}
+        )
+        if not isinstance(answer, dict) or not isinstance(answer.get("token"), str):
+            raise ValueError("GitHub's access token answer holds no token")
+        expires_at = answer.get("expires_at")
+        if not isinstance(expires_at, str):
+            raise ValueError("GitHub's access token answer holds no expires_at")
+        return InstallationToken(
+            token=answer["token"],
+            expires_at=parse_github_time(expires_at),
+            minted_at=self._clock.now(),
+        )
+
+    # --- routing --------------------------------------------------------------------------------
+
+    def route(self, event: str, **restrictions: Any) -> Callable[[H], H]:
+        """Decorator: run the handler for ``event`` (``"*"``: every event) when every restriction equals
+        the payload's top-level field of that name. See :meth:`Router.route`."""
+        return self._router.route(event, **restrictions)
+
+    def route_command(self, command: str) -> Callable[[H], H]:
+        """Decorator: run the handler for each ``/command`` line in an issue, PR, comment or review
+        body; ``ctx.command`` holds it. See :meth:`Router.route_command`."""
+        return self._router.route_command(command)
+
+    async def dispatch(self, event: Event) -> None:
+        """Run every handler that matches ``event``, in registration order.
+
+        Handler failures (``Exception``) are collected and raised together afterwards as one
+        ``ExceptionGroup``; cancellation propagates at once. See :meth:`Router.dispatch`.
+        """
+        await self._router.dispatch(event, self)
+
+    # --- lifetime -------------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this app created it (an injected one is left open). A checkpoint."""
+        if self._owns_http and self._http is not None:
+            http, self._http = self._http, None
+            self._app_client = None
+            await http.aclose()
+
+    async def __aenter__(self) -> GithubApp:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,322 @@
+"""snekomatic.gh._routing: which handlers an event reaches, in what order, and how failures surface."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import trio
+
+from snekomatic.gh._routing import HandlerContext, NoInstallation, Router
+from snekomatic.gh.commands import Command
+from tests.payloads import load_payload
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Stand-in with sansio.Event's fields (routing only reads them)."""
+
+    event: str
+    action: str | None
+    delivery_id: str
+    hook_id: int | None
+    installation_id: int | None
+    payload: dict[str, Any]
+
+
+class StandInApp:
+    """What HandlerContext needs of a GithubApp: client_for. Returns a marker per installation."""
+
+    def __init__(self) -> None:
+        self.asked: list[int | str] = []
+
+    def client_for(self, installation_id: int | str) -> Any:
+        self.asked.append(installation_id)
+        return ("client", installation_id)
+
+
+def make_event(
+    name: str, payload: dict[str, Any], *, installation_id: int | None = 7, delivery_id: str = "d-1"
+) -> Any:
+    action = payload.get("action")
+    return Event(
+        event=name,
+        action=action if isinstance(action, str) else None,
+        delivery_id=delivery_id,
+        hook_id=1,
+        installation_id=installation_id,
+        payload=payload,
+    )
+
+
+def example(
+    event: str,
+    name: str,
+    *,
+    body: str | None = "",
+    key: str | None = None,
+    action: str | None = None,
+) -> Any:
+    """A real octokit payload example, with the Markdown body at ``payload[key]["body"]`` replaced.
+
+    ``action`` overrides the example's action, for actions octokit has no example of.
+    """
+    payload = copy.deepcopy(load_payload(event, name))
+    if action is not None:
+        payload["action"] = action
+    if key is not None:
+        payload[key]["body"] = body
+    return make_event(event, payload)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, HandlerContext]] = []
+
+    def handler(self, label: str, *, fail: Exception | None = None) -> Any:
+        async def handle(ctx: HandlerContext) -> None:
+            await trio.lowlevel.checkpoint()
+            self.calls.append((label, ctx))
+            if fail is not None:
+                raise fail
+
+        return handle
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for label, _ in self.calls]
+
+
+async def dispatch(router: Router, event: Any, app: Any = None) -> None:
+    with trio.fail_after(10):
+        await router.dispatch(event, app if app is not None else StandInApp())
+
+
+async def test_handlers_run_in_registration_order() -> None:
+    router, seen = Router(), Recorder()
+    router.route("pull_request")(seen.handler("first"))
+    router.route("*")(seen.handler("catch-all"))
+    router.route("pull_request", action="closed")(seen.handler("closed"))
+    await dispatch(router, make_event("pull_request", {"action": "closed"}))
+    assert seen.labels == ["first", "catch-all", "closed"]
+
+
+async def test_route_for_another_event_does_not_run() -> None:
+    router, seen = Router(), Recorder()
+    router.route("issues")(seen.handler("issues"))
+    await dispatch(router, make_event("pull_request", {"action": "closed"}))
+    assert seen.labels == []
+
+
+@pytest.mark.parametrize(
+    ("restrictions", "runs"),
+    [
+        pytest.param({"action": "closed"}, True, id="equal"),
+        pytest.param({"action": "opened"}, False, id="different"),
+        pytest.param({"action": "closed", "number": 5}, True, id="all-equal"),
+        pytest.param({"action": "closed", "number": 6}, False, id="one-different"),
+        pytest.param({"missing": None}, False, id="missing-field-is-not-none"),
+    ],
+)
+async def test_restrictions_match_top_level_fields_by_equality(
+    restrictions: dict[str, Any], runs: bool
+) -> None:
+    router, seen = Router(), Recorder()
+    router.route("pull_request", **restrictions)(seen.handler("restricted"))
+    await dispatch(router, make_event("pull_request", {"action": "closed", "number": 5}))
+    assert seen.labels == (["restricted"] if runs else [])
+
+
+async def test_catch_all_with_restriction_sees_every_event_with_that_field() -> None:
+    router, seen = Router(), Recorder()
+    router.route("*", action="created")(seen.handler("created"))
+    await dispatch(router, make_event("issue_comment", {"action": "created"}))
+    await dispatch(router, make_event("label", {"action": "created"}))
+    await dispatch(router, make_event("label", {"action": "deleted"}))
+    assert [ctx.event_name for _, ctx in seen.calls] == ["issue_comment", "label"]
+
+
+async def test_route_returns_the_handler_unchanged() -> None:
+    router = Router()
+
+    async def handler(ctx: HandlerContext) -> None:
+        pass
+
+    assert router.route("push")(handler) is handler
+    assert router.route_command("/ping")(handler) is handler
+
+
+async def test_one_failure_does_not_stop_the_others_and_all_are_raised_together() -> None:
+    router, seen = Router(), Recorder()
+    router.route("push")(seen.handler("a", fail=ValueError("first")))
+    router.route("push")(seen.handler("b"))
+    router.route("push")(seen.handler("c", fail=KeyError("second")))
+    with pytest.raises(ExceptionGroup) as caught:
+        await dispatch(router, make_event("push", {}))
+    assert seen.labels == ["a", "b", "c"]
+    assert [type(e) for e in caught.value.exceptions] == [ValueError, KeyError]
+
+
+async def test_single_failure_is_still_a_group() -> None:
+    router, seen = Router(), Recorder()
+    router.route("push")(seen.handler("a", fail=ValueError("only")))
+    with pytest.raises(ExceptionGroup) as caught:
+        await dispatch(router, make_event("push", {}))
+    assert caught.value.subgroup(ValueError) is not None
+
+
+async def test_cancellation_is_not_collected_and_stops_later_handlers() -> None:
+    router, seen = Router(), Recorder()
+
+    async def hang(ctx: HandlerContext) -> None:
+        await trio.sleep_forever()
+
+    router.route("push")(hang)
+    router.route("push")(seen.handler("after"))
+    with trio.move_on_after(1) as scope:
+        await router.dispatch(make_event("push", {}), StandInApp())
+    assert scope.cancelled_caught
+    assert seen.labels == []
+
+
+async def test_nothing_matching_is_fine() -> None:
+    await dispatch(Router(), make_event("push", {}))
+
+
+def test_empty_event_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="'\\*'"):
+        Router().route("")
+
+
+@pytest.mark.parametrize("name", ["ping", "/", "/a b", "/a/b"])
+def test_bad_command_names_are_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="slash command"):
+        Router().route_command(name)
+
+
+async def test_context_exposes_the_event() -> None:
+    router, seen = Router(), Recorder()
+    router.route("pull_request")(seen.handler("h"))
+    event = make_event("pull_request", {"action": "closed"}, installation_id=99, delivery_id="abc")
+    await dispatch(router, event)
+    ctx = seen.calls[0][1]
+    assert (ctx.event_name, ctx.action, ctx.delivery_id, ctx.installation_id, ctx.payload) == (
+        "pull_request",
+        "closed",
+        "abc",
+        99,
+        {"action": "closed"},
+    )
+    assert ctx.command is None
+
+
+async def test_context_client_is_the_installations_made_once() -> None:
+    router, seen = Router(), Recorder()
+    router.route("push")(seen.handler("h"))
+    app = StandInApp()
+    await dispatch(router, make_event("push", {}, installation_id=99), app)
+    ctx = seen.calls[0][1]
+    assert ctx.client is ctx.client
+    assert ctx.client == ("client", 99)
+    assert app.asked == [99]
+
+
+async def test_context_client_without_installation_raises() -> None:
+    router, seen = Router(), Recorder()
+    router.route("ping")(seen.handler("h"))
+    await dispatch(router, make_event("ping", {"zen": "hi"}, installation_id=None))
+    with pytest.raises(NoInstallation, match="ping delivery d-1"):
+        _ = seen.calls[0][1].client
+
+
+# --- slash commands ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("event", "example_name", "key", "action"),
+    [
+        pytest.param("issues", "opened", "issue", None, id="issue-opened"),
+        pytest.param("issues", "edited", "issue", None, id="issue-edited"),
+        pytest.param("pull_request", "opened", "pull_request", None, id="pr-opened"),
+        pytest.param("pull_request", "opened", "pull_request", "edited", id="pr-edited"),
+        pytest.param("issue_comment", "created", "comment", None, id="comment-created"),
+        pytest.param("issue_comment", "edited", "comment", None, id="comment-edited"),
+        pytest.param("pull_request_review", "submitted", "review", None, id="review-submitted"),
+        pytest.param("pull_request_review", "submitted", "review", "edited", id="review-edited"),
+        pytest.param(
+            "pull_request_review_comment", "created", "comment", None, id="review-comment-created"
+        ),
+    ],
+)
+async def test_command_handler_runs_for_bodies_that_carry_commands(
+    event: str, example_name: str, key: str, action: str | None
+) -> None:
+    router, seen = Router(), Recorder()
+    router.route_command("/ping")(seen.handler("ping"))
+    body = "Hi!\n\n/ping now"
+    await dispatch(router, example(event, example_name, key=key, body=body, action=action))
+    assert [ctx.command for _, ctx in seen.calls] == [
+        Command(name="/ping", args=("now",), line="/ping now")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("event", "example_name", "key"),
+    [
+        pytest.param("issue_comment", "deleted", "comment", id="comment-deleted"),
+        pytest.param("pull_request", "closed", "pull_request", id="pr-closed"),
+        pytest.param(
+            "pull_request_review_comment", "edited", "comment", id="review-comment-edited"
+        ),
+        pytest.param("pull_request_review", "dismissed", "review", id="review-dismissed"),
+    ],
+)
+async def test_command_handler_ignores_other_actions(
+    event: str, example_name: str, key: str
+) -> None:
+    router, seen = Router(), Recorder()
+    router.route_command("/ping")(seen.handler("ping"))
+    await dispatch(router, example(event, example_name, key=key, body="/ping"))
+    assert seen.labels == []
+
+
+async def test_each_occurrence_of_a_command_runs_the_handler() -> None:
+    router, seen = Router(), Recorder()
+    router.route_command("/label")(seen.handler("label"))
+    body = "/label bug\n/ping\n/label docs"
+    await dispatch(router, example("issue_comment", "created", key="comment", body=body))
+    assert [ctx.command.args for _, ctx in seen.calls if ctx.command] == [("bug",), ("docs",)]
+
+
+async def test_unknown_and_quoted_commands_are_ignored() -> None:
+    router, seen = Router(), Recorder()
+    router.route_command("/ping")(seen.handler("ping"))
+    body = "/pong\n\n> /ping\n\n```\n/ping\n```"
+    await dispatch(router, example("issue_comment", "created", key="comment", body=body))
+    assert seen.labels == []
+
+
+@pytest.mark.parametrize(
+    ("event", "example_name"),
+    [
+        pytest.param("pull_request", "opened.with-null-body", id="pr-null-body"),
+        pytest.param("issues", "opened.with-empty-body", id="issue-empty-body"),
+    ],
+)
+async def test_empty_bodies_carry_no_commands(event: str, example_name: str) -> None:
+    router, seen = Router(), Recorder()
+    router.route_command("/ping")(seen.handler("ping"))
+    router.route(event)(seen.handler("plain"))
+    await dispatch(router, example(event, example_name))
+    assert seen.labels == ["plain"]
+
+
+async def test_commands_and_routes_interleave_in_registration_order() -> None:
+    router, seen = Router(), Recorder()
+    router.route("issue_comment")(seen.handler("route-1"))
+    router.route_command("/ping")(seen.handler("ping"))
+    router.route("*")(seen.handler("route-2"))
+    await dispatch(router, example("issue_comment", "created", key="comment", body="/ping"))
+    assert seen.labels == ["route-1", "ping", "route-2"]
