@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -10,7 +11,27 @@ from typing import Any
 
 import pytest
 
+from snekomatic.gh.testing import generate_private_key
+from snekomatic.logs import configure_logging
+from tests.log_scanner import CAPTURED, KNOWN_SECRETS, find_leaks, remember_secret
+
 pytest_plugins = ["tests.databases"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Capture every log line of the run, for the secrets scan at the end (tests/log_scanner.py)."""
+    configure_logging("debug", json=True, stream=CAPTURED)
+    handler = logging.StreamHandler(CAPTURED)
+    handler.setLevel(logging.INFO)  # what production emits from libraries
+    logging.getLogger().addHandler(handler)
+    remember_secret(generate_private_key())  # the key every test app uses
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leaks = find_leaks(CAPTURED.getvalue(), KNOWN_SECRETS)
+    if leaks:
+        print("\nSECRETS FOUND IN THE LOGS OF THIS RUN:\n  " + "\n  ".join(sorted(set(leaks))))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _is_loopback(address: Any) -> bool:

@@ -22,7 +22,7 @@ from snekomatic.config import Settings, SettingsError, load_settings
 from snekomatic.gh.app import GithubApp
 from snekomatic.gh.sansio import decode_webhook
 from snekomatic.inbox import Doorbell, GroupCommitIngest, WorkerPolicy, Workers
-from snekomatic.inbox._notify import listen_for_new_deliveries
+from snekomatic.inbox._notify import relay_new_deliveries
 from snekomatic.inbox._queue import StoreQueue, utc_now
 from snekomatic.inbox._sweep import sweep_failed_deliveries, sweep_periodically
 from snekomatic.logs import configure_logging
@@ -164,8 +164,7 @@ def build_service(
     background: list[Callable[[], Awaitable[None]]] = []
     url = store_url(settings)
     if workers is not None and url.startswith("postgresql"):
-        libpq_url = url.replace("postgresql+psycopg://", "postgresql://", 1)
-        background.append(partial(listen_for_new_deliveries, libpq_url, doorbell))
+        background.append(partial(relay_new_deliveries, store, doorbell))
     if sweep:
         background.append(
             partial(sweep_periodically, app.app_client, store, owner=name, clock=utc_now)

@@ -14,11 +14,11 @@ from typing import Any, TextIO
 
 import structlog
 
-__all__ = ["REDACTED", "configure_logging", "redact", "redact_event"]
+__all__ = ["REDACTED", "SECRET_SHAPES", "configure_logging", "redact", "redact_event"]
 
 REDACTED = "[redacted]"
 
-_SECRET_SHAPES = re.compile(
+SECRET_SHAPES = re.compile(
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)"  # PEM keys
     r"|\b(?:ghs|ghp|gho|ghu|ghr|github_pat)_[A-Za-z0-9_]{16,}"  # GitHub tokens
     r"|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"  # JWTs
@@ -30,7 +30,7 @@ _SECRET_SHAPES = re.compile(
 
 def redact(text: str) -> str:
     """``text`` with anything shaped like a key, token, JWT or signature replaced by ``[redacted]``."""
-    return _SECRET_SHAPES.sub(REDACTED, text)
+    return SECRET_SHAPES.sub(REDACTED, text)
 
 
 def redact_event(
