@@ -93,3 +93,19 @@ def test_schema_check_ignores_tables_it_does_not_know(own_engine: Engine) -> Non
         conn.execute(text("CREATE TABLE someone_elses (id INTEGER PRIMARY KEY)"))
 
     check_schema(own_engine)
+
+
+def test_delivery_bodies_are_not_compressed_with_pglz_on_postgresql(empty_database: str) -> None:
+    engine = create_store_engine(empty_database)
+    upgrade(engine)
+    with engine.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            return  # SQLite stores bodies as they come
+        row = conn.execute(
+            text(
+                "SELECT attcompression, attstorage FROM pg_attribute "
+                "WHERE attrelid = 'deliveries'::regclass AND attname = 'body'"
+            )
+        ).one()
+    engine.dispose()
+    assert row.attcompression == "l" or row.attstorage == "e"  # lz4, or stored uncompressed

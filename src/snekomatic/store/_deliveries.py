@@ -98,16 +98,19 @@ class DeliveryMethods:
             }
             for row in rows
         ]
+        # One statement executed with many parameter sets: SQLAlchemy compiles it once (cached) and
+        # sends the rows as batched multi-row INSERTs ("insertmanyvalues"), within the drivers'
+        # parameter limits. A statement built with .values(rows) would be compiled for every batch.
+        statement = (
+            dialect_insert(self.engine, deliveries)
+            .on_conflict_do_nothing(index_elements=["hook_id", "delivery_id"])
+            .returning(deliveries.c.hook_id, deliveries.c.delivery_id)
+        )
         inserted: set[tuple[int, str]] = set()
         with transaction(self.engine, write=True) as conn:
-            for chunk in _chunks(values):
-                statement = (
-                    dialect_insert(conn, deliveries)
-                    .values(chunk)
-                    .on_conflict_do_nothing(index_elements=["hook_id", "delivery_id"])
-                    .returning(deliveries.c.hook_id, deliveries.c.delivery_id)
-                )
-                inserted.update((r.hook_id, r.delivery_id) for r in conn.execute(statement))
+            for chunk in _chunks(values):  # bounded in rows and bytes: no giant statement
+                result = conn.execute(statement, chunk)
+                inserted.update((r.hook_id, r.delivery_id) for r in result)
             if inserted:
                 notify_new_work(conn)
         results = []

@@ -149,7 +149,9 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
             raise
 
 
-def dialect_insert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+def dialect_insert(
+    connection: Connection | Engine, table: Table
+) -> postgresql.Insert | sqlite.Insert:
     """An INSERT for ``table`` that has ``on_conflict_do_nothing`` / ``on_conflict_do_update``."""
     if connection.dialect.name == "postgresql":
         return postgresql.insert(table)
