@@ -41,7 +41,7 @@ def test_gh_sansio_does_no_io() -> None:
 
 def test_gh_all_lists_exactly_the_public_names() -> None:
     public = {name for name in vars(snekomatic.gh) if not name.startswith("_")}
-    submodules = {"errors", "sansio", "client", "app", "testing", "commands"}
+    submodules = {"errors", "sansio", "client", "app", "testing", "commands", "comments"}
     assert set(snekomatic.gh.__all__) == public - submodules
     for name in snekomatic.gh.__all__:
         assert getattr(snekomatic.gh, name).__module__.startswith("snekomatic.gh")

@@ -11,6 +11,20 @@ Layers, each importing only those below it::
 This package imports nothing else from snekomatic.
 """
 
+from snekomatic.gh._cache import ResponseCache as ResponseCache
+from snekomatic.gh._pacing import Pacer as Pacer
+from snekomatic.gh._pacing import Pacing as Pacing
+from snekomatic.gh._retry import RetryPolicy as RetryPolicy
+from snekomatic.gh._routing import NoInstallation as NoInstallation
+from snekomatic.gh.app import GithubApp as GithubApp
+from snekomatic.gh.app import HandlerContext as HandlerContext
+from snekomatic.gh.client import Authenticator as Authenticator
+from snekomatic.gh.client import GitHubClient as GitHubClient
+from snekomatic.gh.commands import Command as Command
+from snekomatic.gh.commands import parse_commands as parse_commands
+from snekomatic.gh.comments import find_marked_comment as find_marked_comment
+from snekomatic.gh.comments import find_or_create_comment as find_or_create_comment
+from snekomatic.gh.comments import marker_comment as marker_comment
 from snekomatic.gh.errors import BadRequest as BadRequest
 from snekomatic.gh.errors import ConfigurationError as ConfigurationError
 from snekomatic.gh.errors import Forbidden as Forbidden
@@ -32,27 +46,43 @@ from snekomatic.gh.errors import Unauthorized as Unauthorized
 from snekomatic.gh.errors import UnsupportedMediaType as UnsupportedMediaType
 from snekomatic.gh.errors import ValidationFailed as ValidationFailed
 from snekomatic.gh.errors import WebhookError as WebhookError
+from snekomatic.gh.sansio import Event as Event
 
 __all__ = [
+    "Authenticator",
     "BadRequest",
+    "Command",
     "ConfigurationError",
+    "Event",
     "Forbidden",
     "ForbiddenURL",
+    "GitHubClient",
     "GitHubError",
     "GitHubTransportError",
+    "GithubApp",
     "GraphQLError",
     "HTTPError",
+    "HandlerContext",
     "InvalidSignature",
     "MalformedPayload",
     "MissingHeader",
+    "NoInstallation",
     "NotFound",
+    "Pacer",
+    "Pacing",
     "PayloadTooLarge",
     "RateLimitExceeded",
     "RateLimited",
+    "ResponseCache",
+    "RetryPolicy",
     "SecondaryRateLimited",
     "ServerError",
     "Unauthorized",
     "UnsupportedMediaType",
     "ValidationFailed",
     "WebhookError",
+    "find_marked_comment",
+    "find_or_create_comment",
+    "marker_comment",
+    "parse_commands",
 ]

@@ -36,7 +36,6 @@ or in a message raised from here.
 
 from __future__ import annotations
 
-import importlib
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -58,7 +57,7 @@ from snekomatic.gh._tokens import (
     installation_key,
     parse_github_time,
 )
-from snekomatic.gh.client import DEFAULT_RETRY, GitHubClient
+from snekomatic.gh.client import DEFAULT_RETRY, GitHubClient, HTTPClient, new_http_client
 from snekomatic.gh.errors import ConfigurationError
 from snekomatic.gh.sansio import Event, encode_app_jwt, parse_webhook
 
@@ -73,12 +72,6 @@ ENV_USER_AGENT: Final = "GITHUB_USER_AGENT"
 ENV_API_URL: Final = "GITHUB_API_URL"
 
 _ACCESS_TOKENS_URL: Final = "/app/installations/{installation_id}/access_tokens"
-
-
-def _new_http_client() -> Any:
-    # gh.client is the one module allowed to import httpx (tests/test_layering.py), and it offers no
-    # factory yet; import it by name here so that rule holds. Typed Any until client.py exports one.
-    return importlib.import_module("httpx").AsyncClient()
 
 
 @final
@@ -103,7 +96,7 @@ class GithubApp:
         webhook_secret: str | Sequence[str] | None = None,
         user_agent: str | None = None,
         base_url: str | None = None,
-        http: Any = None,
+        http: HTTPClient | None = None,
         clock: Callable[[], float] = time.time,
         retry: RetryPolicy = DEFAULT_RETRY,
         environ: Mapping[str, str] | None = None,
@@ -202,9 +195,9 @@ class GithubApp:
 
     # --- clients --------------------------------------------------------------------------------
 
-    def _http_client(self) -> Any:
+    def _http_client(self) -> HTTPClient:
         if self._http is None:
-            self._http = _new_http_client()
+            self._http = new_http_client()
         return self._http
 
     @property

@@ -53,9 +53,23 @@ from snekomatic.gh.sansio import (
     request_headers,
 )
 
-__all__ = ["DEFAULT_RETRY", "Authenticator", "GitHubClient"]
+__all__ = ["DEFAULT_RETRY", "Authenticator", "GitHubClient", "HTTPClient", "new_http_client"]
 
 DEFAULT_RETRY: Final = RetryPolicy()
+
+# The transport seam: every client sends through one of these; tests may hand in their own.
+HTTPClient = httpx.AsyncClient
+
+
+def new_http_client() -> HTTPClient:
+    """The HTTP client :class:`~snekomatic.gh.app.GithubApp` makes when it is given none.
+
+    It follows no redirects by itself (:class:`GitHubClient` decides, same-origin only) and ignores
+    proxy variables of the environment, so credentials cannot be routed elsewhere by them.
+    """
+    return httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=httpx.Timeout(30.0))
+
+
 MAX_REDIRECTS: Final = 5
 _REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 
