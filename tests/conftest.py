@@ -48,8 +48,14 @@ def _is_loopback(address: Any) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _no_internet(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fail loudly if a test tries to open a connection to anything but loopback."""
+def _no_internet(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail loudly if a test tries to open a connection to anything but loopback.
+
+    Tests marked ``live`` (opt-in, with real credentials) are the only exception.
+    """
+    if request.node.get_closest_marker("live"):
+        yield
+        return
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
 
