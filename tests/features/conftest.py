@@ -1,0 +1,166 @@
+"""Fixtures for the features' end-to-end tests: a served fake GitHub, a real GithubApp, a real Store.
+
+Deliveries the fake logs (``merge_pull_request``, ``add_comment``, ``emit_webhook``) are signed with
+the fake's webhook secret, parsed by the app as a web layer would, and dispatched.
+
+Time: a ``MockClock`` that jumps only after 200 ms with every task blocked, so real sockets and the
+store's threads do not trigger jumps while the pacer's 1 s between writes and the retry backoffs cost
+no real time. pytest-trio only runs a test on a clock the test itself asks for: every test using
+``world`` must also take the ``clock`` fixture (the ``world`` fixture checks). The fake, the app and the features share one wall clock: ``T0 + trio.current_time()``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from snekomatic.features import FeatureOptions, register_features
+from snekomatic.gh.app import GithubApp
+from snekomatic.gh.testing import (
+    FakeDelivery,
+    FakeGitHub,
+    FakeInstallation,
+    FakeOrg,
+    FakePullRequest,
+    FakeRepo,
+    FakeUser,
+    build_webhook_request,
+    generate_private_key,
+    serve_fake_github,
+)
+from snekomatic.store import Invitation, Store, run_sync
+
+T0 = 1_700_000_000.0
+APP_ID = 4242
+
+
+def wall_clock() -> float:
+    """The wall clock every party in these tests shares (valid inside the test's trio run)."""
+    return T0 + trio.current_time()
+
+
+def wall_now() -> dt.datetime:
+    return dt.datetime.fromtimestamp(wall_clock(), dt.UTC)
+
+
+class CrashingStore:
+    """The real store, except that chosen moves of an invitation crash or trigger something.
+
+    - ``crash_before``: the next ``update_invitation`` to this state raises ``StoreCrash`` without
+      writing, as if the process died right before recording it.
+    - ``after_update``: called with each invitation once its update is written (to act as a concurrent
+      maintainer at exactly that moment).
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.crash_before: str | None = None
+        self.after_update: Callable[[Invitation], None] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def update_invitation(self, invitation: Invitation, *, expected_state: str) -> bool:
+        if self.crash_before == invitation.state:
+            self.crash_before = None
+            raise StoreCrash(f"crashed before recording {invitation.state!r}")
+        updated = self.store.update_invitation(invitation, expected_state=expected_state)
+        if updated and self.after_update is not None:
+            self.after_update(invitation)
+        return updated
+
+
+class StoreCrash(Exception):
+    """The simulated crash of :class:`CrashingStore`."""
+
+
+@dataclass
+class World:
+    """An organization with the app installed, a repository, a maintainer and an outside contributor."""
+
+    fake: FakeGitHub
+    app: GithubApp
+    store: CrashingStore
+    org: FakeOrg
+    repo: FakeRepo
+    installation: FakeInstallation
+    maintainer: FakeUser
+    contributor: FakeUser
+    options: FeatureOptions = field(default_factory=FeatureOptions)
+
+    async def dispatch(self, delivery: FakeDelivery | None) -> None:
+        """Sign, parse and dispatch a delivery the fake logged, as the web layer and a worker would."""
+        assert delivery is not None, "the app is not installed where the event happened"
+        headers, body = build_webhook_request(
+            delivery.event,
+            delivery.payload,
+            secret=self.fake.webhook_secret,
+            delivery_id=delivery.guid,
+        )
+        await self.app.dispatch(self.app.parse_webhook(headers, body))
+
+    async def merge(
+        self, author: FakeUser, repo: FakeRepo | None = None
+    ) -> tuple[FakePullRequest, FakeDelivery]:
+        """Open a pull request by ``author`` and merge it; returns it and the webhook GitHub sent."""
+        pr = self.fake.open_pull_request(repo or self.repo, author=author)
+        delivery = await self.fake.merge_pull_request(pr, merged_by=self.maintainer)
+        assert delivery is not None
+        return pr, delivery
+
+    async def invitation(self, user: FakeUser) -> Invitation | None:
+        return await run_sync(self.store.store.get_invitation, self.org.account.id, user.id)
+
+    async def state_of(self, user: FakeUser) -> str | None:
+        invitation = await self.invitation(user)
+        return None if invitation is None else invitation.state
+
+    def invitees(self) -> list[str]:
+        return [invitation.invitee.login for invitation in self.fake.invitations_for(self.org)]
+
+    def comments(self, pr: FakePullRequest) -> list[str]:
+        return [comment.body for comment in self.fake.comments_on(pr.repo, pr.number)]
+
+
+@pytest.fixture
+def clock() -> trio.testing.MockClock:
+    return trio.testing.MockClock(autojump_threshold=0.2)
+
+
+@pytest.fixture
+def options() -> FeatureOptions:
+    return FeatureOptions()
+
+
+@pytest.fixture
+async def world(
+    clock: trio.testing.MockClock, nursery: trio.Nursery, store: Store, options: FeatureOptions
+) -> AsyncIterator[World]:
+    assert trio.lowlevel.current_clock() is clock, "the test must request the `clock` fixture"
+    fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key(), clock=wall_clock)
+    org = fake.add_org("octo-org")
+    maintainer = fake.add_user("maintainer")
+    fake.add_member(org, maintainer)
+    contributor = fake.add_user("zeke")
+    repo = fake.add_repo(org, "widget")
+    installation = fake.install(org)
+    base_url = await nursery.start(serve_fake_github, fake)
+    crashing = CrashingStore(store)
+    async with GithubApp(
+        app_id=APP_ID,
+        private_key=generate_private_key(),
+        webhook_secret=fake.webhook_secret,
+        user_agent="snekomatic-feature-tests",
+        base_url=base_url,
+        clock=wall_clock,
+        environ={},
+    ) as app:
+        register_features(app, crashing, options=options, clock=wall_clock)
+        yield World(fake, app, crashing, org, repo, installation, maintainer, contributor, options)
+        nursery.cancel_scope.cancel()
