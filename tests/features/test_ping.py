@@ -1,0 +1,184 @@
+"""``/ping``: a "pong!" reply and a heart, once per comment or body, end to end against the fake."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import trio
+from trio.testing import MockClock
+
+from snekomatic.features.ping import PONG, PingTarget, ping_target
+from snekomatic.gh.testing import issues_payload
+from tests.features.conftest import World
+from tests.payloads import load_payload
+
+MINUTE = 60
+
+
+# --- where the answer goes (pure, on GitHub's real payload examples) -------------------------------
+
+OWNER = {"owner": "Codertocat", "repo": "Hello-World"}
+
+
+@pytest.mark.parametrize(
+    ("event", "name", "expected"),
+    [
+        (
+            "issue_comment",
+            "created",
+            PingTarget(
+                repository="Codertocat/Hello-World",
+                number=1,
+                marker="ping:comment:492700400",
+                reaction_url="/repos/{owner}/{repo}/issues/comments/{id}/reactions",
+                reaction_vars={**OWNER, "id": 492700400},
+            ),
+        ),
+        (
+            "issues",
+            "opened",
+            PingTarget(
+                repository="Codertocat/Hello-World",
+                number=1,
+                marker="ping:issue:444500041",
+                reaction_url="/repos/{owner}/{repo}/issues/{number}/reactions",
+                reaction_vars={**OWNER, "number": 1},
+            ),
+        ),
+        (
+            "pull_request",
+            "opened",
+            PingTarget(
+                repository="Codertocat/Hello-World",
+                number=2,
+                marker="ping:pull_request:279147437",
+                reaction_url="/repos/{owner}/{repo}/issues/{number}/reactions",
+                reaction_vars={**OWNER, "number": 2},
+            ),
+        ),
+        (
+            "pull_request_review",
+            "submitted",
+            PingTarget(
+                repository="Codertocat/Hello-World",
+                number=2,
+                marker="ping:review:237895671",
+                reaction_url=None,
+                reaction_vars=OWNER,
+            ),
+        ),
+        (
+            "pull_request_review_comment",
+            "created",
+            PingTarget(
+                repository="Codertocat/Hello-World",
+                number=2,
+                marker="ping:comment:284312630",
+                reaction_url="/repos/{owner}/{repo}/pulls/comments/{id}/reactions",
+                reaction_vars={**OWNER, "id": 284312630},
+            ),
+        ),
+    ],
+    ids=["issue-comment", "issue-body", "pull-request-body", "review", "review-comment"],
+)
+def test_ping_target_for_each_place_a_command_can_be(
+    event: str, name: str, expected: PingTarget
+) -> None:
+    assert ping_target(event, load_payload(event, name)) == expected
+
+
+def _bot_comment() -> dict[str, Any]:
+    payload = copy.deepcopy(load_payload("issue_comment", "created"))
+    payload["comment"]["user"]["type"] = "Bot"
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("event", "payload"),
+    [
+        ("issue_comment", _bot_comment()),
+        ("issue_comment", {**load_payload("issue_comment", "created"), "repository": None}),
+        ("issue_comment", {**load_payload("issue_comment", "created"), "issue": {}}),
+        ("push", load_payload("issue_comment", "created")),
+    ],
+    ids=["bot-author", "no-repository", "no-issue-number", "other-event"],
+)
+def test_pings_that_cannot_or_should_not_be_answered(event: str, payload: dict[str, Any]) -> None:
+    assert ping_target(event, payload) is None
+
+
+# --- end to end ----------------------------------------------------------------------------------
+
+
+def bodies(world: World, number: int) -> list[str]:
+    return [c.body for c in world.fake.comments_on(world.repo, number)]
+
+
+async def test_ping_in_a_comment_gets_pong_and_a_heart(world: World, clock: MockClock) -> None:
+    issue = world.fake.open_issue(world.repo, author=world.contributor)
+    with trio.fail_after(MINUTE):
+        ping = await world.fake.add_comment(
+            world.repo, issue.number, author=world.contributor, body="/ping"
+        )
+        await world.dispatch(world.fake.deliveries[-1])
+    (pong,) = world.fake.comments_on(world.repo, issue.number)[1:]
+    assert pong.body.startswith(PONG) and pong.author is world.fake.bot
+    assert ping.reactions == [(world.fake.bot, "heart")]
+
+
+async def test_ping_on_a_pull_request_comment_is_answered_on_the_pull_request(
+    world: World, clock: MockClock
+) -> None:
+    pr = world.fake.open_pull_request(world.repo, author=world.contributor)
+    with trio.fail_after(MINUTE):
+        ping = await world.fake.add_comment(
+            world.repo, pr.number, author=world.maintainer, body="please\n/ping"
+        )
+        await world.dispatch(world.fake.deliveries[-1])
+    assert [b.split("\n")[0] for b in bodies(world, pr.number)] == ["please", PONG]
+    assert ping.reactions == [(world.fake.bot, "heart")]
+
+
+async def test_ping_in_an_issue_body_gets_a_heart_on_the_issue(
+    world: World, clock: MockClock
+) -> None:
+    issue = world.fake.open_issue(world.repo, author=world.contributor, body="/ping")
+    payload = issues_payload(
+        issue,
+        action="opened",
+        sender=world.contributor,
+        installation=world.installation,
+        api_url=world.fake.base_url or "",
+    )
+    with trio.fail_after(MINUTE):
+        delivery = await world.fake.emit_webhook(
+            "issues", payload, installation=world.installation, repo=world.repo
+        )
+        await world.dispatch(delivery)
+    (pong,) = bodies(world, issue.number)
+    assert pong.startswith(PONG)
+    assert issue.reactions == [(world.fake.bot, "heart")]
+
+
+async def test_redelivered_ping_gets_one_pong(world: World, clock: MockClock) -> None:
+    issue = world.fake.open_issue(world.repo, author=world.contributor)
+    with trio.fail_after(MINUTE):
+        ping = await world.fake.add_comment(
+            world.repo, issue.number, author=world.contributor, body="/ping\n\n/ping"
+        )
+        await world.dispatch(world.fake.deliveries[-1])
+        await world.dispatch(world.fake.deliveries[-1])
+    assert [b.startswith(PONG) for b in bodies(world, issue.number)] == [False, True]
+    assert ping.reactions == [(world.fake.bot, "heart")]
+
+
+async def test_quoted_ping_is_not_answered(world: World, clock: MockClock) -> None:
+    issue = world.fake.open_issue(world.repo, author=world.contributor)
+    with trio.fail_after(MINUTE):
+        ping = await world.fake.add_comment(
+            world.repo, issue.number, author=world.contributor, body="> /ping"
+        )
+        await world.dispatch(world.fake.deliveries[-1])
+    assert (bodies(world, issue.number), ping.reactions) == (["> /ping"], [])
