@@ -1,7 +1,10 @@
 """Comments that are posted at most once: found by a hidden marker before one is posted.
 
-Stands in for ``snekomatic.gh.comments.find_or_create_comment`` until that exists (see the report); the
-marker format is the same idea: an HTML comment, invisible on GitHub, at the end of the body.
+Like :func:`snekomatic.gh.comments.find_or_create_comment`, with the same marker
+(:func:`~snekomatic.gh.comments.marker_comment`), but it trusts the marker only in comments by ``Bot``
+accounts (the gh helper filters by one login, and the app's bot login is not known without
+``GET /app``, which the invite flow may not call), retries a 404 briefly, and turns a 403 into
+:class:`MissingPermission`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import structlog
 
 from snekomatic.features._errors import MissingPermission
 from snekomatic.gh.client import GitHubClient
+from snekomatic.gh.comments import marker_comment
 from snekomatic.gh.errors import Forbidden, NotFound
 
 __all__ = [
@@ -37,8 +41,11 @@ log = structlog.get_logger("snekomatic.features")
 
 
 def marker_line(marker: str) -> str:
-    """The hidden line that identifies a comment: ``<!-- snekomatic:{marker} -->``."""
-    return f"<!-- snekomatic:{marker} -->"
+    """The hidden line that identifies a comment: ``<!-- snekomatic:{marker} -->``.
+
+    Raises ``ValueError`` for a marker that would break the HTML comment (see ``marker_comment``).
+    """
+    return marker_comment(marker)
 
 
 async def retry_not_found(
