@@ -290,3 +290,37 @@ async def test_a_settlement_lost_to_an_outage_is_retried_after_the_lease(
             await workers.stop()
     assert processed_at[1] - processed_at[0] >= POLICY.lease  # at-least-once, after the lease
     assert queue.items[1].status == "done"
+
+
+async def test_a_permanent_failure_is_a_dead_letter_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue = MemoryQueue(1)
+    calls = 0
+    done = trio.Event()
+
+    class NotAllowed(Exception):
+        pass
+
+    async def process(item: Item) -> None:
+        nonlocal calls
+        calls += 1
+        raise NotAllowed("the app lacks the members permission")
+
+    def on_failure(item: Item, exc: BaseException, last: bool) -> None:
+        if last:
+            done.set()
+
+    workers = Workers(
+        queue,
+        process,
+        count=1,
+        name="w",
+        policy=POLICY,
+        on_failure=on_failure,
+        is_permanent=lambda exc: isinstance(exc, NotAllowed),
+    )
+    await run_until(queue, workers, done)
+    await trio.testing.wait_all_tasks_blocked()
+    assert calls == 1
+    assert queue.items[1].status == "dead"

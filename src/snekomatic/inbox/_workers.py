@@ -102,6 +102,9 @@ class Workers(Generic[Claimed]):
     Workers survive them: a failed claim is retried after ``poll_interval``, a failed renewal is tried
     again at the next renewal, and a failed settlement leaves the lease to expire, after which the
     delivery is claimed again (at-least-once). ``on_unavailable`` is told each time.
+
+    ``is_permanent(exc)`` says whether a failure cannot be cured by retrying (a missing permission,
+    say): such a delivery becomes a dead letter at once instead of being retried ``max_attempts`` times.
     """
 
     def __init__(
@@ -116,6 +119,7 @@ class Workers(Generic[Claimed]):
         on_failure: Callable[[Claimed, BaseException, bool], None] = lambda d, e, last: None,
         unavailable: tuple[type[Exception], ...] = (),
         on_unavailable: Callable[[Exception], None] = lambda exc: None,
+        is_permanent: Callable[[BaseException], bool] = lambda exc: False,
     ) -> None:
         self._queue = queue
         self._process = process
@@ -126,6 +130,7 @@ class Workers(Generic[Claimed]):
         self._on_failure = on_failure
         self._unavailable = unavailable
         self._on_unavailable = on_unavailable
+        self._is_permanent = is_permanent
         self._stopping = trio.Event()
         self._in_flight: set[trio.CancelScope] = set()
         self._finished = trio.Event()
@@ -236,7 +241,7 @@ class Workers(Generic[Claimed]):
                 await self._queue.complete(delivery.id, owner)
             else:
                 self.failed += 1
-                last = delivery.attempts >= self.policy.max_attempts
+                last = delivery.attempts >= self.policy.max_attempts or self._is_permanent(error)
                 self._on_failure(delivery, error, last)
                 if last:
                     await self._queue.dead_letter(delivery.id, owner, describe_error(error))
