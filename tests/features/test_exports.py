@@ -1,0 +1,51 @@
+"""snekomatic.features' public surface, and how it plugs into a GithubApp."""
+
+from __future__ import annotations
+
+import snekomatic.features
+from snekomatic.features import FeatureOptions, register_features
+from snekomatic.gh.app import GithubApp
+from snekomatic.gh.sansio import Event
+from tests.payloads import load_payload
+
+SUBMODULES = {"invite", "ping", "welcome"}  # public modules; private ones start with "_"
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    public = {name for name in vars(snekomatic.features) if not name.startswith("_")}
+    assert set(snekomatic.features.__all__) == public - SUBMODULES
+    assert set(snekomatic.features.__all__) == {
+        "DEFAULT_SOURCE_URL",
+        "DEFAULT_WELCOME_TEMPLATE",
+        "FeatureOptions",
+        "MissingPermission",
+        "register_features",
+        "send_deferred_invitations",
+    }
+
+
+def _event(event: str, name: str) -> Event:
+    payload = load_payload(event, name)
+    return Event(
+        event=event,
+        action=payload.get("action"),
+        delivery_id="d",
+        hook_id=None,
+        installation_id=1,
+        payload=payload,
+    )
+
+
+def test_registered_handlers_answer_merged_pull_requests_and_ping_commands() -> None:
+    app = GithubApp(environ={})
+    register_features(app, store=None, options=FeatureOptions())  # type: ignore[arg-type]
+    router = app._router
+    closed = router.calls_for(_event("pull_request", "closed"))
+    opened = router.calls_for(_event("pull_request", "opened"))
+    comment = _event("issue_comment", "created")
+    comment.payload["comment"]["body"] = "/ping"
+    assert [h.__name__ for h, _ in closed] == ["invite_after_merge"]
+    assert opened == []
+    assert [(h.__name__, c.name if c else None) for h, c in router.calls_for(comment)] == [
+        ("reply_to_ping", "/ping")
+    ]
