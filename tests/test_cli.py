@@ -13,7 +13,10 @@ import httpx
 import pytest
 import trio
 
+from snekomatic.cli import needs_a_person
+from snekomatic.features import MissingPermission
 from snekomatic.gh.sansio import encode_app_jwt
+from snekomatic.gh.testing import generate_private_key
 
 SNEKOMATIC = [sys.executable, "-m", "snekomatic"]
 
@@ -105,3 +108,33 @@ async def test_fake_github_command_serves_the_fake_until_sigterm(tmp_path: Path)
         finally:
             process.kill()
     assert oct((tmp_path / "fake-github-key.pem").stat().st_mode & 0o777) == "0o600"
+
+
+def test_serve_refuses_an_invite_message_template_it_cannot_use(tmp_path: Path) -> None:
+    template = tmp_path / "welcome.md"
+    template.write_text("Thanks for your contribution!")  # names neither {login} nor {org}
+    result = subprocess.run(
+        [*SNEKOMATIC, "serve", "--port", "0"],
+        env=clean_env(
+            GITHUB_WEBHOOK_SECRET="s",
+            GITHUB_APP_ID="1",
+            GITHUB_PRIVATE_KEY=generate_private_key(),
+            INVITE_MESSAGE_FILE=str(template),
+        ),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "INVITE_MESSAGE_FILE" in result.stderr
+
+
+def test_only_a_missing_permission_is_a_failure_retrying_cannot_cure() -> None:
+    missing = MissingPermission(
+        permission="members", endpoint="POST /orgs/{org}/invitations", account="acme"
+    )
+    assert needs_a_person(missing)
+    assert needs_a_person(ExceptionGroup("handlers failed", [missing]))
+    assert not needs_a_person(ExceptionGroup("handlers failed", [missing, RuntimeError("502")]))
+    assert not needs_a_person(RuntimeError("502"))

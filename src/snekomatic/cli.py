@@ -19,6 +19,12 @@ import structlog
 import trio
 
 from snekomatic.config import Settings, SettingsError, load_settings
+from snekomatic.features import (
+    FeatureOptions,
+    MissingPermission,
+    register_features,
+    send_deferred_invitations,
+)
 from snekomatic.gh.app import GithubApp
 from snekomatic.gh.sansio import decode_webhook
 from snekomatic.inbox import Doorbell, GroupCommitIngest, WorkerPolicy, Workers
@@ -27,7 +33,7 @@ from snekomatic.inbox._queue import StoreQueue, utc_now
 from snekomatic.inbox._sweep import sweep_failed_deliveries, sweep_periodically
 from snekomatic.logs import configure_logging
 from snekomatic.sentry import init_sentry, report_delivery_failure
-from snekomatic.service import Service, stop_on_signals, worker_name
+from snekomatic.service import Service, repeat_every, stop_on_signals, worker_name
 from snekomatic.store import (
     Delivery,
     SchemaDriftError,
@@ -37,6 +43,7 @@ from snekomatic.store import (
     check_schema,
     create_store_engine,
     database_url,
+    run_sync,
     upgrade,
 )
 
@@ -86,6 +93,13 @@ def open_store(settings: Settings, *, migrate: bool) -> Store:
     return Store(engine)
 
 
+def feature_options(settings: Settings) -> FeatureOptions:
+    try:
+        return FeatureOptions(invite_message=settings.invite_message())
+    except ValueError as exc:
+        fail(f"INVITE_MESSAGE_FILE is not a usable template: {exc}")
+
+
 def github_app(settings: Settings) -> GithubApp:
     """The GithubApp for these settings; it never reads the environment itself."""
     return GithubApp(
@@ -96,6 +110,20 @@ def github_app(settings: Settings) -> GithubApp:
         base_url=settings.github_api_url,
         environ={},
     )
+
+
+def bot(settings: Settings, store: Store) -> GithubApp:
+    """The GithubApp with the bot's features routed on it."""
+    app = github_app(settings)
+    register_features(app, store, options=feature_options(settings))
+    return app
+
+
+def needs_a_person(exc: BaseException) -> bool:
+    """Whether a delivery's failure cannot be cured by retrying: only missing permissions."""
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.split(MissingPermission)[1] is None
+    return isinstance(exc, MissingPermission)
 
 
 def delivery_processor(app: GithubApp) -> Callable[[Delivery], Awaitable[None]]:
@@ -157,6 +185,7 @@ def build_service(
             on_failure=on_failure,
             unavailable=(StoreUnavailable,),
             on_unavailable=on_unavailable,
+            is_permanent=needs_a_person,
         )
         if worker_count > 0
         else None
@@ -168,6 +197,18 @@ def build_service(
     if sweep:
         background.append(
             partial(sweep_periodically, app.app_client, store, owner=name, clock=utc_now)
+        )
+
+        async def resume_deferred_invitations() -> None:
+            if await run_sync(
+                store.try_acquire_lease, "deferred-invitations", name, ttl=900, now=utc_now()
+            ):
+                await send_deferred_invitations(
+                    app, store, now=utc_now(), options=feature_options(settings)
+                )
+
+        background.append(
+            partial(repeat_every, 600, resume_deferred_invitations, name="deferred invitations")
         )
     return Service(
         store=store,
@@ -207,7 +248,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     settings = settings_or_fail(need_app=True)
     start_reporting(settings)
     store = open_store(settings, migrate=True)
-    app = github_app(settings)
+    app = bot(settings, store)
     service = build_service(
         settings,
         store,

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535, validation_alias=_env("PORT"))
     workers: int = Field(default=4, ge=0, le=256, validation_alias=_env("SNEKOMATIC_WORKERS"))
     log_level: str = Field(default="info", validation_alias=_env("LOG_LEVEL"))
+    # A welcome message template replacing the built-in one ({login}, {org}, {pr_url}, ...).
+    invite_message_file: Path | None = Field(
+        default=None, validation_alias=_env("INVITE_MESSAGE_FILE")
+    )
 
     @field_validator("github_webhook_secret", mode="before")
     @classmethod
@@ -95,6 +99,15 @@ class Settings(BaseSettings):
                     f"GITHUB_PRIVATE_KEY_PATH cannot be read: {exc.strerror}"
                 ) from None
         return None
+
+    def invite_message(self) -> str | None:
+        """The welcome template from ``INVITE_MESSAGE_FILE``, or None for the built-in text."""
+        if self.invite_message_file is None:
+            return None
+        try:
+            return self.invite_message_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"INVITE_MESSAGE_FILE cannot be read: {exc}") from None
 
     def require_app_credentials(self) -> None:
         """Raise :class:`SettingsError` naming the first setting the bot cannot act without."""

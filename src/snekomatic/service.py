@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
+import sentry_sdk
 import structlog
 import trio
 
@@ -28,7 +29,7 @@ from snekomatic.inbox import Doorbell, GroupCommitIngest, Workers
 from snekomatic.store import Delivery, NewDelivery, Store, StoreUnavailable, run_sync
 from snekomatic.web import create_app, serve_http
 
-__all__ = ["Service", "worker_name"]
+__all__ = ["Service", "repeat_every", "stop_on_signals", "worker_name"]
 
 log = structlog.get_logger("snekomatic.service")
 
@@ -122,3 +123,19 @@ async def stop_on_signals(stop: trio.Event) -> None:
             log.info("shutting down", signal=signal.Signals(signum).name)
             stop.set()
             return
+
+
+async def repeat_every(interval: float, job: Callable[[], Awaitable[None]], *, name: str) -> None:
+    """Run ``job`` now and then every ``interval`` seconds, until cancelled.
+
+    A failing run is logged and reported to Sentry (it may be a missing permission that a person must
+    grant), and the next run happens on schedule: a periodic job never takes the process down.
+    """
+    while True:
+        try:
+            await job()
+        # A boundary like the worker's: the failure is recorded, the schedule goes on.
+        except Exception as exc:  # noqa: BLE001
+            log.error(f"{name} failed", error=f"{type(exc).__name__}: {exc}")
+            sentry_sdk.capture_exception(exc)
+        await trio.sleep(interval)
