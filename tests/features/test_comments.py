@@ -10,9 +10,9 @@ from snekomatic.features import MissingPermission
 from snekomatic.features._comments import (
     ISSUES_PERMISSION,
     NOT_FOUND_RETRY_DELAYS,
-    marker_line,
     retry_not_found,
 )
+from snekomatic.gh.comments import marker_comment
 from snekomatic.gh.errors import NotFound, ServerError
 from tests.features.conftest import World
 
@@ -63,7 +63,7 @@ async def test_a_person_quoting_the_marker_does_not_suppress_the_welcome(
     world: World, clock: MockClock
 ) -> None:
     pr = world.fake.open_pull_request(world.repo, author=world.contributor)
-    marker = marker_line(f"invite:{world.org.account.id}:{world.contributor.id}")
+    marker = marker_comment(f"invite:{world.org.account.id}:{world.contributor.id}")
     world.fake.create_comment(world.repo, pr.number, author=world.contributor, body=marker)
     delivery = await world.fake.merge_pull_request(pr, merged_by=world.maintainer)
     with trio.fail_after(MINUTE):

@@ -184,6 +184,34 @@ async def test_author_filter_ignores_a_pasted_marker(
     assert found is None
 
 
+async def test_author_type_filter_finds_only_a_bots_marker(
+    world: World, mock_clock: trio.testing.MockClock
+) -> None:
+    world.fake.create_comment(
+        world.repo, world.number, author=world.author, body="<!-- snekomatic:welcome -->"
+    )
+    with trio.fail_after(60):
+        created = await find_or_create_comment(
+            world.client,
+            repo_full_name="python-trio/trio",
+            issue_number=world.number,
+            marker="welcome",
+            body="Welcome!",
+            author_type="Bot",
+        )
+        again = await find_or_create_comment(
+            world.client,
+            repo_full_name="python-trio/trio",
+            issue_number=world.number,
+            marker="welcome",
+            body="Welcome!",
+            author_type="Bot",
+        )
+    authors = [c.author.login for c in world.fake.comments_on(world.repo, world.number)]
+    assert authors == ["alice", world.fake.bot.login]  # the pasted marker did not count
+    assert again["id"] == created["id"]
+
+
 @pytest.mark.parametrize("name", ["trio", "a/b/c", "/trio", "python-trio/"])
 async def test_malformed_repo_full_name_is_refused(
     world: World, mock_clock: trio.testing.MockClock, name: str

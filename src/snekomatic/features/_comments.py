@@ -1,10 +1,9 @@
-"""Comments that are posted at most once: found by a hidden marker before one is posted.
+"""The features' comments: posted at most once, with the features' policy around the library helper.
 
-Like :func:`snekomatic.gh.comments.find_or_create_comment`, with the same marker
-(:func:`~snekomatic.gh.comments.marker_comment`), but it trusts the marker only in comments by ``Bot``
-accounts (the gh helper filters by one login, and the app's bot login is not known without
-``GET /app``, which the invite flow may not call), retries a 404 briefly, and turns a 403 into
-:class:`MissingPermission`.
+:func:`snekomatic.gh.comments.find_or_create_comment` finds a comment by its hidden marker before
+posting one. Here it trusts the marker only in comments by ``Bot`` accounts (the app's bot login is
+not known without ``GET /app``, which the invite flow may not call), a 404 for an object a webhook just
+announced is retried briefly, and a 403 becomes :class:`MissingPermission`.
 """
 
 from __future__ import annotations
@@ -16,21 +15,19 @@ import anyio
 import structlog
 
 from snekomatic.features._errors import MissingPermission
+from snekomatic.gh import comments
 from snekomatic.gh.client import GitHubClient
-from snekomatic.gh.comments import marker_comment
 from snekomatic.gh.errors import Forbidden, NotFound
 
 __all__ = [
-    "COMMENTS_URL",
     "ISSUES_PERMISSION",
     "NOT_FOUND_RETRY_DELAYS",
     "find_or_create_comment",
-    "marker_line",
     "retry_not_found",
 ]
 
-COMMENTS_URL: Final = "/repos/{owner}/{repo}/issues/{number}/comments"
 ISSUES_PERMISSION: Final = "issues and pull requests: read & write"
+_COMMENTS_ENDPOINT: Final = "POST /repos/{owner}/{repo}/issues/{number}/comments"
 
 #: Waits before retrying a 404 for an object a webhook just announced: GitHub's API can lag its
 #: webhooks by a moment (the original bot slept 1 s before every event; we wait only when needed).
@@ -38,14 +35,6 @@ NOT_FOUND_RETRY_DELAYS: Final = (0.5, 1.0, 2.0)
 
 T = TypeVar("T")
 log = structlog.get_logger("snekomatic.features")
-
-
-def marker_line(marker: str) -> str:
-    """The hidden line that identifies a comment: ``<!-- snekomatic:{marker} -->``.
-
-    Raises ``ValueError`` for a marker that would break the HTML comment (see ``marker_comment``).
-    """
-    return marker_comment(marker)
 
 
 async def retry_not_found(
@@ -68,25 +57,23 @@ async def find_or_create_comment(
     client: GitHubClient, *, repository: str, number: int, marker: str, body: str
 ) -> Mapping[str, Any]:
     """The comment on issue or PR ``number`` of ``repository`` (``"owner/name"``) marked ``marker``,
-    posted with ``body`` (plus the marker line) if no bot comment carries it yet. Returns its JSON.
+    posted with ``body`` (plus the marker) if no bot comment carries it yet. Returns its JSON.
 
     Only comments by ``Bot`` accounts count, so a person quoting the marker cannot suppress it. A 404
     is retried briefly (:func:`retry_not_found`). Raises :class:`MissingPermission` on a 403 and the
     client's errors otherwise. A checkpoint. Cancelled after the POST was sent: the comment may exist,
     and the next call finds it.
     """
-    owner, repo = repository.split("/", 1)
-    url_vars = {"owner": owner, "repo": repo, "number": number}
-    line = marker_line(marker)
 
     async def attempt() -> Mapping[str, Any]:
-        async for comment in client.getiter(
-            COMMENTS_URL + "{?per_page}", {**url_vars, "per_page": 100}
-        ):
-            if _is_marked(comment, line):
-                return dict(comment)
-        created = await client.post(COMMENTS_URL, url_vars, data={"body": f"{body}\n\n{line}"})
-        return dict(created)
+        return await comments.find_or_create_comment(
+            client,
+            repo_full_name=repository,
+            issue_number=number,
+            marker=marker,
+            body=body,
+            author_type="Bot",
+        )
 
     try:
         return await retry_not_found(attempt)
@@ -95,17 +82,9 @@ async def find_or_create_comment(
             "missing permission",
             permission=ISSUES_PERMISSION,
             repository=repository,
-            endpoint="POST " + COMMENTS_URL,
+            endpoint=_COMMENTS_ENDPOINT,
             github_message=exc.message,
         )
         raise MissingPermission(
-            permission=ISSUES_PERMISSION, endpoint="POST " + COMMENTS_URL, account=repository
+            permission=ISSUES_PERMISSION, endpoint=_COMMENTS_ENDPOINT, account=repository
         ) from exc
-
-
-def _is_marked(comment: Any, line: str) -> bool:
-    if not isinstance(comment, Mapping):
-        return False
-    user, text = comment.get("user"), comment.get("body")
-    is_bot = isinstance(user, Mapping) and user.get("type") == "Bot"
-    return is_bot and isinstance(text, str) and line in text

@@ -56,21 +56,26 @@ async def find_marked_comment(
     marker: str,
     prefix: str = DEFAULT_MARKER_PREFIX,
     author: str | None = None,
+    author_type: str | None = None,
 ) -> dict[str, Any] | None:
     """The first comment on the issue or pull request whose body holds :func:`marker_comment`, or None.
 
     Reads every page of ``GET /repos/{owner}/{repo}/issues/{number}/comments`` until it finds one.
-    ``author`` (a login) ignores comments by anyone else, so a user pasting the tag changes nothing.
+    ``author`` (a login) ignores comments by anyone else, so a user pasting the tag changes nothing;
+    ``author_type`` (``"Bot"``) does the same by account type, for a bot that does not know its login.
     A checkpoint; raises ``ValueError`` for a malformed name or marker, and the client's errors
     (``NotFound`` for an unknown issue...). Cancellation abandons the search; nothing was written.
     """
     owner, repo = _split_full_name(repo_full_name)
     tag = marker_comment(marker, prefix=prefix)
-    url_vars = {"owner": owner, "repo": repo, "issue_number": issue_number}
-    async for comment in client.getiter(_COMMENTS_URL, url_vars):
+    url_vars = {"owner": owner, "repo": repo, "issue_number": issue_number, "per_page": 100}
+    async for comment in client.getiter(_COMMENTS_URL + "{?per_page}", url_vars):
         if not isinstance(comment, dict) or tag not in (comment.get("body") or ""):
             continue
-        if author is not None and (comment.get("user") or {}).get("login") != author:
+        user = comment.get("user") or {}
+        if author is not None and user.get("login") != author:
+            continue
+        if author_type is not None and user.get("type") != author_type:
             continue
         return comment
     return None
@@ -85,6 +90,7 @@ async def find_or_create_comment(
     body: str,
     prefix: str = DEFAULT_MARKER_PREFIX,
     author: str | None = None,
+    author_type: str | None = None,
 ) -> dict[str, Any]:
     """Return the comment tagged with ``marker`` on the issue or pull request, posting it if missing.
 
@@ -104,6 +110,7 @@ async def find_or_create_comment(
         marker=marker,
         prefix=prefix,
         author=author,
+        author_type=author_type,
     )
     if existing is not None:
         return existing
