@@ -89,7 +89,7 @@ def parse_recorded_delivery(text: str) -> RecordedDelivery:
     Raises :class:`RecordingError` when no JSON object payload can be found.
     """
     stripped = text.strip()
-    if stripped.startswith("{"):
+    if stripped.startswith(("{", "[")):
         document = _json_object(stripped)
         request = document.get("request")
         if isinstance(request, Mapping) and isinstance(request.get("payload"), Mapping):

@@ -1,0 +1,219 @@
+"""The ``snekomatic replay`` and ``snekomatic status`` commands.
+
+Registered on the command group by the composition root (``main.add_command(replay)``,
+``main.add_command(status)`` in :mod:`snekomatic.cli`). The composition root's helpers are imported
+inside the commands, so that :mod:`snekomatic.cli` may import this module at any point.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from pathlib import Path
+
+import click
+import httpx
+import trio
+
+from snekomatic.gh.errors import GitHubError
+from snekomatic.gh.testing import send_webhook
+from snekomatic.inbox._queue import utc_now
+from snekomatic.operate import (
+    AmbiguousDelivery,
+    RecordingError,
+    Requeue,
+    UnknownDelivery,
+    find_delivery,
+    format_installations,
+    format_store_status,
+    parse_recorded_delivery,
+    read_installation_states,
+    read_store_status,
+    requeue_delivery,
+    run_delivery_now,
+    truncate,
+)
+from snekomatic.store import StoreError
+
+__all__ = ["replay", "status"]
+
+GITHUB_TIMEOUT_SECONDS = 30.0
+
+
+def _width() -> int:
+    return shutil.get_terminal_size((120, 24)).columns
+
+
+@click.command()
+@click.argument(
+    "file", required=False, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path)
+)
+@click.option("--event", help="The event to send it as (default: the one the file names).")
+@click.option("--url", help="Where to POST it (default http://127.0.0.1:$PORT/webhook/github).")
+@click.option("--delivery-id", help="The X-GitHub-Delivery to send (default: a fresh one).")
+@click.option(
+    "--delivery",
+    "stored",
+    metavar="ID",
+    help="Run a stored delivery again instead: its numeric id or its X-GitHub-Delivery guid.",
+)
+@click.option("--now", is_flag=True, help="With --delivery: process it in this process, now.")
+def replay(
+    file: Path | None,
+    event: str | None,
+    url: str | None,
+    delivery_id: str | None,
+    stored: str | None,
+    now: bool,
+) -> None:
+    """Send a recorded payload FILE to a running bot, signed; or (--delivery ID) run a stored
+    delivery through the handlers again.
+
+    FILE holds a payload as GitHub shows it in the app's advanced settings (the bare JSON, or the
+    "Request" view with its headers); "-" reads standard input.
+    """
+    if (file is None) == (stored is None):
+        raise click.UsageError("give either FILE or --delivery ID")
+    if stored is not None:
+        if event or url or delivery_id:
+            raise click.UsageError("--event, --url and --delivery-id go with FILE")
+        _replay_stored(stored, now=now)
+    else:
+        assert file is not None
+        if now:
+            raise click.UsageError("--now goes with --delivery")
+        _replay_file(file, event=event, url=url, delivery_id=delivery_id)
+
+
+def _replay_file(
+    file: Path, *, event: str | None, url: str | None, delivery_id: str | None
+) -> None:
+    from snekomatic.cli import fail, settings_or_fail
+
+    settings = settings_or_fail(need_app=False)
+    if not settings.github_webhook_secret:
+        fail("GITHUB_WEBHOOK_SECRET is not set (it signs the payload)")
+    try:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        recorded = parse_recorded_delivery(text)
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror}")
+    except (RecordingError, UnicodeDecodeError) as exc:
+        fail(f"{file}: {exc}")
+    event = event or recorded.event
+    if not event:
+        fail("--event is required: the file does not name the event")
+    target = url or f"http://127.0.0.1:{settings.port}/webhook/github"
+    guid = delivery_id or str(uuid.uuid4())
+    secret = settings.github_webhook_secret[0].get_secret_value()
+    try:
+        response = trio.run(
+            lambda: send_webhook(target, event, recorded.payload, secret=secret, delivery_id=guid)
+        )
+    except (httpx.HTTPError, ValueError) as exc:  # ValueError: httpx refuses a malformed URL
+        click.echo(f"snekomatic: {target}: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
+    reason = truncate(response.text, 200)
+    click.echo(f"{response.status_code} {response.reason_phrase}: {event} delivery {guid}")
+    if not response.is_success:
+        if reason:
+            click.echo(f"snekomatic: the bot answered: {reason}", err=True)
+        sys.exit(1)
+
+
+def _replay_stored(ref: str, *, now: bool) -> None:
+    from snekomatic.cli import delivery_processor, fail, github_app, open_store, settings_or_fail
+    from snekomatic.logs import configure_logging
+    from snekomatic.service import worker_name
+
+    settings = settings_or_fail(need_app=now)
+    store = open_store(settings, migrate=False)
+    try:
+        delivery = find_delivery(store, ref)
+        label = f"delivery {delivery.id} ({delivery.event}, {delivery.delivery_id})"
+        if not now:
+            requeue = requeue_delivery(store, delivery, now=utc_now())
+            click.echo(f"{label}: {_requeue_message(requeue)}")
+            return
+        configure_logging(settings.log_level)
+
+        async def run() -> None:
+            async with github_app(settings) as app:
+                outcome = await run_delivery_now(
+                    store, delivery, delivery_processor(app), owner=worker_name(), clock=utc_now
+                )
+            if not outcome.ran:
+                message = (
+                    _requeue_message(outcome.requeue)
+                    if outcome.requeue is not Requeue.REQUEUED
+                    else "a running worker claimed it first and runs it"
+                )
+                click.echo(f"{label}: {message}")
+            elif outcome.error is None:
+                click.echo(f"{label}: processed here; done")
+            else:
+                click.echo(f"{label}: processed here; failed, now dead: {outcome.error}")
+                sys.exit(1)
+
+        trio.run(run)
+    except (UnknownDelivery, AmbiguousDelivery) as exc:
+        fail(str(exc.args[0]))
+    except StoreError as exc:
+        fail(f"the database cannot be used: {exc}")
+    finally:
+        store.close()
+
+
+def _requeue_message(requeue: Requeue) -> str:
+    return {
+        Requeue.REQUEUED: "pending again (attempts 0); the workers of a running bot will run it",
+        Requeue.ALREADY_PENDING: "already pending; the workers will run it",
+        Requeue.IN_PROGRESS: "a worker is processing it right now; nothing changed",
+    }[requeue]
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--no-github", is_flag=True, help="Do not ask GitHub for installation rate limits.")
+def status(limit: int, no_github: bool) -> None:
+    """Show recent deliveries, dead letters, invitations and (from GitHub) rate limits."""
+    from snekomatic.cli import fail, github_app, open_store, settings_or_fail
+    from snekomatic.config import SettingsError
+
+    settings = settings_or_fail(need_app=False)
+    store = open_store(settings, migrate=False)
+    width = _width()
+    moment = utc_now()
+    try:
+        report = read_store_status(store, now=moment, limit=limit)
+    except StoreError as exc:
+        fail(f"the database cannot be used: {exc}")
+    finally:
+        store.close()
+    for line in format_store_status(report, now=moment, width=width):
+        click.echo(line)
+    if no_github:
+        return
+    click.echo("")
+    click.echo(f"GitHub installations ({settings.github_api_url}):")
+    try:
+        settings.require_app_credentials()
+    except SettingsError as exc:
+        click.echo(f"  not asked: {exc}")
+        return
+
+    async def ask() -> None:
+        async with github_app(settings) as app:
+            with trio.move_on_after(GITHUB_TIMEOUT_SECONDS) as scope:
+                try:
+                    states = await read_installation_states(app)
+                except GitHubError as exc:
+                    click.echo(f"  GitHub could not be asked: {type(exc).__name__}: {exc}")
+                    return
+                for line in format_installations(states, now=utc_now(), width=width):
+                    click.echo(line)
+            if scope.cancelled_caught:
+                click.echo(f"  GitHub did not answer within {GITHUB_TIMEOUT_SECONDS:.0f}s")
+
+    trio.run(ask)
