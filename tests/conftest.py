@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -20,10 +19,7 @@ pytest_plugins = ["tests.databases"]
 
 def pytest_configure(config: pytest.Config) -> None:
     """Capture every log line of the run, for the secrets scan at the end (tests/log_scanner.py)."""
-    configure_logging("debug", json=True, stream=CAPTURED)
-    handler = logging.StreamHandler(CAPTURED)
-    handler.setLevel(logging.INFO)  # what production emits from libraries
-    logging.getLogger().addHandler(handler)
+    configure_logging("debug", json=True, stream=CAPTURED)  # stdlib logging too, as in production
     remember_secret(generate_private_key())  # the key every test app uses
 
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import trio
 
-from snekomatic.cli import needs_a_person
+from snekomatic.compose import needs_a_person
 from snekomatic.features import MissingPermission
 from snekomatic.gh.sansio import encode_app_jwt
 from snekomatic.gh.testing import generate_private_key

@@ -388,7 +388,6 @@ async def test_the_setup_command_runs_the_flow_and_exits_0(world: World) -> None
     assert load_settings(env_file=str(env_file)).github_app_id == app.id
 
 
-@pytest.mark.skip(reason="the lead registers `setup` in snekomatic.cli and enables this test")
 def test_python_m_snekomatic_setup_help_works() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "snekomatic", "setup", "--help"],

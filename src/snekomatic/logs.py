@@ -17,6 +17,8 @@ import structlog
 __all__ = ["REDACTED", "SECRET_SHAPES", "configure_logging", "redact", "redact_event"]
 
 REDACTED = "[redacted]"
+_HANDLER_NAME = "snekomatic"
+_HANDLER_NAME = "snekomatic"
 
 SECRET_SHAPES = re.compile(
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)"  # PEM keys
@@ -48,24 +50,45 @@ def redact_event(
 def configure_logging(
     level: str = "info", *, json: bool | None = None, stream: TextIO | None = None
 ) -> None:
-    """Send structlog output to ``stream`` (stderr) at ``level``; JSON unless ``stream`` is a terminal."""
+    """Send logs to ``stream`` (stderr) at ``level``; JSON unless ``stream`` is a terminal.
+
+    structlog's lines, and standard logging's (the ``snekomatic.gh`` library logs there, one DEBUG line
+    per GitHub call), go through the same processors, redaction included. Other libraries log at
+    INFO and above only: their DEBUG output (HTTP/2 header dumps, say) could hold credentials.
+    """
     out = stream or sys.stderr
     as_json = (not out.isatty()) if json is None else json
     renderer: Any = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
     )
+    numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            redact_event,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-        ),
+        processors=[*shared, structlog.processors.format_exc_info, redact_event, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                redact_event,
+                renderer,
+            ],
+        )
+    )
+    handler.set_name(_HANDLER_NAME)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(max(numeric_level, logging.INFO))
+    logging.getLogger("snekomatic").setLevel(numeric_level)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines narrate every start-up

@@ -16,9 +16,18 @@ import click
 import httpx
 import trio
 
+from snekomatic.compose import (
+    bot,
+    delivery_processor,
+    fail,
+    github_app,
+    open_store,
+    settings_or_fail,
+)
 from snekomatic.gh.errors import GitHubError
 from snekomatic.gh.testing import send_webhook
 from snekomatic.inbox._queue import utc_now
+from snekomatic.logs import configure_logging
 from snekomatic.operate import (
     AmbiguousDelivery,
     RecordingError,
@@ -34,6 +43,7 @@ from snekomatic.operate import (
     run_delivery_now,
     truncate,
 )
+from snekomatic.service import worker_name
 from snekomatic.store import StoreError
 
 __all__ = ["replay", "status"]
@@ -89,7 +99,6 @@ def replay(
 def _replay_file(
     file: Path, *, event: str | None, url: str | None, delivery_id: str | None
 ) -> None:
-    from snekomatic.cli import fail, settings_or_fail
 
     settings = settings_or_fail(need_app=False)
     if not settings.github_webhook_secret:
@@ -123,9 +132,6 @@ def _replay_file(
 
 
 def _replay_stored(ref: str, *, now: bool) -> None:
-    from snekomatic.cli import delivery_processor, fail, github_app, open_store, settings_or_fail
-    from snekomatic.logs import configure_logging
-    from snekomatic.service import worker_name
 
     settings = settings_or_fail(need_app=now)
     store = open_store(settings, migrate=False)
@@ -139,7 +145,7 @@ def _replay_stored(ref: str, *, now: bool) -> None:
         configure_logging(settings.log_level)
 
         async def run() -> None:
-            async with github_app(settings) as app:
+            async with bot(settings, store) as app:
                 outcome = await run_delivery_now(
                     store, delivery, delivery_processor(app), owner=worker_name(), clock=utc_now
                 )
@@ -178,7 +184,6 @@ def _requeue_message(requeue: Requeue) -> str:
 @click.option("--no-github", is_flag=True, help="Do not ask GitHub for installation rate limits.")
 def status(limit: int, no_github: bool) -> None:
     """Show recent deliveries, dead letters, invitations and (from GitHub) rate limits."""
-    from snekomatic.cli import fail, github_app, open_store, settings_or_fail
     from snekomatic.config import SettingsError
 
     settings = settings_or_fail(need_app=False)

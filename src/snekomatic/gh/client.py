@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
+import urllib.parse
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any, Final, Protocol, final
 
@@ -56,6 +58,10 @@ from snekomatic.gh.sansio import (
 __all__ = ["DEFAULT_RETRY", "Authenticator", "GitHubClient", "HTTPClient", "new_http_client"]
 
 DEFAULT_RETRY: Final = RetryPolicy()
+
+# One DEBUG line per answer: method, path (no query), status, remaining rate limit, request id and
+# duration. Never a header: requests carry credentials. Standard logging, so any application can route it.
+_log = logging.getLogger("snekomatic.gh.client")
 
 # The transport seam: every client sends through one of these; tests may hand in their own.
 HTTPClient = httpx.AsyncClient
@@ -303,6 +309,7 @@ class GitHubClient:
             await self._wait_for_primary_limit(resource)
             try:
                 async with self._pacer.turn(mutating=method in MUTATING_METHODS):
+                    sent_at = anyio.current_time()
                     response = await self._http.request(
                         method, target, headers=headers, content=content, follow_redirects=False
                     )
@@ -321,7 +328,21 @@ class GitHubClient:
                 {name.lower(): value for name, value in response.headers.items()},
                 response.content,
             )
-            self._note_rate_limit(answer.headers)
+            rate_limit = self._note_rate_limit(answer.headers)
+            if _log.isEnabledFor(logging.DEBUG):
+                _log.debug(
+                    "GitHub call",
+                    extra={
+                        "method": method,
+                        "path": urllib.parse.urlsplit(target).path,
+                        "status": answer.status,
+                        "rate_limit_remaining": None
+                        if rate_limit is None
+                        else rate_limit.remaining,
+                        "request_id": answer.headers.get("x-github-request-id"),
+                        "duration_ms": round((anyio.current_time() - sent_at) * 1000, 1),
+                    },
+                )
             if answer.status == 304:
                 if cached is None:
                     return answer
@@ -364,11 +385,12 @@ class GitHubClient:
             )
         return CacheKey(method, url, accept, scope)
 
-    def _note_rate_limit(self, headers: Mapping[str, str]) -> None:
+    def _note_rate_limit(self, headers: Mapping[str, str]) -> RateLimit | None:
         rate_limit = RateLimit.from_headers(headers)
         if rate_limit is not None:
             self.rate_limit = rate_limit
             self._pacer.note_rate_limit(rate_limit)
+        return rate_limit
 
     async def _wait_for_primary_limit(self, resource: str) -> None:
         """Before sending: wait out an exhausted primary limit, or raise RateLimited if it is too far."""

@@ -1,0 +1,233 @@
+"""The composition root's pieces: settings, storage, the app with its features, the service.
+
+Every command builds what it needs from these (``cli`` and the other command modules), so each piece is
+wired in one place. Only here, and in the commands, do the layers meet.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import NoReturn
+
+import click
+import structlog
+import trio
+
+from snekomatic.config import Settings, SettingsError, load_settings
+from snekomatic.features import (
+    FeatureOptions,
+    MissingPermission,
+    register_features,
+    send_deferred_invitations,
+)
+from snekomatic.gh.app import GithubApp
+from snekomatic.gh.sansio import decode_webhook
+from snekomatic.inbox import Doorbell, GroupCommitIngest, WorkerPolicy, Workers
+from snekomatic.inbox._notify import relay_new_deliveries
+from snekomatic.inbox._queue import StoreQueue, utc_now
+from snekomatic.inbox._sweep import sweep_periodically
+from snekomatic.logs import configure_logging
+from snekomatic.sentry import init_sentry, report_delivery_failure
+from snekomatic.service import Service, repeat_every, stop_on_signals, worker_name
+from snekomatic.store import (
+    Delivery,
+    SchemaDriftError,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    check_schema,
+    create_store_engine,
+    database_url,
+    run_sync,
+    upgrade,
+)
+
+log = structlog.get_logger("snekomatic")
+
+DEFAULT_SQLITE_FILE = "snekomatic.sqlite3"
+
+
+def fail(message: str) -> NoReturn:
+    """Stop with one line on stderr and exit status 2 (a configuration problem, not a crash)."""
+    click.echo(f"snekomatic: {message}", err=True)
+    sys.exit(2)
+
+
+def settings_or_fail(*, need_app: bool) -> Settings:
+    try:
+        settings = load_settings()
+        if need_app:
+            settings.require_app_credentials()
+    except SettingsError as exc:
+        fail(str(exc))
+    if need_app:
+        feature_options(settings)  # a bad INVITE_MESSAGE_FILE stops start-up here, before any work
+    return settings
+
+
+def start_reporting(settings: Settings) -> None:
+    """Logging and (when SENTRY_DSN is set) Sentry, for the long-running commands."""
+    configure_logging(settings.log_level)
+    init_sentry(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None)
+
+
+def store_url(settings: Settings) -> str:
+    raw = settings.database_url.get_secret_value() if settings.database_url else None
+    return database_url(raw, default_sqlite_path=os.path.abspath(DEFAULT_SQLITE_FILE))
+
+
+def open_store(settings: Settings, *, migrate: bool) -> Store:
+    """The store, migrated to the code's schema (``migrate``) and checked against it."""
+    try:
+        engine = create_store_engine(store_url(settings))
+        if migrate:
+            upgrade(engine)
+        check_schema(engine)
+    except SchemaDriftError as exc:
+        fail(f"the database schema does not match this version of snekomatic: {exc}")
+    except StoreError as exc:
+        fail(f"the database cannot be used: {exc}")
+    return Store(engine)
+
+
+def feature_options(settings: Settings) -> FeatureOptions:
+    try:
+        return FeatureOptions(invite_message=settings.invite_message())
+    except ValueError as exc:
+        fail(f"INVITE_MESSAGE_FILE is not a usable template: {exc}")
+
+
+def github_app(settings: Settings) -> GithubApp:
+    """The GithubApp for these settings; it never reads the environment itself."""
+    return GithubApp(
+        app_id=settings.github_app_id,
+        private_key=settings.private_key_pem(),
+        webhook_secret=[s.get_secret_value() for s in settings.github_webhook_secret],
+        user_agent=settings.github_user_agent,
+        base_url=settings.github_api_url,
+        environ={},
+    )
+
+
+def bot(settings: Settings, store: Store) -> GithubApp:
+    """The GithubApp with the bot's features routed on it."""
+    app = github_app(settings)
+    register_features(app, store, options=feature_options(settings))
+    return app
+
+
+def needs_a_person(exc: BaseException) -> bool:
+    """Whether a delivery's failure cannot be cured by retrying: only missing permissions."""
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.split(MissingPermission)[1] is None
+    return isinstance(exc, MissingPermission)
+
+
+def delivery_processor(app: GithubApp) -> Callable[[Delivery], Awaitable[None]]:
+    """Runs a stored delivery through the app's handlers, with one log line per attempt."""
+
+    async def process(delivery: Delivery) -> None:
+        event = decode_webhook(delivery.headers, delivery.body)
+        started = trio.current_time()
+        with structlog.contextvars.bound_contextvars(
+            delivery_id=delivery.delivery_id,
+            github_event=delivery.event,
+            action=delivery.action,
+            installation_id=delivery.installation_id,
+            attempt=delivery.attempts,
+        ):
+            outcome = "failed"
+            try:
+                await app.dispatch(event)
+                outcome = "done"
+            finally:
+                log.info(
+                    "delivery processed",
+                    outcome=outcome,
+                    duration_ms=round((trio.current_time() - started) * 1000, 1),
+                )
+
+    return process
+
+
+def build_service(
+    settings: Settings, store: Store, app: GithubApp, *, worker_count: int, sweep: bool
+) -> Service:
+    doorbell = Doorbell()
+    name = worker_name()
+
+    def on_failure(delivery: Delivery, exc: BaseException, last: bool) -> None:
+        log.error(
+            "delivery failed",
+            delivery_id=delivery.delivery_id,
+            attempt=delivery.attempts,
+            dead_letter=last,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        report_delivery_failure(
+            exc, delivery_id=delivery.delivery_id, event=delivery.event, last=last
+        )
+
+    def on_unavailable(exc: Exception) -> None:
+        log.warning("database unavailable", error=str(exc))
+
+    workers = (
+        Workers(
+            StoreQueue(store),
+            delivery_processor(app),
+            count=worker_count,
+            name=name,
+            policy=WorkerPolicy(),
+            doorbell=doorbell,
+            on_failure=on_failure,
+            unavailable=(StoreUnavailable,),
+            on_unavailable=on_unavailable,
+            is_permanent=needs_a_person,
+        )
+        if worker_count > 0
+        else None
+    )
+    background: list[Callable[[], Awaitable[None]]] = []
+    url = store_url(settings)
+    if workers is not None and url.startswith("postgresql"):
+        background.append(partial(relay_new_deliveries, store, doorbell))
+    if sweep:
+        background.append(
+            partial(sweep_periodically, app.app_client, store, owner=name, clock=utc_now)
+        )
+
+        async def resume_deferred_invitations() -> None:
+            if await run_sync(
+                store.try_acquire_lease, "deferred-invitations", name, ttl=900, now=utc_now()
+            ):
+                await send_deferred_invitations(
+                    app, store, now=utc_now(), options=feature_options(settings)
+                )
+
+        background.append(
+            partial(repeat_every, 600, resume_deferred_invitations, name="deferred invitations")
+        )
+    return Service(
+        store=store,
+        ingest=GroupCommitIngest(
+            store.insert_deliveries,
+            unavailable=(StoreUnavailable,),
+            on_error=lambda exc: log.error("delivery not stored", error=str(exc)),
+        ),
+        workers=workers,
+        doorbell=doorbell,
+        webhook_secrets=settings.webhook_secrets(),
+        background=background,
+        clock=utc_now,
+    )
+
+
+async def run_until_signalled(service: Service, *, host: str | None, port: int) -> None:
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(stop_on_signals, stop)
+        await service.run(host=host, port=port, stop=stop)
+        nursery.cancel_scope.cancel()

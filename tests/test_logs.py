@@ -1,0 +1,120 @@
+"""What the bot logs: one line per GitHub call (DEBUG) and per delivery, as JSON, secrets redacted.
+
+The suite's logging is configured once (tests/conftest.py) as in production, writing to CAPTURED; these
+tests read what a step appended there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import structlog
+import trio
+
+from snekomatic.compose import delivery_processor
+from snekomatic.gh import GithubApp
+from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
+from snekomatic.store import Delivery, DeliveryStatus
+from tests.log_scanner import CAPTURED
+from tests.payloads import load_payload
+
+
+class NewLines:
+    """The JSON log lines written to CAPTURED after this object was made."""
+
+    def __init__(self) -> None:
+        self.start = len(CAPTURED.getvalue())
+
+    def __call__(self) -> list[dict[str, Any]]:
+        text = CAPTURED.getvalue()[self.start :]
+        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def new_lines() -> Iterator[NewLines]:
+    yield NewLines()
+
+
+@pytest.fixture
+async def app() -> AsyncIterator[tuple[GithubApp, FakeGitHub]]:
+    key = generate_private_key()
+    fake = FakeGitHub(app_id=3, private_key=key)
+    async with trio.open_nursery() as nursery:
+        base_url = await nursery.start(serve_fake_github, fake)
+        async with GithubApp(
+            app_id=3,
+            private_key=key,
+            webhook_secret="s",
+            user_agent="t",
+            base_url=base_url,
+            environ={},
+        ) as github_app:
+            yield github_app, fake
+        nursery.cancel_scope.cancel()
+
+
+async def test_each_github_call_is_one_debug_line_with_the_remaining_rate_limit(
+    app: tuple[GithubApp, FakeGitHub], new_lines: NewLines
+) -> None:
+    github_app, fake = app
+    org = fake.add_org("acme")
+    installation = fake.install(org)
+    with trio.fail_after(30):
+        await github_app.client_for(installation.id).getitem("/orgs/{org}", {"org": "acme"})
+    calls = [line for line in new_lines() if line["event"] == "GitHub call"]
+    assert [(c["method"], c["path"], c["status"]) for c in calls] == [
+        ("POST", f"/app/installations/{installation.id}/access_tokens", 201),
+        ("GET", "/orgs/acme", 200),
+    ]
+    assert all(c["level"] == "debug" and isinstance(c["rate_limit_remaining"], int) for c in calls)
+    assert "ghs_" not in json.dumps(calls)
+
+
+async def test_each_delivery_is_one_line_with_its_outcome_and_duration(
+    app: tuple[GithubApp, FakeGitHub], new_lines: NewLines
+) -> None:
+    github_app, _ = app
+    payload = load_payload("pull_request", "closed.with-organization")
+    body = json.dumps(payload).encode()
+    now = dt.datetime.now(dt.UTC)
+    delivery = Delivery(
+        id=1,
+        hook_id=1,
+        delivery_id="d-7",
+        event="pull_request",
+        action="closed",
+        installation_id=payload.get("installation", {}).get("id"),
+        received_at=now,
+        status=DeliveryStatus.LEASED,
+        attempts=1,
+        next_attempt_at=now,
+        lease_owner="w",
+        lease_expires_at=now,
+        last_error=None,
+        finished_at=None,
+        body=body,
+        headers={
+            "content-type": "application/json",
+            "x-github-event": "pull_request",
+            "x-github-delivery": "d-7",
+        },
+    )
+    await delivery_processor(github_app)(delivery)  # no handler is routed: it is simply done
+    [line] = [line for line in new_lines() if line["event"] == "delivery processed"]
+    assert (line["delivery_id"], line["github_event"], line["action"], line["outcome"]) == (
+        "d-7",
+        "pull_request",
+        "closed",
+        "done",
+    )
+    assert "duration_ms" in line and "installation_id" in line
+
+
+def test_secret_shaped_values_are_redacted_from_log_lines(new_lines: NewLines) -> None:
+    structlog.get_logger("test").info("minted", token="ghs_16C7e42F292c6912E7710c838347Ae178B4a")
+    [line] = new_lines()
+    assert line["token"] == "[redacted]"
