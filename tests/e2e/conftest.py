@@ -192,7 +192,7 @@ def hosted_fake(fake: FakeGitHub) -> Iterator[FakeHost]:
     try:
         yield FakeHost(fake=fake, hooks=hooks, base_url=url, token=token)
     finally:
-        trio.from_thread.run_sync(scope.cancel, trio_token=token)
+        token.run_sync_soon(scope.cancel)  # thread-safe, from inside a Trio run or not
         thread.join(timeout=10)
 
 

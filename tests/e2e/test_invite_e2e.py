@@ -9,13 +9,24 @@ redelivering from its delivery log. Negative cases wait for the delivery's row t
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
+from pathlib import Path
 
 import pytest
 import trio
 
-from snekomatic.gh.testing import FakeInstallation, FakeRepo
-from snekomatic.store import Invitation
-from tests.e2e.conftest import Deployment, World, wait_until
+from snekomatic.gh.testing import FakeGitHub, FakeInstallation, FakeRepo, generate_private_key
+from snekomatic.store import Invitation, create_store_engine
+from tests.e2e.conftest import (
+    APP_ID,
+    Deployment,
+    World,
+    hosted_fake,
+    serve_env,
+    start_serve,
+    stop_serve,
+    wait_until,
+)
 
 FLOW_SECONDS = 20  # one delivery, its API calls (paced 1 s between writes) and a poll or two
 
@@ -246,3 +257,43 @@ async def test_repository_owned_by_a_user_is_skipped(deployment: Deployment) -> 
         if owner.login in r.path or f"/installations/{installation.id}/" in r.path
     ]
     assert touching == []
+
+
+async def test_delivery_accepted_before_a_crash_is_processed_at_start_up(
+    empty_database: str, tmp_path: Path
+) -> None:
+    fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key())
+    with hosted_fake(fake) as host:
+        env = serve_env(fake, api_url=host.base_url, database=empty_database)
+        # A serve without workers accepts (stores) the webhook and never acts on it...
+        first = await trio.to_thread.run_sync(
+            partial(start_serve, env, tmp_path, workers=0, log_name="first.log")
+        )
+        deployment = Deployment(
+            host=host,
+            serve=first,
+            database=empty_database,
+            engine=create_store_engine(empty_database),
+        )
+        try:
+            await host.run(setattr, fake, "webhook_url", first.webhook_url)
+            world = await deployment.world()
+            with trio.fail_after(FLOW_SECONDS):
+                pr, delivery = await deployment.merge(world, world.contributor)
+            assert await deployment.delivery_status(delivery.guid) == ("pending", 0)
+        finally:
+            first.process.kill()  # ...and dies without warning
+            await trio.to_thread.run_sync(first.process.wait)
+        sent = await host.run(lambda: len(fake.deliveries))
+        second = await trio.to_thread.run_sync(
+            partial(start_serve, env, tmp_path, log_name="second.log")
+        )
+        try:
+            with trio.fail_after(FLOW_SECONDS):
+                assert await deployment.wait_finished(delivery.guid) == "done"
+        finally:
+            assert await trio.to_thread.run_sync(stop_serve, second) == 0
+            deployment.engine.dispose()
+        assert await host.run(lambda: len(fake.deliveries)) == sent  # no new webhook was needed
+        assert await deployment.invitees(world) == [world.contributor.login]
+        assert len(await deployment.comments(pr)) == 1
