@@ -104,42 +104,38 @@ def serve_receiver(key: str, title: str, database_url: str, count: Any, workdir:
     )
 
 
-def run_receivers(load: Any, workdir: Path) -> list[ReceiverResult]:
-    results = [
-        run_receiver(
-            python_receiver("ceiling", "trivial server: raw asyncio protocol, canned 202", "raw"),
-            load,
-            CONCURRENCIES,
-            log_dir=workdir,
-        ),
-        run_receiver(
-            python_receiver(
-                "hypercorn", "bare ASGI 202 on Hypercorn (trio), body unread", "hypercorn"
-            ),
-            load,
-            CONCURRENCIES,
-            log_dir=workdir,
-        ),
-        run_receiver(
-            python_receiver("a", "Hypercorn + Starlette, signature check only: the floor", "bare"),
-            load,
-            CONCURRENCIES,
-            log_dir=workdir,
-        ),
+RECEIVER_KEYS = ("ceiling", "hypercorn", "a", "b", "c")
+
+
+def run_receivers(
+    load: Any, workdir: Path, only: frozenset[str] = frozenset(RECEIVER_KEYS)
+) -> list[ReceiverResult]:
+    python_kinds = [
+        ("ceiling", "trivial server: raw asyncio protocol, canned 202", "raw"),
+        ("hypercorn", "bare ASGI 202 on Hypercorn (trio), body unread", "hypercorn"),
+        ("a", "Hypercorn + Starlette, signature check only: the floor", "bare"),
     ]
-    sqlite_dir = workdir / "sqlite"
-    sqlite_dir.mkdir()
-    sqlite = databases.sqlite_url(sqlite_dir)
-    results.append(
-        run_receiver(
-            serve_receiver(
-                "b", "snekomatic serve on SQLite", sqlite, databases.count_sqlite, sqlite_dir
-            ),
-            load,
-            CONCURRENCIES,
-            log_dir=workdir,
+    results = [
+        run_receiver(python_receiver(key, title, kind), load, CONCURRENCIES, log_dir=workdir)
+        for key, title, kind in python_kinds
+        if key in only
+    ]
+    if "b" in only:
+        sqlite_dir = workdir / "sqlite"
+        sqlite_dir.mkdir()
+        sqlite = databases.sqlite_url(sqlite_dir)
+        results.append(
+            run_receiver(
+                serve_receiver(
+                    "b", "snekomatic serve on SQLite", sqlite, databases.count_sqlite, sqlite_dir
+                ),
+                load,
+                CONCURRENCIES,
+                log_dir=workdir,
+            )
         )
-    )
+    if "c" not in only:
+        return results
     server = os.environ.get("TEST_DATABASE_URL")
     if not server:
         print("\n(c) skipped: TEST_DATABASE_URL is not set (run it through `make bench`)")
@@ -234,7 +230,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--python-loadgen", action="store_true", help="use the Python load generator, not wrk"
     )
+    parser.add_argument(
+        "--only",
+        default=",".join(RECEIVER_KEYS),
+        help=f"comma-separated receivers to run, of {','.join(RECEIVER_KEYS)} (all); when some are"
+        " left out, the sansio and client-overhead sections are skipped too",
+    )
     args = parser.parse_args(argv)
+    only = frozenset(key.strip() for key in args.only.split(",") if key.strip())
+    if not only <= set(RECEIVER_KEYS):
+        parser.error(f"--only: unknown receivers {sorted(only - set(RECEIVER_KEYS))}")
     duration = 2.0 if args.quick else args.duration
     started = time.monotonic()
 
@@ -262,11 +267,14 @@ def main(argv: list[str] | None = None) -> int:
             load = partial(_wrk_load, wrk, payload, duration)
         else:
             load = partial(_python_load, payload, duration)
-        results = run_receivers(load, workdir)
+        results = run_receivers(load, workdir, only)
         ratios = report.ratios(results, CONCURRENCIES)
         targets = report.targets(results)
-        sansio_numbers = signature_section()
-        overhead = client_overhead_section(300 if args.quick else 1000, workdir)
+        sansio_numbers: dict[str, Any] = {"skipped": "--only"}
+        overhead: dict[str, Any] = {"skipped": "--only"}
+        if only == set(RECEIVER_KEYS):
+            sansio_numbers = signature_section()
+            overhead = client_overhead_section(300 if args.quick else 1000, workdir)
 
     elapsed = time.monotonic() - started
     facts["load_average_at_end"] = os.getloadavg()
