@@ -149,6 +149,29 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
             raise
 
 
+@contextmanager
+def single_statement(engine: Engine) -> Iterator[Connection]:
+    """A connection in autocommit mode: each statement run on it is its own transaction.
+
+    For a write that is one statement: it is committed when the statement returns (one round trip
+    instead of BEGIN, statement, COMMIT). Errors are mapped as in :func:`transaction`.
+    """
+    try:
+        connection = engine.connect()
+    except DBAPIError as exc:
+        raise StoreUnavailable("cannot connect to the database") from exc
+    except PoolTimeout as exc:
+        raise StoreUnavailable("no database connection came free in time") from exc
+    with connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            yield connection
+        except DBAPIError as exc:
+            if _is_unavailable(exc):
+                raise StoreUnavailable("the database connection failed") from exc
+            raise
+
+
 def dialect_insert(
     connection: Connection | Engine, table: Table
 ) -> postgresql.Insert | sqlite.Insert:
