@@ -18,6 +18,7 @@ from snekomatic.gh.testing._auth import (
     IssuedToken,
 )
 from snekomatic.gh.testing._faults import Fault, FaultKind
+from snekomatic.gh.testing._files import FakeFile, RepoContents, push_payload
 from snekomatic.gh.testing._keys import public_key_pem
 from snekomatic.gh.testing._model import (
     FakeComment,
@@ -38,6 +39,7 @@ from snekomatic.gh.testing._pipeline import RecordedRequest
 from snekomatic.gh.testing._ratelimit import (
     RateWindow,
 )
+from snekomatic.gh.testing._teams import FakeTeam, team_slug
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -99,6 +101,7 @@ class FakeGitHub:
         self._installation_ids = _ids(40_000_001)
         self._invitation_ids = _ids(80_000_001)
         self._delivery_ids = _ids(12_000_000_001)
+        self._team_ids = _ids(3_000_001)
         self.users: dict[str, FakeUser] = {}
         self.orgs: dict[str, FakeOrg] = {}
         self.repos: dict[str, FakeRepo] = {}
@@ -113,6 +116,9 @@ class FakeGitHub:
         self.reaction_ids: dict[tuple[str, int, int, str], int] = {}
         self.delivery_exchanges: dict[int, _deliveries.Exchange] = {}
         self._windows: dict[tuple[str, int, str], RateWindow] = {}
+        self.contents = RepoContents()
+        self.teams: dict[tuple[int, str], FakeTeam] = {}  # (org id, slug)
+        self.search_incomplete_results = False  # GET /search/issues answers incomplete_results
         self._asgi: ASGIApp | None = None
         self.bot = self.add_user(f"{app_slug}[bot]", type="Bot")
 
@@ -339,6 +345,43 @@ class FakeGitHub:
     def invitations_for(self, org: FakeOrg) -> list[FakeInvitation]:
         """The organization's invitations, oldest first."""
         return list(org.invitations)
+
+    def add_team(self, org: FakeOrg, name: str) -> FakeTeam:
+        """A new team in ``org``; its slug is GitHub's slug of ``name``. ValueError if the slug is taken."""
+        slug = team_slug(name)
+        if (org.id, slug) in self.teams:
+            raise ValueError(f"team {slug!r} already exists in {org.login}")
+        team = FakeTeam(id=next(self._team_ids), org=org, name=name, slug=slug)
+        self.teams[(org.id, slug)] = team
+        return team
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def write_file(
+        self, repo: FakeRepo, path: str, text: str, *, author: FakeUser | None = None
+    ) -> FakeFile:
+        """Create or replace ``path`` (UTF-8 ``text``) on the default branch; emits no webhook."""
+        self.contents.write(repo, path, text.encode(), author=author or self.bot, now=self.now())
+        file = self.contents.get(repo, path)
+        assert file is not None
+        return file
+
+    async def put_file(
+        self, repo: FakeRepo, path: str, text: str | None, *, pusher: FakeUser | None = None
+    ) -> FakeDelivery | None:
+        """Commit ``path`` (UTF-8 ``text``; None removes it, KeyError if absent) to the default branch
+        by ``pusher`` and emit ``push``. Returns the delivery, or None when the app is not installed on
+        the repository's owner. Waits for the webhook's answer: see ``emit_webhook``."""
+        author = pusher or self.bot
+        content = None if text is None else text.encode()
+        commit = self.contents.write(repo, path, content, author=author, now=self.now())
+        installation = self.installation_for(repo.owner)
+        if installation is None:
+            return None
+        payload = push_payload(
+            repo, commit, pusher=author, installation=installation, api_url=self._api_url()
+        )
+        return await self.emit_webhook("push", payload, installation=installation, repo=repo)
 
     # -- webhooks ------------------------------------------------------------------------------
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from snekomatic.gh.testing import _routes_app, _routes_manifest, _routes_orgs, _routes_repos
+from snekomatic.gh.testing import (
+    _routes_app,
+    _routes_contents,
+    _routes_manifest,
+    _routes_orgs,
+    _routes_repos,
+    _routes_search,
+    _routes_teams,
+)
 from snekomatic.gh.testing._fake import FakeGitHub
 from snekomatic.gh.testing._pipeline import fallback_route
 
@@ -15,6 +23,9 @@ def build_app(fake: FakeGitHub) -> Starlette:
         *_routes_app.routes(fake),
         *_routes_orgs.routes(fake),
         *_routes_repos.routes(fake),
+        *_routes_contents.routes(fake),
+        *_routes_teams.routes(fake),
+        *_routes_search.routes(fake),
         *_routes_manifest.routes(fake),
         fallback_route(fake),
     ]
