@@ -8,7 +8,13 @@ from snekomatic.gh.app import GithubApp
 from snekomatic.gh.sansio import Event
 from tests.payloads import load_payload
 
-SUBMODULES = {"invite", "ping", "welcome"}  # public modules; private ones start with "_"
+SUBMODULES = {
+    "invite",
+    "orgconfig",
+    "orgconfig_source",
+    "ping",
+    "welcome",
+}  # public modules; private ones start with "_"
 
 
 def test_all_lists_exactly_the_public_names() -> None:

@@ -83,9 +83,7 @@ async def test_a_directory_lists_its_entries(http: httpx.AsyncClient, world: Wor
     ]
 
 
-async def test_contents_need_the_contents_permission(
-    http: httpx.AsyncClient, world: World
-) -> None:
+async def test_contents_need_the_contents_permission(http: httpx.AsyncClient, world: World) -> None:
     world.fake.write_file(world.repo, PATH, "x")
     del world.installation.permissions["contents"]
     assert (await http.get(URL)).status_code == 403

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeGuard
 from urllib.parse import urlsplit
 
+from snekomatic.features.orgconfig import InviteConfig
+
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "CHECKING",
@@ -52,7 +54,10 @@ __all__ = [
     "Step",
     "check_transition",
     "classify_invitation_refusal",
+    "config_skip_reason",
     "decide_after_membership",
+    "merged_pr_count",
+    "merged_prs_query",
     "next_step",
     "people_url",
     "read_membership_state",
@@ -336,3 +341,42 @@ def state_after_refusal(refusal: InvitationRefusal) -> str | None:
     if refusal is InvitationRefusal.OVER_RATE_LIMIT:
         return DEFERRED
     return None
+
+
+# --- the organization's configuration (.github/snekomatic.yml) -----------------------------------------
+
+
+def config_skip_reason(config: InviteConfig, login: str) -> Literal["disabled", "excluded"] | None:
+    """Why the configuration forbids inviting ``login`` (a slug for the log line), or None. Pure."""
+    if not config.enabled:
+        return "disabled"
+    if config.excludes(login):
+        return "excluded"
+    return None
+
+
+def merged_prs_query(login: str, org: str) -> str:
+    """The search (``GET /search/issues?q=``) for ``login``'s merged pull requests in ``org``.
+
+    https://docs.github.com/en/search-github/searching-on-github/searching-issues-and-pull-requests
+    """
+    return f"is:pr is:merged author:{login} org:{org}"
+
+
+def merged_pr_count(answer: object, pr_html_url: str) -> int | None:
+    """How many merged pull requests a :func:`merged_prs_query` answer counts, or None: inconclusive.
+
+    Inconclusive: ``incomplete_results`` is not false (GitHub's search timed out and counted part of
+    the index), or the answer lacks a numeric ``total_count``. The search index lags behind merges, so
+    when the answer lists every result (one page holds them all) and the merged pull request at
+    ``pr_html_url`` is not among them, it is added to the count. Pure.
+    """
+    if not isinstance(answer, Mapping) or answer.get("incomplete_results") is not False:
+        return None
+    total, items = answer.get("total_count"), answer.get("items")
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        return None
+    if not isinstance(items, list) or len(items) < total:
+        return total
+    urls = {item.get("html_url") for item in items if isinstance(item, Mapping)}
+    return total if pr_html_url in urls else total + 1
