@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import databases, loadgen, micro, processes, report
+from bench.invite_latency import invite_latency_section
 from bench.suite import Receiver, ReceiverResult, run_receiver, serve_env, snekomatic_serve_argv
 from snekomatic.gh.sansio import signature_for
 
@@ -272,9 +273,11 @@ def main(argv: list[str] | None = None) -> int:
         targets = report.targets(results)
         sansio_numbers: dict[str, Any] = {"skipped": "--only"}
         overhead: dict[str, Any] = {"skipped": "--only"}
+        latency: dict[str, Any] = {"skipped": "--only"}
         if only == set(RECEIVER_KEYS):
             sansio_numbers = signature_section()
             overhead = client_overhead_section(300 if args.quick else 1000, workdir)
+            latency = invite_latency_section(50 if args.quick else 200)
 
     elapsed = time.monotonic() - started
     facts["load_average_at_end"] = os.getloadavg()
@@ -289,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": targets,
         "sansio": sansio_numbers,
         "client_overhead": overhead,
+        "invite_latency": latency,
         "elapsed_s": elapsed,
     }
     args.output.write_text(json.dumps(document, indent=2) + "\n")
