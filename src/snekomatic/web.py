@@ -7,14 +7,16 @@ error already carries the status to answer with (``status_hint``), so nothing is
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import json
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from typing import Any
 
 import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from snekomatic.gh.errors import PayloadTooLarge, WebhookError
@@ -22,6 +24,11 @@ from snekomatic.gh.sansio import WEBHOOK_MAX_BODY_BYTES, Event, parse_webhook
 from snekomatic.inbox import InboxUnavailable
 
 __all__ = ["AcceptDelivery", "create_app", "read_body_capped", "serve_http"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 # Stores a verified delivery; True if it was new, False for a duplicate. Raises InboxUnavailable.
 AcceptDelivery = Callable[[Event, Mapping[str, str], bytes], Awaitable[bool]]
@@ -72,29 +79,84 @@ def create_app(
             return PlainTextResponse("ok\n")
         return PlainTextResponse("database unavailable\n", status_code=503)
 
-    async def webhook(request: Request) -> Response:
-        try:
-            body = await read_body_capped(request, max_body)
-            event = parse_webhook(request.headers, body, secrets)
-        except WebhookError as exc:
-            return PlainTextResponse(f"{exc}\n", status_code=exc.status_hint)
-        try:
-            is_new = await accept(event, request.headers, body)
-        except InboxUnavailable:
-            # GitHub records the failure; the redelivery sweep asks for it again later.
-            return PlainTextResponse("the delivery could not be stored; retry later\n", 503)
-        return JSONResponse(
-            {"delivery_id": event.delivery_id, "accepted": True, "duplicate": not is_new},
-            status_code=202,
-        )
-
     return Starlette(
         routes=[
             Route("/", home, methods=["GET", "HEAD"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
-            Route("/webhook/github", webhook, methods=["POST"]),
+            Route(
+                "/webhook/github",
+                _WebhookEndpoint(secrets=secrets, accept=accept, max_body=max_body),
+                methods=["POST"],
+            ),
         ]
     )
+
+
+_TEXT = (b"content-type", b"text/plain; charset=utf-8")
+_JSON = (b"content-type", b"application/json")
+
+
+class _WebhookEndpoint:
+    """``POST /webhook/github`` as a plain ASGI app: the hot path, so no Request or Response objects.
+
+    Answers exactly what Starlette's PlainTextResponse and JSONResponse would (same status, body and
+    headers): 202 with ``{"delivery_id", "accepted", "duplicate"}`` once the inbox has committed the
+    delivery, the webhook error's ``status_hint`` with its message, or 503 if the inbox failed.
+    """
+
+    def __init__(self, *, secrets: Sequence[bytes], accept: AcceptDelivery, max_body: int) -> None:
+        self._secrets = secrets
+        self._accept = accept
+        self._max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # ASGI header names are lower-case; as with Starlette's Headers.items(), a repeated name's
+        # last value wins.
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+        }
+        try:
+            body = await _read_capped(receive, headers.get("content-length"), self._max_body)
+            event = parse_webhook(headers, body, self._secrets)
+        except WebhookError as exc:
+            await _answer(send, exc.status_hint, _TEXT, f"{exc}\n".encode())
+            return
+        try:
+            is_new = await self._accept(event, headers, body)
+        except InboxUnavailable:
+            # GitHub records the failure; the redelivery sweep asks for it again later.
+            await _answer(send, 503, _TEXT, b"the delivery could not be stored; retry later\n")
+            return
+        answer = b'{"delivery_id":%s,"accepted":true,"duplicate":%s}' % (
+            json.dumps(event.delivery_id, ensure_ascii=False).encode("utf-8"),
+            b"false" if is_new else b"true",
+        )
+        await _answer(send, 202, _JSON, answer)
+
+
+async def _read_capped(receive: Receive, declared: str | None, limit: int) -> bytes:
+    """What :func:`read_body_capped` does, straight from the ASGI ``receive``."""
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _answer(send: Send, status: int, content_type: tuple[bytes, bytes], body: bytes) -> None:
+    headers = [(b"content-length", b"%d" % len(body)), content_type]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def serve_http(
