@@ -9,13 +9,22 @@ into comment boxes. Elements tests look for carry ``data-testid`` (and ``data-pr
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 __all__ = ["render_page", "render_state_html"]
 
+# GitHub renders Markdown and shows nothing of an HTML comment (bots hide their markers in them).
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
 
 def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
+
+
+def _shown(body: str) -> str:
+    """``body`` as GitHub shows it, roughly: HTML comments hidden, the rest as written."""
+    return _HTML_COMMENT.sub("", body).strip()
 
 
 def _reactions_html(reactions: list[dict[str, str]]) -> str:
@@ -30,7 +39,7 @@ def _comment_html(comment: dict[str, Any]) -> str:
         f'<li class="comment" data-testid="comment" data-author="{_e(comment["author"])}" '
         f'data-comment-id="{_e(comment["id"])}">'
         f'<div class="meta"><b>{_e(comment["author"])}</b> commented</div>'
-        f'<div class="body" data-testid="comment-body">{_e(comment["body"])}</div>'
+        f'<div class="body" data-testid="comment-body">{_e(_shown(comment["body"]))}</div>'
         f"{_reactions_html(comment['reactions'])}</li>"
     )
 
