@@ -12,6 +12,7 @@ from snekomatic.gh.testing import (
     _routes_repos,
     _routes_search,
     _routes_teams,
+    _simulator,
 )
 from snekomatic.gh.testing._fake import FakeGitHub
 from snekomatic.gh.testing._pipeline import fallback_route
@@ -27,6 +28,7 @@ def build_app(fake: FakeGitHub) -> Starlette:
         *_routes_teams.routes(fake),
         *_routes_search.routes(fake),
         *_routes_manifest.routes(fake),
+        *_simulator.routes(fake),
         fallback_route(fake),
     ]
     return Starlette(routes=routes)
