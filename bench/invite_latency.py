@@ -54,6 +54,7 @@ from snekomatic.gh.testing import (
     generate_private_key,
     serve_fake_github,
 )
+from snekomatic.logs import configure_logging
 from snekomatic.store import Store, create_store_engine, upgrade
 
 APP_ID = 4242
@@ -232,6 +233,7 @@ async def measure_invite_latency(n: int = 200) -> dict[str, Any]:
     """Latency from a merged-PR webhook's send to the invitation call's arrival, p50 and p99 over ``n``
     events, for ``serve`` on SQLite (and PostgreSQL when ``TEST_DATABASE_URL`` is set) and for the bare
     library dispatch; prints them and their ratios, and returns them (milliseconds)."""
+    configure_logging("warning")  # the bot logs a line per step; the report shows only figures
     result: dict[str, Any] = {"n": n, "installations": ORGS, "serve_workers": SERVE_WORKERS}
     with tempfile.TemporaryDirectory(prefix="snekomatic-invite-latency-") as tmp:
         root = Path(tmp)
@@ -286,6 +288,9 @@ def _print(title: str, figures: dict[str, Any], library: dict[str, Any] | None =
 def invite_latency_section(n: int = 200) -> dict[str, Any]:
     """The bench report's section: a heading, the figures, and the JSON-ready result (or the error)."""
     print(f"\n=== Invite latency: merged-PR webhook sent -> invitation call received ({n} events)")
+    print(
+        f"    (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; figures are noisy under load)"
+    )
     try:
         return trio.run(partial(measure_invite_latency, n))
     except Exception as exc:  # a bench section reports its failure; the rest of the run goes on
