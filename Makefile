@@ -28,7 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python tools/with_postgres.py --keep-fsync -- $(BIN)/python -m bench
 
 run: $(STAMP)
-	$(BIN)/snekomatic serve
+	$(BIN)/snekomatic dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

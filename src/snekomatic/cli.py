@@ -19,6 +19,7 @@ from snekomatic.compose import (
     settings_or_fail,
     start_reporting,
 )
+from snekomatic.dev_command import dev
 from snekomatic.inbox._queue import utc_now
 from snekomatic.inbox._sweep import sweep_failed_deliveries
 from snekomatic.operate_commands import replay, status
@@ -172,3 +173,4 @@ def fake_github(
 main.add_command(replay)
 main.add_command(status)
 main.add_command(setup)
+main.add_command(dev)
