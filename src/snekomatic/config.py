@@ -6,11 +6,17 @@ This module is the only code in snekomatic that reads the environment (STYLE.md 
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -21,6 +27,11 @@ class SettingsError(Exception):
 
 def _env(*names: str) -> Any:
     return AliasChoices(*names)
+
+
+# Set while load_settings builds Settings from an explicit mapping: then that mapping is the only
+# source, and neither the process environment nor a .env file is read.
+_EXPLICIT_ONLY: ContextVar[bool] = ContextVar("snekomatic_settings_explicit_only", default=False)
 
 
 class Settings(BaseSettings):
@@ -59,6 +70,19 @@ class Settings(BaseSettings):
     invite_message_file: Path | None = Field(
         default=None, validation_alias=_env("INVITE_MESSAGE_FILE")
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if _EXPLICIT_ONLY.get():
+            return (init_settings,)
+        return (init_settings, env_settings, dotenv_settings, file_secret_settings)
 
     @field_validator("github_webhook_secret", mode="before")
     @classmethod
@@ -130,21 +154,27 @@ _ALIASES = {
     name: str(field.validation_alias.choices[0])  # type: ignore[union-attr]
     for name, field in Settings.model_fields.items()
 }
+_KNOWN_VARIABLES = frozenset(_ALIASES.values())
 
 
 def load_settings(
     environ: dict[str, str] | None = None, *, env_file: str | None = ".env"
 ) -> Settings:
-    """Read the settings from ``environ`` (default: the process environment) and ``env_file``.
+    """Read the settings from ``environ``, or else from the process environment and ``env_file``.
 
-    Raises :class:`SettingsError` with one line naming the offending variable; values are never shown.
+    Given ``environ``, only it is read (a test or a command building settings in code is isolated from
+    the process and from any ``.env``). Raises :class:`SettingsError` with one line naming the offending variable; values are never shown.
     """
+    token = _EXPLICIT_ONLY.set(environ is not None)
     try:
         if environ is None:
             return Settings(_env_file=env_file)  # type: ignore[call-arg]
-        return Settings.model_validate({k: v for k, v in environ.items()})
+        known: dict[str, Any] = {k: v for k, v in environ.items() if k in _KNOWN_VARIABLES}
+        return Settings(**known)
     except ValidationError as exc:
         first = exc.errors()[0]
         location = str(first["loc"][0]) if first["loc"] else "settings"
         variable = _ALIASES.get(location, location.upper())
         raise SettingsError(f"{variable} is invalid: {first['msg']}") from None
+    finally:
+        _EXPLICIT_ONLY.reset(token)
