@@ -1,9 +1,12 @@
 """Durable ingest with group commit: concurrent webhook requests share one database transaction.
 
-A request hands its delivery to :meth:`GroupCommitIngest.store` and waits. A few committer tasks take
-everything that has queued up since their last commit and insert it in one transaction, in a worker
+A request hands its delivery to :meth:`GroupCommitIngest.store` and waits. A committer task takes
+everything that has queued up since its last commit and inserts it in one transaction, in a worker
 thread. While one commit is in flight the next batch gathers, so under load each commit (and its fsync)
-serves many deliveries, and when idle a lone delivery is committed at once, with no added wait. Only
+serves many deliveries, and when idle a lone delivery is committed at once, with no added wait.
+One committer is the default: measured on ``snekomatic serve`` (PostgreSQL, 10 concurrent senders), a
+second one halves the batches and costs ~20 % more CPU per delivery (more commits, and two threads
+taking turns with the event loop for the GIL), for no gain in throughput. Only
 when its commit returns does a request learn its fate, so nothing is acknowledged before it is on disk.
 """
 
@@ -44,6 +47,8 @@ class GroupCommitIngest(Generic[Row]):
     mean "the database is unreachable": those fail the whole batch at once; any other failure of a batch
     is retried row by row, so that only a poisonous row fails.
 
+    ``committers`` commits may be in flight at once (each takes up to ``max_batch`` rows).
+
     Call :meth:`run` in a nursery (``await nursery.start(ingest.run)``) before :meth:`store`.
     """
 
@@ -54,7 +59,7 @@ class GroupCommitIngest(Generic[Row]):
         unavailable: tuple[type[BaseException], ...],
         on_error: Callable[[BaseException], None] = lambda exc: None,
         max_batch: int = 500,
-        committers: int = 2,
+        committers: int = 1,
     ) -> None:
         self._insert_many = insert_many
         self._on_error = on_error
