@@ -89,3 +89,10 @@ def test_a_delivery_that_keeps_failing_is_redelivered_a_bounded_number_of_times(
     assert chosen_ids(log) == [3]  # two redeliveries so far: one more is allowed
     log.append(entry(4, "g", 503, hours_ago=1, redelivery=True))
     assert chosen_ids(log) == []
+
+
+def test_an_attempt_that_may_still_be_under_way_waits_for_a_later_sweep() -> None:
+    just_now = entry(2, "g", 0, hours_ago=10 / 3600)  # ten seconds ago, no answer recorded yet
+    assert chosen_ids([just_now, entry(1, "g", 503, hours_ago=5)]) == []
+    assert chosen_ids([just_now]) == []
+    assert chosen_ids([entry(3, "h", 0, hours_ago=2 / 60)]) == [3]  # two minutes: it failed

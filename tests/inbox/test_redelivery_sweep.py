@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import AsyncIterator
 from functools import partial
@@ -13,6 +14,7 @@ import trio.testing
 from snekomatic.gh.app import GithubApp
 from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
 from snekomatic.inbox._queue import utc_now
+from snekomatic.inbox._redelivery import SETTLING_TIME
 from snekomatic.inbox._sweep import sweep_failed_deliveries
 from snekomatic.store import Store, run_sync
 from tests.store.builders import new_delivery
@@ -67,6 +69,11 @@ async def world(
         nursery.cancel_scope.cancel()
 
 
+def later() -> dt.datetime:
+    """A sweep's "now" once the failed attempts have settled (see SETTLING_TIME)."""
+    return utc_now() + SETTLING_TIME + dt.timedelta(seconds=5)
+
+
 async def merge_prs(fake: FakeGitHub, count: int) -> list[str]:
     org = fake.add_org("acme")
     fake.install(org)
@@ -88,8 +95,8 @@ async def test_each_failed_delivery_is_redelivered_once(
     failed = await merge_prs(fake, 3)
     receiver.down = False
     with trio.fail_after(600):
-        first = await sweep_failed_deliveries(app.app_client, store, owner="p1", now=utc_now())
-        second = await sweep_failed_deliveries(app.app_client, store, owner="p1", now=utc_now())
+        first = await sweep_failed_deliveries(app.app_client, store, owner="p1", now=later())
+        second = await sweep_failed_deliveries(app.app_client, store, owner="p1", now=later())
     assert sorted(c.guid for c in first.requested) == sorted(failed)
     assert second.requested == [] and second.failed == []
     assert Counter(receiver.received) == Counter({guid: 1 for guid in failed})
@@ -107,7 +114,7 @@ async def test_a_failed_delivery_already_in_the_inbox_is_not_asked_for(
     )  # it reached us; GitHub timed out
     receiver.down = False
     with trio.fail_after(600):
-        report = await sweep_failed_deliveries(app.app_client, store, owner="p1", now=utc_now())
+        report = await sweep_failed_deliveries(app.app_client, store, owner="p1", now=later())
     assert [c.guid for c in report.requested] == [lost]
     assert receiver.received == [lost]
 
@@ -119,8 +126,8 @@ async def test_only_one_process_sweeps_at_a_time(
     await merge_prs(fake, 1)
     receiver.down = False
     with trio.fail_after(600):
-        first = await sweep_failed_deliveries(app.app_client, store, owner="p1", now=utc_now())
-        other = await sweep_failed_deliveries(app.app_client, store, owner="p2", now=utc_now())
+        first = await sweep_failed_deliveries(app.app_client, store, owner="p1", now=later())
+        other = await sweep_failed_deliveries(app.app_client, store, owner="p2", now=later())
     assert first.ran and not other.ran
     assert len(receiver.received) == 1
 
@@ -133,7 +140,7 @@ async def test_dry_run_asks_for_nothing(
     receiver.down = False
     with trio.fail_after(600):
         report = await sweep_failed_deliveries(
-            app.app_client, store, owner="p1", now=utc_now(), dry_run=True
+            app.app_client, store, owner="p1", now=later(), dry_run=True
         )
     assert [c.guid for c in report.candidates] == [guid]
     assert report.requested == [] and receiver.received == []

@@ -26,6 +26,10 @@ REDELIVERY_WINDOW = timedelta(days=3)
 # Our own limit: a delivery that failed again after this many redeliveries needs a person.
 MAX_REDELIVERIES_PER_DELIVERY = 3
 
+# An attempt younger than this may still be in flight (GitHub waits up to 10 s for an answer, and the
+# log can lag): it is not counted as failed yet, so the next sweep decides.
+SETTLING_TIME = timedelta(minutes=1)
+
 
 @dataclass(frozen=True, kw_only=True)
 class RedeliveryCandidate:
@@ -53,6 +57,7 @@ def select_redeliveries(
     now: datetime,
     since: timedelta = REDELIVERY_WINDOW,
     max_redeliveries: int = MAX_REDELIVERIES_PER_DELIVERY,
+    settling_time: timedelta = SETTLING_TIME,
 ) -> list[RedeliveryCandidate]:
     """The deliveries to redeliver, oldest first, one per guid.
 
@@ -63,6 +68,7 @@ def select_redeliveries(
     """
     cutoff = now - min(since, REDELIVERY_WINDOW)
     succeeded: set[str] = set()
+    settling: set[str] = set()
     redeliveries: dict[str, int] = {}
     newest_failure: dict[str, RedeliveryCandidate] = {}
     for entry in log:
@@ -78,6 +84,9 @@ def select_redeliveries(
         if _succeeded(entry):
             succeeded.add(guid)
             continue
+        if when > now - settling_time:
+            settling.add(guid)
+            continue
         candidate = RedeliveryCandidate(
             delivery_id=int(entry["id"]),
             guid=guid,
@@ -92,6 +101,7 @@ def select_redeliveries(
         candidate
         for guid, candidate in newest_failure.items()
         if guid not in succeeded
+        and guid not in settling
         and guid not in known_guids
         and redeliveries.get(guid, 0) < max_redeliveries
     ]
