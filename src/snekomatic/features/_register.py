@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from snekomatic.features.invite import InvitationStore, handle_merged_pull_request
+from snekomatic.features.orgconfig_source import OrgConfigSource
 from snekomatic.features.ping import reply_to_ping
 from snekomatic.features.welcome import FeatureOptions
 from snekomatic.gh.app import GithubApp, HandlerContext
@@ -20,16 +21,31 @@ def register_features(
     *,
     options: FeatureOptions,
     clock: Callable[[], float] = time.time,
+    org_config: OrgConfigSource | None = None,
 ) -> None:
     """Route the features' handlers on ``app``: invite on ``pull_request``/``closed``, and ``/ping``.
 
+    With ``org_config`` (or ``options.org_config``, which makes one), new invitations follow each
+    organization's ``.github/snekomatic.yml`` and ``push`` is routed to ``org_config.note_push``.
     ``clock`` gives wall-clock epoch seconds for the store's timestamps and the invitation pause (tests
     inject one). Call it once per app: calling it twice registers every handler twice. Not a checkpoint.
     """
 
+    if org_config is None and options.org_config:
+        org_config = OrgConfigSource()
+
     @app.route("pull_request", action="closed")
     async def invite_after_merge(ctx: HandlerContext) -> None:
         now = dt.datetime.fromtimestamp(clock(), dt.UTC)
-        await handle_merged_pull_request(ctx, store=store, options=options, now=now)
+        await handle_merged_pull_request(
+            ctx, store=store, options=options, now=now, org_config=org_config
+        )
+
+    if org_config is not None:
+        source = org_config
+
+        @app.route("push")
+        async def reread_changed_config(ctx: HandlerContext) -> None:
+            source.note_push(ctx.payload)
 
     app.route_command("/ping")(reply_to_ping)

@@ -5,6 +5,9 @@ why each is recorded when it is); this module is the I/O around them: the store,
 
 The invite flow calls only ``GET /orgs/{org}/memberships/{login}``, ``POST /orgs/{org}/invitations``
 and ``GET``/``POST /repos/{owner}/{repo}/issues/{number}/comments`` (plus the installation token).
+With the organization's configuration on (``FeatureOptions.org_config``), a new invitation first reads
+``.github/snekomatic.yml`` (:mod:`snekomatic.features.orgconfig_source`) and, as configured, searches
+the author's merged pull requests and looks the team up (:mod:`snekomatic.features._invite_config`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import structlog
 from snekomatic.features import _invite_rules as rules
 from snekomatic.features._comments import find_or_create_comment
 from snekomatic.features._errors import MissingPermission
+from snekomatic.features._invite_config import admit_invitation
+from snekomatic.features.orgconfig_source import OrgConfigSource
 from snekomatic.features.welcome import FeatureOptions, render_welcome
 from snekomatic.gh.app import GithubApp, HandlerContext
 from snekomatic.gh.client import GitHubClient
@@ -76,14 +81,16 @@ class InvitationTarget:
     repository: str  # "owner/name" of the merged pull request
     number: int
     pr_html_url: str
+    welcome_template: str | None = None  # the organization's configured message, if any
+    team_id: int | None = None  # the configured team to invite them into, if any
 
     @property
     def key(self) -> str:
         return f"{self.org_id}:{self.user_id}"
 
     def context(self) -> dict[str, Any]:
-        """The JSON kept under :data:`CONTEXT_KIND` (ids, logins, the PR; no secret)."""
-        return {
+        """The JSON kept under :data:`CONTEXT_KIND` (ids, logins, the PR, configured message and team)."""
+        context: dict[str, Any] = {
             "org_login": self.org_login,
             "user_login": self.user_login,
             "installation_id": self.installation_id,
@@ -91,10 +98,16 @@ class InvitationTarget:
             "number": self.number,
             "pr_html_url": self.pr_html_url,
         }
+        if self.welcome_template is not None:
+            context["welcome_template"] = self.welcome_template
+        if self.team_id is not None:
+            context["team_id"] = self.team_id
+        return context
 
     @classmethod
     def from_context(cls, org_id: int, user_id: int, data: Mapping[str, Any]) -> InvitationTarget:
         """The target stored by :meth:`context`. Raises ``KeyError``/``TypeError`` for other data."""
+        template, team_id = data.get("welcome_template"), data.get("team_id")
         return cls(
             org_id=org_id,
             user_id=user_id,
@@ -104,6 +117,8 @@ class InvitationTarget:
             repository=str(data["repository"]),
             number=int(data["number"]),
             pr_html_url=str(data["pr_html_url"]),
+            welcome_template=template if isinstance(template, str) else None,
+            team_id=int(team_id) if team_id is not None else None,
         )
 
 
@@ -113,10 +128,13 @@ async def handle_merged_pull_request(
     store: InvitationStore,
     options: FeatureOptions,
     now: dt.datetime,
+    org_config: OrgConfigSource | None = None,
 ) -> None:
     """The ``pull_request.closed`` handler: invite the author of a merged PR (see the module docstring).
 
-    Skips (with a log line) unmerged PRs, bot authors and repositories owned by a user. Returns once
+    Skips (with a log line) unmerged PRs, bot authors and repositories owned by a user. With
+    ``org_config``, an invitation not yet recorded starts only as ``.github/snekomatic.yml`` allows
+    (:func:`~snekomatic.features._invite_config.admit_invitation`). Returns once
     the invitation reached a state it cannot leave on its own (member, commented, deferred) or another
     task owns it. Raises :class:`MissingPermission` (do not retry), and GitHub, store or transport
     errors (retry the delivery: every step is recorded, so a retry repeats no effect). A checkpoint.
@@ -142,6 +160,18 @@ async def handle_merged_pull_request(
         number=found.number,
         pr_html_url=found.pr_html_url,
     )
+    if org_config is not None and (
+        await run_sync(store.get_invitation, found.org_id, found.user_id) is None
+    ):
+        config = await org_config.config_for(
+            ctx.client, installation_id=ctx.installation_id, repository=found.repository
+        )
+        admission = await admit_invitation(ctx.client, config.invite, found)
+        if admission is None:
+            return
+        target = replace(
+            target, welcome_template=admission.welcome_template, team_id=admission.team_id
+        )
     await advance_invitation(ctx.client, store, target, options=options, now=now)
 
 
@@ -302,6 +332,14 @@ def _missing_members_permission(
     )
 
 
+async def _recorded_target(store: InvitationStore, target: InvitationTarget) -> InvitationTarget:
+    """The target as recorded when the invitation started (its PR, message, team), else ``target``."""
+    effect = await run_sync(store.get_effect, CONTEXT_KIND, target.key)
+    if effect is not None and isinstance(effect.data, Mapping):
+        return InvitationTarget.from_context(target.org_id, target.user_id, effect.data)
+    return target
+
+
 async def _check_membership(
     client: GitHubClient,
     store: InvitationStore,
@@ -344,10 +382,12 @@ async def _invite(
     now: dt.datetime,
 ) -> Invitation | None:
     endpoint = "POST " + INVITATIONS_URL
+    target = await _recorded_target(store, target)
+    data: dict[str, Any] = {"invitee_id": target.user_id}
+    if target.team_id is not None:
+        data["team_ids"] = [target.team_id]
     try:
-        await client.post(
-            INVITATIONS_URL, {"org": target.org_login}, data={"invitee_id": target.user_id}
-        )
+        await client.post(INVITATIONS_URL, {"org": target.org_login}, data=data)
     except ValidationFailed as exc:
         refusal = rules.classify_invitation_refusal(exc.message, exc.errors)
         state = rules.state_after_refusal(refusal)
@@ -380,11 +420,9 @@ async def _comment(
     now: dt.datetime,
 ) -> Invitation | None:
     # The comment goes on the pull request that started this invitation, whichever event resumes it.
-    effect = await run_sync(store.get_effect, CONTEXT_KIND, target.key)
-    if effect is not None and isinstance(effect.data, Mapping):
-        target = InvitationTarget.from_context(target.org_id, target.user_id, effect.data)
+    target = await _recorded_target(store, target)
     body = render_welcome(
-        options.welcome_template,
+        target.welcome_template or options.welcome_template,
         login=target.user_login,
         org=target.org_login,
         pr_url=target.pr_html_url,

@@ -88,10 +88,13 @@ class FeatureOptions:
     - ``invite_message``: a welcome template (see the module docstring); None: the default text.
       A template missing ``{login}`` or ``{org}``, or blank, raises ``ValueError`` here.
     - ``source_url``: the link behind "humble Python script".
+    - ``org_config``: follow each organization's ``.github/snekomatic.yml``
+      (:mod:`snekomatic.features.orgconfig`); needs the ``contents: read`` permission and ``push``.
     """
 
     invite_message: str | None = None
     source_url: str = DEFAULT_SOURCE_URL
+    org_config: bool = False
 
     def __post_init__(self) -> None:
         if self.invite_message is not None:
