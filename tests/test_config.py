@@ -73,3 +73,9 @@ def test_a_malformed_setting_is_named_and_its_value_is_not_shown(
         load_settings(environ)
     assert named in str(info.value)
     assert next(iter(environ.values())) not in str(info.value)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, False), ("true", True), ("false", False)])
+def test_per_organization_configuration_is_opt_in(value: str | None, expected: bool) -> None:
+    environ = {} if value is None else {"SNEKOMATIC_ORG_CONFIG": value}
+    assert load_settings(environ).org_config is expected

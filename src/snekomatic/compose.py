@@ -95,7 +95,9 @@ def open_store(settings: Settings, *, migrate: bool) -> Store:
 
 def feature_options(settings: Settings) -> FeatureOptions:
     try:
-        return FeatureOptions(invite_message=settings.invite_message())
+        return FeatureOptions(
+            invite_message=settings.invite_message(), org_config=settings.org_config
+        )
     except ValueError as exc:
         fail(f"INVITE_MESSAGE_FILE is not a usable template: {exc}")
 

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535, validation_alias=_env("PORT"))
     workers: int = Field(default=4, ge=0, le=256, validation_alias=_env("SNEKOMATIC_WORKERS"))
     log_level: str = Field(default="info", validation_alias=_env("LOG_LEVEL"))
+    # Follow each organization's .github/snekomatic.yml. Off by default: it needs the app's
+    # "contents: read" permission and the "push" event, beyond the minimal manifest in app.yml.
+    org_config: bool = Field(default=False, validation_alias=_env("SNEKOMATIC_ORG_CONFIG"))
     # A welcome message template replacing the built-in one ({login}, {org}, {pr_url}, ...).
     invite_message_file: Path | None = Field(
         default=None, validation_alias=_env("INVITE_MESSAGE_FILE")
