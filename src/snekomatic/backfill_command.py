@@ -1,0 +1,145 @@
+"""The ``snekomatic backfill`` command: invite the contributors whose merge the bot missed.
+
+Registered on the command group by the composition root (``main.add_command(backfill)`` in
+:mod:`snekomatic.cli`). The walk itself is :mod:`snekomatic.features.backfill`; this module is the
+command line around it: settings, a progress bar over the repositories, the summary, one-line errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+import trio
+
+from snekomatic.compose import fail, feature_options, github_app, open_store, settings_or_fail
+from snekomatic.config import Settings
+from snekomatic.features import MissingPermission
+from snekomatic.features.backfill import (
+    BackfillError,
+    BackfillPlan,
+    BackfillSummary,
+    Outcome,
+    Repository,
+    backfill_repository,
+    find_organization,
+    list_repositories,
+)
+from snekomatic.features.orgconfig_source import OrgConfigSource
+from snekomatic.gh.errors import GitHubError
+from snekomatic.logs import configure_logging
+from snekomatic.store import Store, StoreError
+
+__all__ = ["backfill", "format_summary"]
+
+RESUME_HINT = "what was done is recorded: run the same command again to carry on"
+
+
+def format_summary(summary: BackfillSummary, *, dry_run: bool) -> list[str]:
+    """The summary's lines, as the command prints them. Pure."""
+
+    def people(outcome: Outcome) -> str:
+        logins = summary.logins(outcome)
+        return f"{len(logins)}" + (f" ({', '.join(logins)})" if logins else "")
+
+    lines = [
+        f"repositories walked: {summary.repositories}"
+        + (
+            f" (and {summary.repositories_done_before} finished by an earlier run)"
+            if summary.repositories_done_before
+            else ""
+        ),
+        f"merged pull requests seen: {summary.pull_requests}",
+    ]
+    if dry_run:
+        lines.append(f"would invite: {people(Outcome.WOULD_INVITE)}")
+    else:
+        lines.append(f"invited: {people(Outcome.INVITED)}")
+    lines += [
+        f"already members: {summary.count(Outcome.MEMBER)}",
+        f"invited before: {summary.count(Outcome.ALREADY_INVITED)}",
+        "skipped (bots, excluded, configuration): "
+        f"{summary.count(Outcome.SKIPPED_BOT) + summary.count(Outcome.SKIPPED_CONFIG)}",
+        f"deferred (invitation rate limit): {people(Outcome.DEFERRED)}",
+    ]
+    if summary.count(Outcome.BUSY):
+        lines.append(f"in progress elsewhere: {people(Outcome.BUSY)}")
+    return lines
+
+
+@click.command()
+@click.option("--org", required=True, help="The organization (its login) to backfill.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only pull requests merged on or after this day (YYYY-MM-DD, UTC). Default: all.",
+)
+@click.option("--dry-run", is_flag=True, help="List who would be invited; change nothing.")
+@click.option("--restart", is_flag=True, help="Ignore the checkpoints of earlier runs.")
+@click.option("--verbose", "-v", is_flag=True, help="Log each step (LOG_LEVEL) on stderr.")
+def backfill(
+    org: str, since: dt.datetime | None, dry_run: bool, restart: bool, verbose: bool
+) -> None:
+    """Invite the contributors whose merged pull requests the bot missed (it was down, or installed
+    later), applying the same rules as on a merge. Safe to interrupt and run again: it carries on
+    where it stopped, and nobody is invited twice."""
+    settings = settings_or_fail(need_app=True)
+    configure_logging(settings.log_level if verbose else "warning")
+    store = open_store(settings, migrate=False)
+    plan = BackfillPlan(
+        since=None if since is None else since.replace(tzinfo=dt.UTC),
+        dry_run=dry_run,
+        restart=restart,
+        options=feature_options(settings),
+    )
+    summary = BackfillSummary()
+    try:
+        trio.run(_run, settings, store, org, plan, summary)
+    except BackfillError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        _stop(summary, plan, f"interrupted; {RESUME_HINT}", status=130)
+    except MissingPermission as exc:
+        _stop(summary, plan, str(exc), status=1)
+    except GitHubError as exc:
+        _stop(summary, plan, f"backfill stopped: {type(exc).__name__}: {exc}; {RESUME_HINT}")
+    except StoreError as exc:
+        _stop(summary, plan, f"the database cannot be used: {exc}")
+    finally:
+        store.close()
+    for line in format_summary(summary, dry_run=dry_run):
+        click.echo(line)
+
+
+def _stop(summary: BackfillSummary, plan: BackfillPlan, message: str, *, status: int = 1) -> None:
+    for line in format_summary(summary, dry_run=plan.dry_run):
+        click.echo(line)
+    click.echo(f"snekomatic: {message}", err=True)
+    sys.exit(status)
+
+
+def _show(repository: Repository | None) -> str | None:
+    return None if repository is None else repository.full_name
+
+
+async def _run(
+    settings: Settings, store: Store, org: str, plan: BackfillPlan, summary: BackfillSummary
+) -> None:
+    org_config = OrgConfigSource() if plan.options.org_config else None
+    async with github_app(settings) as app:
+        target = await find_organization(app, org)
+        client = app.client_for(target.installation_id)
+        repositories = await list_repositories(client, target)
+        label = f"{'dry run of ' if plan.dry_run else ''}backfill of {target.org_login}"
+        with click.progressbar(repositories, label=label, item_show_func=_show) as bar:
+            for repository in bar:
+                await backfill_repository(
+                    client,
+                    store,
+                    target,
+                    repository,
+                    plan=plan,
+                    summary=summary,
+                    org_config=org_config,
+                )
