@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import Engine, text
 
 from snekomatic.store import DeliveryListener, Store
 from snekomatic.store._deliveries import _INSERT_CHUNK_ROWS
@@ -67,3 +68,28 @@ def test_batch_with_a_new_row_among_duplicates_wakes_the_listener(store: Store) 
         assert listener.wait(timeout=10) is True
     finally:
         listener.close()
+
+
+def _connections_to(admin: Engine, database_url: str) -> int:
+    database = database_url.rsplit("/", 1)[-1]
+    with admin.connect() as conn:
+        count: int = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = :database AND pid <> pg_backend_pid()"
+            ),
+            {"database": database},
+        ).scalar_one()
+    return count
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_closing_the_store_closes_the_ingest_connections(
+    store: Store, postgres_admin: Engine, migrated_database: str
+) -> None:
+    store.insert_deliveries([new_delivery()])
+    assert _connections_to(postgres_admin, migrated_database) >= 1
+
+    store.close()
+
+    assert _connections_to(postgres_admin, migrated_database) == 0

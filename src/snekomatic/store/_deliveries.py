@@ -24,7 +24,7 @@ from snekomatic.store._delivery_rows import (
     stored_headers,
     summary_fields,
 )
-from snekomatic.store._engine import dialect_insert, single_statement, transaction
+from snekomatic.store._engine import dialect_insert, run_idempotent_statement, transaction
 from snekomatic.store._notify import DELIVERY_CHANNEL, notify_new_work
 from snekomatic.store._states import TRANSITIONS, DeliveryStatus, Transition
 from snekomatic.store._tables import CLAIMABLE_SQL, deliveries
@@ -169,9 +169,13 @@ class DeliveryMethods:
             "body": [row.body for row in rows],
             "headers": [json.dumps(stored_headers(row.headers)) for row in rows],
         }
-        with single_statement(self.engine) as conn:
-            result = conn.exec_driver_sql(_POSTGRES_INSERT, params)
-            inserted = {(r[0], r[1]) for r in result}
+
+        def insert(connection: Any) -> set[tuple[int, str]]:
+            with connection.cursor() as cursor:
+                cursor.execute(_POSTGRES_INSERT, params)
+                return {(r[0], r[1]) for r in cursor.fetchall()}
+
+        inserted = run_idempotent_statement(self.engine, insert)
         return _new_per_row([(row.hook_id or 0, row.delivery_id) for row in rows], inserted)
 
     def claim_next_delivery(self, owner: str, *, now: dt.datetime, lease: float) -> Delivery | None:
