@@ -22,11 +22,8 @@ from snekomatic.features.backfill import (
     BackfillSummary,
     Outcome,
     Repository,
-    backfill_repository,
-    find_organization,
-    list_repositories,
+    begin_backfill,
 )
-from snekomatic.features.orgconfig_source import OrgConfigSource
 from snekomatic.gh.errors import GitHubError
 from snekomatic.logs import configure_logging
 from snekomatic.store import Store, StoreError
@@ -126,20 +123,10 @@ def _show(repository: Repository | None) -> str | None:
 async def _run(
     settings: Settings, store: Store, org: str, plan: BackfillPlan, summary: BackfillSummary
 ) -> None:
-    org_config = OrgConfigSource() if plan.options.org_config else None
     async with github_app(settings) as app:
-        target = await find_organization(app, org)
-        client = app.client_for(target.installation_id)
-        repositories = await list_repositories(client, target)
-        label = f"{'dry run of ' if plan.dry_run else ''}backfill of {target.org_login}"
-        with click.progressbar(repositories, label=label, item_show_func=_show) as bar:
+        run = await begin_backfill(app, store, org, plan=plan, summary=summary)
+        label = f"{'dry run of ' if plan.dry_run else ''}backfill of {run.org.org_login}"
+        with click.progressbar(run.repositories, label=label, item_show_func=_show) as bar:
             for repository in bar:
-                await backfill_repository(
-                    client,
-                    store,
-                    target,
-                    repository,
-                    plan=plan,
-                    summary=summary,
-                    org_config=org_config,
-                )
+                await run.walk(repository)
+        await run.finish()

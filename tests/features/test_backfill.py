@@ -11,8 +11,10 @@ import pytest
 import trio
 from trio.testing import MockClock
 
+from snekomatic.features import FeatureOptions
 from snekomatic.features.backfill import (
     CHECKPOINT_KIND,
+    RUN_KIND,
     BackfillError,
     BackfillPlan,
     BackfillSummary,
@@ -20,6 +22,7 @@ from snekomatic.features.backfill import (
     Progress,
     backfill,
 )
+from snekomatic.features.orgconfig import CONFIG_PATH
 from snekomatic.gh.errors import ServerError
 from snekomatic.gh.testing import FakePullRequest, FakeRepo, FakeUser
 from snekomatic.store import run_sync
@@ -146,6 +149,8 @@ async def test_dry_run_writes_nothing_and_names_who_would_be_invited(
     assert await run_sync(world.store.store.list_invitations, None) == []
     key = f"{world.org.account.id}:{world.repo.id}"
     assert await run_sync(world.store.store.get_effect, CHECKPOINT_KIND, key) is None
+    org_key = str(world.org.account.id)
+    assert await run_sync(world.store.store.get_effect, RUN_KIND, org_key) is None
     assert summary.logins(Outcome.WOULD_INVITE) == ["zeke", "ada"]
     assert summary.logins(Outcome.MEMBER) == ["maintainer"]
 
@@ -160,6 +165,23 @@ async def test_since_leaves_out_older_merges(world: World, clock: MockClock) -> 
     assert world.invitees() == ["ada"]
     assert await world.state_of(world.contributor) is None
     assert summary.pull_requests == 1
+
+
+async def test_the_organizations_configuration_applies_as_on_a_merge(
+    world: World, clock: MockClock
+) -> None:
+    ada = world.fake.add_user("ada")
+    configure = "invite:\n  exclude: [zeke]\n  message: 'Hello @{login}, now in {org}!'\n"
+    world.fake.write_file(world.fake.add_repo(world.org, ".github"), CONFIG_PATH, configure)
+    await merge(world, clock, world.contributor, world.repo)
+    pr = await merge(world, clock, ada, world.repo)
+    plan = BackfillPlan(options=FeatureOptions(org_config=True))
+    with trio.fail_after(10 * MINUTE):
+        summary = await backfill(world.app, world.store, "octo-org", plan=plan, clock=wall_clock)
+    assert world.invitees() == ["ada"]
+    (comment,) = world.comments(pr)
+    assert comment.startswith("Hello @ada, now in octo-org!")
+    assert summary.logins(Outcome.SKIPPED_CONFIG) == ["zeke"]
 
 
 async def test_an_organization_without_the_app_is_refused(world: World, clock: MockClock) -> None:
@@ -256,6 +278,37 @@ async def test_restart_walks_finished_repositories_again_and_invites_nobody_twic
     assert world.invitees() == ["zeke"]
     assert len(welcomes(world)) == 1
     assert (summary.repositories, summary.logins(Outcome.ALREADY_INVITED)) == (1, ["zeke"])
+
+
+async def test_a_run_after_a_finished_one_walks_everything_again(
+    world: World, clock: MockClock
+) -> None:
+    await merge(world, clock, world.contributor, world.repo)
+    await run(world)
+    ada = world.fake.add_user("ada")
+    await merge(world, clock, ada, world.repo)  # merged while the bot was down again
+    summary = await run(world)
+    assert sorted(world.invitees()) == ["ada", "zeke"]
+    assert (summary.repositories_done_before, summary.logins(Outcome.INVITED)) == (0, ["ada"])
+
+
+async def test_an_unfinished_run_with_another_since_is_not_carried_on(
+    world: World, clock: MockClock
+) -> None:
+    await Resumable(world).build(clock)
+    with trio.CancelScope() as scope:
+        await backfill(
+            world.app,
+            world.store,
+            "octo-org",
+            plan=BackfillPlan(),
+            clock=wall_clock,
+            on_progress=lambda progress: scope.cancel() if progress.login == "ada" else None,
+        )
+    since = dt.datetime.fromtimestamp(wall_clock() - DAY, dt.UTC)
+    summary = await run(world, since=since)
+    assert sorted(world.invitees()) == ["ada", "bo", "zeke"]
+    assert (summary.repositories_done_before, summary.repositories) == (0, 2)
 
 
 async def test_a_wider_since_than_the_finished_run_walks_the_repository_again(

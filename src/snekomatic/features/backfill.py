@@ -1,35 +1,32 @@
 """Backfill: invite the contributors whose merge the bot missed (it was down, or installed later).
 
-Walks the repositories the app's installation on an organization can see, and in each its merged pull
-requests (``merged_at`` at or after ``since``), and puts every author through the same rules and the
-same :func:`~snekomatic.features.invite.advance_invitation` as the ``pull_request.closed`` handler:
-bots are skipped, the organization's ``.github/snekomatic.yml`` (with ``FeatureOptions.org_config``)
-is applied to an invitation not yet recorded, members are recorded as members, and the store makes each
-invitation and welcome comment happen exactly once, whichever of the webhook and the backfill gets there
-first. An author is handled once per repository, with their *oldest* merged pull request in it (the
-welcome comment goes there); an author met again in a later repository is not handled again in the
-same run. So the comment lands on their oldest merged pull request in the first repository walked
-(GitHub's listing order) that has one.
+Walks the repositories the app's installation on an organization sees and their merged pull requests
+(``merged_at`` at or after ``since``), and puts each author through the rules and the
+:func:`~snekomatic.features.invite.advance_invitation` of the ``pull_request.closed`` handler: bots
+skipped, ``.github/snekomatic.yml`` applied (with ``FeatureOptions.org_config``) to an invitation not
+yet recorded, members recorded as members; the store makes each invitation and welcome comment happen
+once, whichever of the webhook and the backfill comes first. An author is handled with their *oldest*
+merged pull request in a repository (the welcome goes there), and once per run: the comment lands on
+their oldest merged pull request in the first repository walked (GitHub's order) that has one.
 
-Resuming: after each author, the repository's checkpoint (effect kind :data:`CHECKPOINT_KIND`, key
-``"{org_id}:{repo_id}"``) records the ``merged_at`` and number of the pull request handled, and the run's
-``since``; once the repository is finished it is recorded ``done``. A later run with a ``since`` the
-checkpoint covers (the same, later, or the checkpoint has none) skips a ``done`` repository without
-listing its pull requests, and skips the authors already handled in one left half-way. ``restart``
-ignores checkpoints (invitations stay exactly-once: they are in the store).
+Resuming: a run is recorded (effect kind :data:`RUN_KIND`, key ``"{org_id}"``) as ``running`` until
+every repository is walked, then ``finished``. Each repository has a checkpoint (kind
+:data:`CHECKPOINT_KIND`, key ``"{org_id}:{repo_id}"``, data: the run, and the ``merged_at`` and number
+of the last pull request handled), ``done`` once walked. A run started while an earlier one with the same
+``since`` is still ``running`` carries it on: its ``done`` repositories are not listed again and, in one
+left half-way, the authors already handled are skipped. Otherwise (the earlier run finished, another
+``since``, or ``restart``) a new run walks everything again; invitations stay exactly-once.
 
-Dry run: reads only (the membership of each author not yet handled tells "would invite" from "member")
-and records nothing, not even checkpoints.
-
-The pull requests are listed with ``GET /repos/{owner}/{repo}/pulls?state=closed``; all of a repository's
-closed pull requests are read (the fake does not order them by ``updated``, so no early stop on it).
+Dry run: reads only (the membership of an author not handled yet tells "would invite" from "member");
+records nothing, not even checkpoints. Pull requests are listed with ``GET .../pulls?state=closed``,
+all of them (the fake does not sort by ``updated``, so there is no early stop).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
@@ -37,6 +34,15 @@ from typing import Any, Final
 import structlog
 
 from snekomatic.features import _invite_rules as rules
+from snekomatic.features._backfill_types import (
+    BackfillError,
+    BackfillOrg,
+    BackfillPlan,
+    BackfillSummary,
+    Outcome,
+    Progress,
+    Repository,
+)
 from snekomatic.features._errors import MissingPermission
 from snekomatic.features._invite_config import admit_invitation
 from snekomatic.features._invite_target import InvitationTarget
@@ -47,7 +53,6 @@ from snekomatic.features.invite import (
     advance_invitation,
 )
 from snekomatic.features.orgconfig_source import OrgConfigSource
-from snekomatic.features.welcome import FeatureOptions
 from snekomatic.gh.app import GithubApp
 from snekomatic.gh.client import GitHubClient
 from snekomatic.gh.errors import Forbidden, NotFound
@@ -55,110 +60,34 @@ from snekomatic.store import run_sync
 
 __all__ = [
     "CHECKPOINT_KIND",
+    "RUN_KIND",
     "BackfillError",
     "BackfillOrg",
     "BackfillPlan",
+    "BackfillRun",
     "BackfillSummary",
     "Outcome",
     "Progress",
     "Repository",
     "backfill",
-    "backfill_repository",
+    "begin_backfill",
     "find_organization",
     "list_repositories",
 ]
 
 #: Effect kind of the per-repository checkpoints.
 CHECKPOINT_KIND: Final = "backfill"
+#: Effect kind of the record of the organization's latest run.
+RUN_KIND: Final = "backfill.run"
 INSTALLATION_URL: Final = "/orgs/{org}/installation"
 REPOSITORIES_URL: Final = "/installation/repositories{?per_page}"
 PULLS_URL: Final = "/repos/{owner}/{repo}/pulls{?state,sort,direction,per_page}"
 _WALKING: Final = "walking"
 _DONE: Final = "done"
+_RUNNING: Final = "running"
+_FINISHED: Final = "finished"
 
 log = structlog.get_logger("snekomatic.backfill")
-
-
-class BackfillError(Exception):
-    """The backfill cannot start: the app is not installed on the account, or it is not an organization."""
-
-
-class Outcome(enum.Enum):
-    """What became of one author in this run."""
-
-    INVITED = "invited"  # invited and welcomed by this run
-    WOULD_INVITE = "would invite"  # dry run: not a member, not handled yet
-    MEMBER = "already a member"
-    ALREADY_INVITED = "invited before"  # by the webhook or an earlier run
-    SKIPPED_BOT = "skipped: bot"
-    SKIPPED_CONFIG = "skipped: configuration"  # disabled, excluded, too few merges, config dry run
-    DEFERRED = "deferred"  # over the invitation rate limit: the bot's deferred sweep resumes it
-    BUSY = "in progress elsewhere"  # another task holds the invitation
-
-
-_SKIPS: Final = frozenset({Outcome.SKIPPED_BOT, Outcome.SKIPPED_CONFIG})
-
-
-@dataclass(frozen=True, kw_only=True)
-class BackfillOrg:
-    """The organization and the installation the backfill works through."""
-
-    org_id: int
-    org_login: str
-    installation_id: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class Repository:
-    id: int
-    full_name: str  # "owner/name"
-
-
-@dataclass(frozen=True, kw_only=True)
-class BackfillPlan:
-    """How to backfill: merges at or after ``since`` (None: all), dry run, ignore checkpoints."""
-
-    since: dt.datetime | None = None
-    dry_run: bool = False
-    restart: bool = False
-    options: FeatureOptions = field(default_factory=FeatureOptions)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Progress:
-    """One author handled (``repository`` is the one being walked)."""
-
-    repository: Repository
-    login: str
-    outcome: Outcome
-    pr_html_url: str
-
-
-@dataclass
-class BackfillSummary:
-    """What a run did. Each person counts once, under the first outcome that is not a skip."""
-
-    repositories: int = 0  # walked: their pull requests listed
-    repositories_done_before: int = 0  # skipped: finished by an earlier run
-    pull_requests: int = 0  # merged pull requests seen in the window
-    people: dict[int, tuple[str, Outcome]] = field(default_factory=dict)
-
-    def logins(self, outcome: Outcome) -> list[str]:
-        """The logins with ``outcome``, in the order they were handled."""
-        return [login for login, got in self.people.values() if got is outcome]
-
-    def count(self, outcome: Outcome) -> int:
-        return len(self.logins(outcome))
-
-    def decided(self, user_id: int) -> bool:
-        """Whether ``user_id`` has an outcome other than a skip in this run."""
-        known = self.people.get(user_id)
-        return known is not None and known[1] not in _SKIPS
-
-    def note(self, user_id: int, login: str, outcome: Outcome) -> None:
-        """Record ``outcome`` for ``user_id`` unless it already has one that is not a skip."""
-        if not self.decided(user_id):
-            self.people[user_id] = (login, outcome)
 
 
 async def find_organization(app: GithubApp, org: str) -> BackfillOrg:
@@ -193,41 +122,6 @@ async def list_repositories(client: GitHubClient, org: BackfillOrg) -> list[Repo
     return found
 
 
-async def backfill(
-    app: GithubApp,
-    store: InvitationStore,
-    org: str,
-    *,
-    plan: BackfillPlan,
-    clock: Callable[[], float] = time.time,
-    on_progress: Callable[[Progress], None] | None = None,
-) -> BackfillSummary:
-    """Backfill every repository of ``org`` (see the module docstring); return the summary.
-
-    Raises :class:`BackfillError` (not installed, not an organization), :class:`MissingPermission`,
-    and GitHub, store or transport errors: the run stops at the first, and running it again resumes
-    from the checkpoints. A checkpoint; cancelled: like an error, every finished step is recorded.
-    ``on_progress`` is called after each author (it may cancel the run).
-    """
-    target = await find_organization(app, org)
-    client = app.client_for(target.installation_id)
-    summary = BackfillSummary()
-    org_config = OrgConfigSource() if plan.options.org_config else None
-    for repository in await list_repositories(client, target):
-        await backfill_repository(
-            client,
-            store,
-            target,
-            repository,
-            plan=plan,
-            summary=summary,
-            clock=clock,
-            org_config=org_config,
-            on_progress=on_progress,
-        )
-    return summary
-
-
 def _parse_time(value: object) -> dt.datetime | None:
     if not isinstance(value, str):
         return None
@@ -240,14 +134,6 @@ def _position(value: object) -> tuple[dt.datetime, int] | None:
         return None
     merged_at = _parse_time(value[0])
     return None if merged_at is None else (merged_at, value[1])
-
-
-def _covers(recorded_since: object, since: dt.datetime | None) -> bool:
-    """Whether a checkpoint made with ``recorded_since`` covers a run from ``since``."""
-    if recorded_since is None:
-        return True
-    recorded = _parse_time(recorded_since)
-    return since is not None and recorded is not None and recorded <= since
 
 
 async def _merged_pulls(
@@ -271,85 +157,159 @@ async def _merged_pulls(
     return merged
 
 
-async def backfill_repository(
-    client: GitHubClient,
+async def begin_backfill(
+    app: GithubApp,
     store: InvitationStore,
-    org: BackfillOrg,
-    repository: Repository,
+    org: str,
     *,
     plan: BackfillPlan,
-    summary: BackfillSummary,
     clock: Callable[[], float] = time.time,
-    org_config: OrgConfigSource | None = None,
-    on_progress: Callable[[Progress], None] | None = None,
-) -> None:
-    """Backfill one repository (see the module docstring), adding to ``summary``.
+    summary: BackfillSummary | None = None,
+) -> BackfillRun:
+    """Find the installation on ``org``, carry on its unfinished run or record a new one, and list
+    the repositories; walk them with :meth:`BackfillRun.walk`, then call :meth:`BackfillRun.finish`.
 
-    ``client`` is the installation's. Raises as :func:`backfill` does. A checkpoint.
+    Raises :class:`BackfillError` (not installed, not an organization), and GitHub, store or
+    transport errors. A checkpoint.
     """
-    key = f"{org.org_id}:{repository.id}"
-    since = plan.since
-    checkpoint = None if plan.restart else await run_sync(store.get_effect, CHECKPOINT_KIND, key)
-    through: tuple[dt.datetime, int] | None = None
-    if checkpoint is not None and isinstance(checkpoint.data, Mapping):
-        if _covers(checkpoint.data.get("since"), since):
-            if checkpoint.state == _DONE:
-                summary.repositories_done_before += 1
-                log.info("backfill: repository done before", repository=repository.full_name)
-                return
-            through = _position(checkpoint.data.get("through"))
-    summary.repositories += 1
-    merged = await _merged_pulls(client, repository, since)
-    summary.pull_requests += len(merged)
-    firsts: dict[int, tuple[dt.datetime, dict[str, Any]]] = {}
-    for merged_at, pr in merged:
-        user = pr.get("user") or {}
-        if isinstance(user.get("id"), int):
-            firsts.setdefault(user["id"], (merged_at, pr))
-    checkpoint_data: dict[str, Any] = {
-        "since": None if since is None else since.isoformat(),
-        "through": None if through is None else [through[0].isoformat(), through[1]],
-    }
-    for user_id, (merged_at, pr) in firsts.items():
-        position = (merged_at, int(pr.get("number", 0)))
-        if (through is not None and position <= through) or summary.decided(user_id):
-            continue
-        outcome = await _handle_author(client, store, org, repository, pr, plan, clock, org_config)
-        login = str(pr["user"].get("login"))
-        summary.note(user_id, login, outcome)
+    target = await find_organization(app, org)
+    client = app.client_for(target.installation_id)
+    since = None if plan.since is None else plan.since.isoformat()
+    previous = await run_sync(store.get_effect, RUN_KIND, str(target.org_id))
+    data = previous.data if previous is not None else None
+    if (
+        not plan.restart
+        and previous is not None
+        and previous.state == _RUNNING
+        and isinstance(data, Mapping)
+        and data.get("since") == since
+        and isinstance(data.get("run"), str)
+    ):
+        run_id = str(data["run"])
+        log.info("backfill: carrying on the unfinished run", org=target.org_login)
+    else:
+        run_id = uuid.uuid4().hex
         if not plan.dry_run:
-            checkpoint_data["through"] = [merged_at.isoformat(), position[1]]
-            await _record_checkpoint(store, key, _WALKING, checkpoint_data, clock)
-        if on_progress is not None:
-            on_progress(
-                Progress(
-                    repository=repository,
-                    login=login,
-                    outcome=outcome,
-                    pr_html_url=str(pr.get("html_url")),
+            now = dt.datetime.fromtimestamp(clock(), dt.UTC)
+            record = {"run": run_id, "since": since}
+            key = str(target.org_id)
+            await run_sync(store.record_effect, RUN_KIND, key, state=_RUNNING, data=record, now=now)
+    return BackfillRun(
+        client=client,
+        store=store,
+        org=target,
+        plan=plan,
+        run_id=run_id,
+        repositories=await list_repositories(client, target),
+        clock=clock,
+        summary=summary if summary is not None else BackfillSummary(),
+        org_config=OrgConfigSource() if plan.options.org_config else None,
+    )
+
+
+async def backfill(
+    app: GithubApp,
+    store: InvitationStore,
+    org: str,
+    *,
+    plan: BackfillPlan,
+    clock: Callable[[], float] = time.time,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> BackfillSummary:
+    """Backfill every repository of ``org`` (see the module docstring); return the summary.
+
+    Raises :class:`BackfillError` (not installed, not an organization), :class:`MissingPermission`,
+    and GitHub, store or transport errors: the run stops at the first, and running it again carries
+    it on. A checkpoint; cancelled: like an error, every finished step is recorded.
+    ``on_progress`` is called after each author (it may cancel the run).
+    """
+    run = await begin_backfill(app, store, org, plan=plan, clock=clock)
+    for repository in run.repositories:
+        await run.walk(repository, on_progress=on_progress)
+    await run.finish()
+    return run.summary
+
+
+@dataclass(kw_only=True)
+class BackfillRun:
+    """One backfill of an organization (made by :func:`begin_backfill`); ``summary`` grows as it goes."""
+
+    client: GitHubClient  # the installation's
+    store: InvitationStore
+    org: BackfillOrg
+    plan: BackfillPlan
+    run_id: str
+    repositories: list[Repository]
+    clock: Callable[[], float] = time.time
+    summary: BackfillSummary = field(default_factory=BackfillSummary)
+    org_config: OrgConfigSource | None = None
+
+    def now(self) -> dt.datetime:
+        """The wall-clock time (from ``clock``), for the store's timestamps."""
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+
+    async def walk(
+        self, repository: Repository, *, on_progress: Callable[[Progress], None] | None = None
+    ) -> None:
+        """Backfill one repository (see the module docstring), adding to :attr:`summary`.
+
+        Raises as :func:`backfill` does. A checkpoint; ``on_progress`` is called after each author.
+        """
+        key = f"{self.org.org_id}:{repository.id}"
+        checkpoint = await run_sync(self.store.get_effect, CHECKPOINT_KIND, key)
+        through: tuple[dt.datetime, int] | None = None
+        data = checkpoint.data if checkpoint is not None else None
+        if checkpoint is not None and isinstance(data, Mapping) and data.get("run") == self.run_id:
+            if checkpoint.state == _DONE:
+                self.summary.repositories_done_before += 1
+                return
+            through = _position(data.get("through"))
+        self.summary.repositories += 1
+        merged = await _merged_pulls(self.client, repository, self.plan.since)
+        self.summary.pull_requests += len(merged)
+        firsts: dict[int, tuple[dt.datetime, dict[str, Any]]] = {}
+        for merged_at, pr in merged:
+            user = pr.get("user") or {}
+            if isinstance(user.get("id"), int):
+                firsts.setdefault(user["id"], (merged_at, pr))
+        progress: dict[str, Any] = {
+            "run": self.run_id,
+            "through": None if through is None else [through[0].isoformat(), through[1]],
+        }
+        for user_id, (merged_at, pr) in firsts.items():
+            position = (merged_at, int(pr.get("number", 0)))
+            if (through is not None and position <= through) or self.summary.decided(user_id):
+                continue
+            outcome = await _handle_author(self, repository, pr)
+            login = str(pr["user"].get("login"))
+            self.summary.note(user_id, login, outcome)
+            if not self.plan.dry_run:
+                progress["through"] = [merged_at.isoformat(), position[1]]
+                await self._record(CHECKPOINT_KIND, key, _WALKING, progress)
+            if on_progress is not None:
+                url = str(pr.get("html_url"))
+                on_progress(
+                    Progress(repository=repository, login=login, outcome=outcome, pr_html_url=url)
                 )
-            )
-    if not plan.dry_run:
-        await _record_checkpoint(store, key, _DONE, checkpoint_data, clock)
+        if not self.plan.dry_run:
+            await self._record(CHECKPOINT_KIND, key, _DONE, progress)
 
+    async def finish(self) -> None:
+        """Record the run ``finished`` (the next run walks everything again). A checkpoint."""
+        if not self.plan.dry_run:
+            since = None if self.plan.since is None else self.plan.since.isoformat()
+            data = {"run": self.run_id, "since": since}
+            await self._record(RUN_KIND, str(self.org.org_id), _FINISHED, data)
 
-async def _record_checkpoint(
-    store: InvitationStore, key: str, state: str, data: dict[str, Any], clock: Callable[[], float]
-) -> None:
-    now = dt.datetime.fromtimestamp(clock(), dt.UTC)
-    await run_sync(store.record_effect, CHECKPOINT_KIND, key, state=state, data=dict(data), now=now)
+    async def _record(self, kind: str, key: str, state: str, data: dict[str, Any]) -> None:
+        now = self.now()
+        await run_sync(self.store.record_effect, kind, key, state=state, data=dict(data), now=now)
 
 
 async def _handle_author(
-    client: GitHubClient,
-    store: InvitationStore,
-    org: BackfillOrg,
-    repository: Repository,
-    pr: Mapping[str, Any],
-    plan: BackfillPlan,
-    clock: Callable[[], float],
-    org_config: OrgConfigSource | None,
+    run: BackfillRun, repository: Repository, pr: Mapping[str, Any]
 ) -> Outcome:
+    client, store, org, plan = run.client, run.store, run.org, run.plan
     payload = {
         "pull_request": pr,
         "organization": {"id": org.org_id, "login": org.org_login},
@@ -372,8 +332,8 @@ async def _handle_author(
     existing = await run_sync(store.get_invitation, found.org_id, found.user_id)
     if existing is not None and existing.state in rules.FINAL_STATES:
         return Outcome.MEMBER if existing.state == rules.MEMBER else Outcome.ALREADY_INVITED
-    if existing is None and org_config is not None:
-        config = await org_config.config_for(
+    if existing is None and run.org_config is not None:
+        config = await run.org_config.config_for(
             client, installation_id=org.installation_id, repository=found.repository
         )
         admission = await admit_invitation(client, config.invite, found)
@@ -384,7 +344,7 @@ async def _handle_author(
         )
     if plan.dry_run:
         return await _would_invite(client, target)
-    now = dt.datetime.fromtimestamp(clock(), dt.UTC)
+    now = run.now()
     state = await advance_invitation(client, store, target, options=plan.options, now=now)
     return {
         rules.COMMENTED: Outcome.INVITED,
