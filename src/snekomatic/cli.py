@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import trio
 
+from snekomatic.backfill_command import backfill
 from snekomatic.compose import (
     bot,
     build_service,
@@ -174,3 +175,4 @@ main.add_command(replay)
 main.add_command(status)
 main.add_command(setup)
 main.add_command(dev)
+main.add_command(backfill)
