@@ -13,7 +13,6 @@ from snekomatic.backfill_command import backfill
 from snekomatic.compose import (
     bot,
     build_service,
-    fail,
     github_app,
     open_store,
     run_until_signalled,
@@ -23,6 +22,7 @@ from snekomatic.compose import (
 from snekomatic.dev_command import dev
 from snekomatic.inbox._queue import utc_now
 from snekomatic.inbox._sweep import sweep_failed_deliveries
+from snekomatic.logs import configure_logging
 from snekomatic.operate_commands import replay, status
 from snekomatic.service import stop_on_signals, worker_name
 from snekomatic.setup_command import setup
@@ -99,6 +99,7 @@ def redeliver(since: str, dry_run: bool) -> None:
     """Ask GitHub to redeliver the app's recent failed webhook deliveries."""
     window = parse_duration(since)
     settings = settings_or_fail(need_app=True)
+    configure_logging(settings.log_level)  # log lines to stderr; stdout carries the report
     store = open_store(settings, migrate=True)
 
     async def run() -> None:
@@ -110,10 +111,8 @@ def redeliver(since: str, dry_run: bool) -> None:
                 now=utc_now(),
                 since=window,
                 dry_run=dry_run,
-                lease_ttl=60,
+                lease_ttl=None,  # asked for by a person: no need to wait for the periodic sweep
             )
-        if not report.ran:
-            fail("another process is sweeping right now; try again in a few minutes")
         verb = "would redeliver" if dry_run else "redelivered"
         chosen = report.candidates if dry_run else report.requested
         click.echo(f"examined {report.examined} deliveries; {verb} {len(chosen)}")

@@ -65,17 +65,21 @@ async def sweep_failed_deliveries(
     now: dt.datetime,
     since: dt.timedelta = REDELIVERY_WINDOW,
     dry_run: bool = False,
-    lease_ttl: float = 600.0,
+    lease_ttl: float | None = 600.0,
 ) -> SweepReport:
     """Ask GitHub to redeliver each recent failed delivery that is not in the inbox, once.
 
     Returns a :class:`SweepReport` (``ran=False`` if another process holds the sweep lease). With
-    ``dry_run`` nothing is recorded or asked for; the candidates are listed. Raises
+    ``dry_run`` nothing is recorded or asked for; the candidates are listed. ``lease_ttl`` None takes no
+    lease (a person's explicit request): each redelivery is still recorded before it is asked for, so
+    none is asked for twice even beside a periodic sweep. Raises
     :class:`~snekomatic.gh.errors.GitHubError` if the delivery log cannot be read, and
     :class:`~snekomatic.store.StoreUnavailable` if the database fails; a single refused redelivery
     is recorded in ``failed`` and the sweep goes on.
     """
-    if not await run_sync(store.try_acquire_lease, SWEEP_LEASE, owner, ttl=lease_ttl, now=now):
+    if lease_ttl is not None and not await run_sync(
+        store.try_acquire_lease, SWEEP_LEASE, owner, ttl=lease_ttl, now=now
+    ):
         return SweepReport(ran=False)
     entries = await _recent_log(app_client, now - min(since, REDELIVERY_WINDOW))
     known = await run_sync(store.known_delivery_ids, {str(e.get("guid")) for e in entries})
