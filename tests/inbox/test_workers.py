@@ -10,6 +10,7 @@ import trio
 import trio.testing
 
 from snekomatic.inbox import WorkerPolicy, Workers, retry_delay
+from snekomatic.inbox._workers import SETTLE_RETRY_DELAYS
 from tests.inbox.memory_queue import FlakyQueue, Item, MemoryQueue, QueueDown
 
 POLICY = WorkerPolicy(
@@ -267,7 +268,29 @@ async def test_workers_ride_out_a_database_outage(autojump_clock: trio.testing.M
     assert {item.status for item in queue.items.values()} == {"done"}
 
 
-async def test_a_settlement_lost_to_an_outage_is_retried_after_the_lease(
+async def test_a_settlement_lost_to_a_short_outage_is_recorded_once_the_database_is_back(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue = FlakyQueue(1)
+    processed_at: list[float] = []
+
+    async def process(item: Item) -> None:
+        processed_at.append(trio.current_time())
+        queue.down = True  # the database restarts just before the outcome is recorded
+
+    workers = Workers(queue, process, count=1, name="w", policy=POLICY, unavailable=(QueueDown,))
+    with trio.fail_after(1000):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(workers.run)
+            await trio.sleep(3)
+            queue.down = False
+            await trio.sleep(POLICY.lease * 3)
+            await workers.stop()
+    assert len(processed_at) == 1  # recorded before the lease ran out: not processed again
+    assert queue.items[1].status == "done"
+
+
+async def test_a_settlement_lost_to_a_long_outage_is_retried_after_the_lease(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     queue = FlakyQueue(1)
@@ -276,7 +299,7 @@ async def test_a_settlement_lost_to_an_outage_is_retried_after_the_lease(
 
     async def process(item: Item) -> None:
         processed_at.append(trio.current_time())
-        queue.down = len(processed_at) == 1  # the database vanishes before the first "done"
+        queue.down = len(processed_at) == 1  # down longer than the settlement retries last
         if len(processed_at) == 2:
             done.set()
 
@@ -284,7 +307,7 @@ async def test_a_settlement_lost_to_an_outage_is_retried_after_the_lease(
     with trio.fail_after(1000):
         async with trio.open_nursery() as nursery:
             await nursery.start(workers.run)
-            await trio.sleep(5)
+            await trio.sleep(sum(SETTLE_RETRY_DELAYS) + 5)
             queue.down = False
             await done.wait()
             await workers.stop()

@@ -34,6 +34,11 @@ class WorkerPolicy:
     grace: float = 20.0  # at shutdown, in-flight work may finish within this
 
 
+# Waits between attempts to record a delivery's outcome while the database is unreachable (about
+# 15 s in all); after them, the lease's expiry is the fallback.
+SETTLE_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
 def retry_delay(attempts: int, policy: WorkerPolicy) -> float:
     """Seconds to wait before the next attempt after ``attempts`` failed ones (1-based).
 
@@ -100,8 +105,9 @@ class Workers(Generic[Claimed]):
 
     ``unavailable`` lists the exception types the queue raises when the database is unreachable.
     Workers survive them: a failed claim is retried after ``poll_interval``, a failed renewal is tried
-    again at the next renewal, and a failed settlement leaves the lease to expire, after which the
-    delivery is claimed again (at-least-once). ``on_unavailable`` is told each time.
+    again at the next renewal, and a failed settlement is retried for about 15 s
+    (:data:`SETTLE_RETRY_DELAYS`); after that it is left to the lease to expire, and the delivery is
+    claimed again (at-least-once). ``on_unavailable`` is told each time.
 
     ``is_permanent(exc)`` says whether a failure cannot be cured by retrying (a missing permission,
     say): such a delivery becomes a dead letter at once instead of being retried ``max_attempts`` times.
@@ -221,10 +227,16 @@ class Workers(Generic[Claimed]):
     ) -> None:
         if lease_lost:
             return  # someone else holds it now; whatever we did is theirs to finish
-        try:
-            await self._settle(delivery, owner, processing, error)
-        except self._unavailable as exc:
-            self._on_unavailable(exc)  # the lease expires and the delivery is claimed again
+        for delay in (*SETTLE_RETRY_DELAYS, None):
+            try:
+                await self._settle(delivery, owner, processing, error)
+                return
+            except self._unavailable as exc:
+                self._on_unavailable(exc)
+            if delay is None:
+                return  # still down: the lease expires and the delivery is claimed again
+            # A short outage (a restart, a failover) should not cost a whole lease of delay.
+            await trio.sleep(delay)
 
     async def _settle(
         self,
