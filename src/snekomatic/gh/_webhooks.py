@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,10 +81,6 @@ def decode_webhook(headers: Mapping[str, str], body: bytes) -> Event:
     The same rules as steps 3 to 5 of :func:`parse_webhook` (which calls this after verifying), with
     the same exceptions; it never looks at a signature. Never call it on a request straight from
     the network: that is what :func:`parse_webhook` is for. Pure: not a checkpoint.
-
-    The JSON is decoded with orjson when it is installed (faster), otherwise with the standard
-    library; both accept and refuse the same payloads and give the same values, except that orjson
-    gives integers beyond 64 bits (which GitHub never sends) as floats.
     """
     by_name = lowered(headers)
     event = by_name.get("x-github-event")
@@ -141,46 +136,18 @@ def _form_payload_field(body: bytes) -> bytes:
     return values[0].encode("utf-8")
 
 
-def _fast_json_loads() -> Callable[[bytes], Any] | None:
-    # orjson, when installed, decodes a 28 KB payload in ~30 us where the standard library takes
-    # ~95 us (the largest cost of a delivery after the HTTP server). Optional: without it, json.
-    try:
-        loads: Callable[[bytes], Any] = importlib.import_module("orjson").loads
-    except ImportError:
-        return None
-    return loads
-
-
-_FAST_LOADS = _fast_json_loads()
-
-
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
-    # orjson accepts strict RFC 8259 JSON only, a subset of what json.loads takes (NaN, which is
-    # refused below anyway, 1e400, lone surrogates, a BOM, UTF-16): whatever it refuses goes to
-    # json.loads, which has the last word, so valid and invalid payloads are the same either way.
-    # One difference in values: integers outside [-2**63, 2**64) come out as floats from orjson
-    # (GitHub's ids are 64-bit, so a real payload has none).
-    if _FAST_LOADS is not None:
-        try:
-            decoded = _FAST_LOADS(raw)
-        except ValueError:  # orjson.JSONDecodeError
-            decoded = _decode_with_json(raw)
-    else:
-        decoded = _decode_with_json(raw)
+    try:
+        decoded = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError included
+        raise MalformedPayload("the payload is not valid JSON") from exc
     if not isinstance(decoded, dict):
         raise MalformedPayload(f"the payload is a JSON {type(decoded).__name__}, not an object")
     return decoded
-
-
-def _decode_with_json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError included
-        raise MalformedPayload("the payload is not valid JSON") from exc
 
 
 def _hook_id(value: str | None) -> int | None:
