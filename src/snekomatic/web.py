@@ -39,24 +39,6 @@ WELCOME = (
 )
 
 
-async def read_body_capped(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than ``limit`` bytes while reading (never buffering more).
-
-    Raises :class:`PayloadTooLarge` as soon as the declared length or the bytes received exceed it.
-    """
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def create_app(
     *,
     secrets: Sequence[bytes],
@@ -116,7 +98,7 @@ class _WebhookEndpoint:
             name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
         }
         try:
-            body = await _read_capped(receive, headers.get("content-length"), self._max_body)
+            body = await read_body_capped(receive, headers.get("content-length"), self._max_body)
             event = parse_webhook(headers, body, self._secrets)
         except WebhookError as exc:
             await _answer(send, exc.status_hint, _TEXT, f"{exc}\n".encode())
@@ -134,8 +116,13 @@ class _WebhookEndpoint:
         await _answer(send, 202, _JSON, answer)
 
 
-async def _read_capped(receive: Receive, declared: str | None, limit: int) -> bytes:
-    """What :func:`read_body_capped` does, straight from the ASGI ``receive``."""
+async def read_body_capped(receive: Receive, declared: str | None, limit: int) -> bytes:
+    """The request body from the ASGI ``receive``, refusing more than ``limit`` bytes while reading.
+
+    ``declared`` is the Content-Length header, if any. Raises :class:`PayloadTooLarge` as soon as the
+    declared length or the bytes received exceed ``limit`` (nothing more is buffered), and Starlette's
+    ``ClientDisconnect`` if the client goes away first.
+    """
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body is larger than {limit} bytes")
     chunks: list[bytes] = []
