@@ -23,11 +23,9 @@ from functools import partial
 from pathlib import Path
 
 import trio
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from snekomatic.compose import bot, build_service, open_store
-from snekomatic.config import Settings
+from snekomatic.config import Settings, load_settings
 from snekomatic.gh.testing import (
     FakeGitHub,
     FakeInstallation,
@@ -118,34 +116,21 @@ def seed_demo(fake: FakeGitHub) -> DemoWorld:
     )
 
 
-class _SettingsInCode(Settings):
-    """Settings from the values given only: no environment variable, no ``.env`` file."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
-
-
 def dev_settings(fake: FakeGitHub, *, api_url: str, database: Path) -> Settings:
     """The bot's settings for ``fake`` served at ``api_url``, on the SQLite file ``database``.
 
     Built from these values only: the environment and ``.env`` are not read. Holds the fake's private
     key and webhook secret (as ``SecretStr``). Pure apart from making ``database`` absolute.
     """
-    return _SettingsInCode(
-        github_app_id=fake.app_id,
-        github_private_key=SecretStr(generate_private_key()),
-        github_webhook_secret=(SecretStr(fake.webhook_secret),),
-        github_api_url=api_url,
-        github_user_agent=USER_AGENT,
-        database_url=SecretStr(f"sqlite:///{database.absolute()}"),
+    return load_settings(
+        {
+            "GITHUB_APP_ID": str(fake.app_id),
+            "GITHUB_PRIVATE_KEY": generate_private_key(),
+            "GITHUB_WEBHOOK_SECRET": fake.webhook_secret,
+            "GITHUB_API_URL": api_url,
+            "GITHUB_USER_AGENT": USER_AGENT,
+            "DATABASE_URL": f"sqlite:///{database.absolute()}",
+        }
     )
 
 
