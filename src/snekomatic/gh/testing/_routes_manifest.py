@@ -29,14 +29,12 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from snekomatic.gh.testing._fake import FakeGitHub
-from snekomatic.gh.testing._keys import public_key_pem
+from snekomatic.gh.testing._keys import new_private_key, public_key_pem
 from snekomatic.gh.testing._model import FakeUser
 from snekomatic.gh.testing._payloads import user_json
 from snekomatic.gh.testing._pipeline import Call, api_route
@@ -93,16 +91,6 @@ def _registry(fake: FakeGitHub) -> _Registry:
 def manifest_apps(fake: FakeGitHub) -> list[FakeManifestApp]:
     """The apps created from manifests on ``fake``, oldest first."""
     return list(_registry(fake).apps)
-
-
-def _new_pem() -> str:
-    # A NEW key per app (never the process-wide test key), in GitHub's PKCS#1 "RSA PRIVATE KEY" form.
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        encoding=serialization.Encoding.PEM,
-        format=serialization.PrivateFormat.TraditionalOpenSSL,
-        encryption_algorithm=serialization.NoEncryption(),
-    ).decode("ascii")
 
 
 def _slug(name: str) -> str:
@@ -182,7 +170,7 @@ def create_app(
         state=state,
         created_at=fake.now(),
         code=secrets.token_hex(20),
-        pem=_new_pem(),
+        pem=new_private_key(github_format=True),  # a NEW key per app, never the test key
         webhook_secret=secrets.token_hex(20),
         client_id=f"Iv1.{secrets.token_hex(8)}",
         client_secret=secrets.token_hex(20),
