@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from snekomatic.features._invite_rules import MergedPullRequest
+
 __all__ = ["InvitationTarget"]
 
 
@@ -43,6 +45,22 @@ class InvitationTarget:
         if self.team_id is not None:
             context["team_id"] = self.team_id
         return context
+
+    @classmethod
+    def from_merged_pull_request(
+        cls, found: MergedPullRequest, *, installation_id: int
+    ) -> InvitationTarget:
+        """The invitation a merged pull request calls for, acted on through ``installation_id``."""
+        return cls(
+            org_id=found.org_id,
+            org_login=found.org_login,
+            user_id=found.user_id,
+            user_login=found.user_login,
+            installation_id=installation_id,
+            repository=found.repository,
+            number=found.number,
+            pr_html_url=found.pr_html_url,
+        )
 
     @classmethod
     def from_context(cls, org_id: int, user_id: int, data: Mapping[str, Any]) -> InvitationTarget:

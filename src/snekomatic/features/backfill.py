@@ -319,16 +319,7 @@ async def _handle_author(
     if isinstance(found, rules.Skip):
         log.info("backfill: author skipped", reason=found.reason, pr=pr.get("html_url"))
         return Outcome.SKIPPED_BOT if found.reason == "bot-author" else Outcome.SKIPPED_CONFIG
-    target = InvitationTarget(
-        org_id=found.org_id,
-        org_login=found.org_login,
-        user_id=found.user_id,
-        user_login=found.user_login,
-        installation_id=org.installation_id,
-        repository=found.repository,
-        number=found.number,
-        pr_html_url=found.pr_html_url,
-    )
+    target = InvitationTarget.from_merged_pull_request(found, installation_id=org.installation_id)
     existing = await run_sync(store.get_invitation, found.org_id, found.user_id)
     if existing is not None and existing.state in rules.FINAL_STATES:
         return Outcome.MEMBER if existing.state == rules.MEMBER else Outcome.ALREADY_INVITED

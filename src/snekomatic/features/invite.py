@@ -98,16 +98,7 @@ async def handle_merged_pull_request(
     if ctx.installation_id is None:
         log.warning("invite skipped", reason="no-installation", repository=found.repository)
         return
-    target = InvitationTarget(
-        org_id=found.org_id,
-        org_login=found.org_login,
-        user_id=found.user_id,
-        user_login=found.user_login,
-        installation_id=ctx.installation_id,
-        repository=found.repository,
-        number=found.number,
-        pr_html_url=found.pr_html_url,
-    )
+    target = InvitationTarget.from_merged_pull_request(found, installation_id=ctx.installation_id)
     if org_config is not None and (
         await run_sync(store.get_invitation, found.org_id, found.user_id) is None
     ):
