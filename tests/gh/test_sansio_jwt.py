@@ -209,3 +209,25 @@ def test_server_clock_offset_is_none_without_a_valid_date(headers: dict[str, str
 
 def test_date_header_name_is_case_insensitive() -> None:
     assert server_clock_offset({"DATE": "Tue, 14 Nov 2023 22:13:20 GMT"}, 1_700_000_000.0) == 0.0
+
+
+def test_the_key_is_parsed_once_however_many_tokens_are_signed(
+    private_pem: str, public_pem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Parsing a PEM checks the RSA key (~35 ms of CPU): doing it per mint would stall the event loop.
+    parsed: list[bytes] = []
+    real_load = serialization.load_pem_private_key
+
+    def counting_load(data: bytes, password: bytes | None) -> object:
+        parsed.append(data)
+        return real_load(data, password)
+
+    monkeypatch.setattr(serialization, "load_pem_private_key", counting_load)
+    pem = private_pem.replace("\n", "\r\n")  # the same key as a text no other test has parsed yet
+
+    tokens = [encode_app_jwt(1, pem, NOW + minute * 60)[0] for minute in range(3)]
+
+    assert len(parsed) == 1
+    assert len(set(tokens)) == 3
+    for token in tokens:
+        assert jwt.decode(token, public_pem, algorithms=["RS256"], options={"verify_exp": False})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,6 +60,10 @@ def encode_app_jwt(app_id: int | str, private_key: str, now: float) -> tuple[str
     return token, float(claims["exp"])
 
 
+# Loading a PEM checks the RSA key's consistency, which takes ~35 ms of CPU: without the cache every
+# mint would stall the event loop (and every delivery behind it) that long. The app holds its key
+# text for its whole life anyway, so keeping the parsed key beside it exposes nothing new.
+@functools.lru_cache(maxsize=8)
 def _rsa_private_key(pem: str) -> rsa.RSAPrivateKey:
     try:
         key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
