@@ -6,6 +6,7 @@ wired in one place. Only here, and in the commands, do the layers meet.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -227,7 +228,21 @@ def build_service(
     )
 
 
+def freeze_startup_heap() -> None:
+    """Exempt everything built so far from the cyclic garbage collector, for the life of the process.
+
+    A long-running process builds a large heap at start-up (SQLAlchemy, pydantic, structlog, the
+    app) that lives until exit. CPython's full collections walk all of it: measured in ``snekomatic
+    serve`` under webhook load, each took 50-70 ms with the event loop stopped, which became the p99
+    of every request in flight. Frozen, those objects are never scanned again; what the process
+    allocates later is collected as usual. (Instagram's ``gc.freeze`` recipe, for latency, not fork.)
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def run_until_signalled(service: Service, *, host: str | None, port: int) -> None:
+    freeze_startup_heap()
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(stop_on_signals, stop)
