@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from snekomatic.gh.sansio import Event
+from snekomatic.gh.sansio import Envelope, Event, decode_webhook
 from snekomatic.gh.testing import (
     FakeGitHub,
     build_webhook_request,
@@ -76,8 +76,8 @@ class Receiver:
         self.events: list[Event] = []
         self.url = ""
 
-    async def accept(self, event: Event, headers: Mapping[str, str], body: bytes) -> bool:
-        self.events.append(event)
+    async def accept(self, event: Envelope, headers: Mapping[str, str], body: bytes) -> bool:
+        self.events.append(decode_webhook(headers, body))  # as a worker would read it back
         return True
 
 

@@ -14,7 +14,8 @@ import trio
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
-from snekomatic.gh.sansio import Event, signature_for
+from snekomatic.gh.sansio import Envelope as WebhookEnvelope
+from snekomatic.gh.sansio import signature_for
 from snekomatic.gh.testing import generate_private_key
 from snekomatic.sentry import init_sentry, report_delivery_failure
 from snekomatic.web import create_app, serve_http
@@ -66,7 +67,7 @@ def test_a_failed_delivery_is_reported_with_its_id_and_without_secrets(
 async def test_web_errors_are_reported_scrubbed_and_bad_signatures_are_not(
     sentry: CapturingTransport,
 ) -> None:
-    async def accept(event: Event, headers: Mapping[str, str], body: bytes) -> bool:
+    async def accept(event: WebhookEnvelope, headers: Mapping[str, str], body: bytes) -> bool:
         raise RuntimeError(f"the store choked on Authorization: token {TOKEN}")
 
     async def database_ok() -> bool:

@@ -13,7 +13,7 @@ import pytest
 import trio
 
 from snekomatic.gh.errors import PayloadTooLarge
-from snekomatic.gh.sansio import Event, signature_for
+from snekomatic.gh.sansio import Envelope, signature_for
 from snekomatic.inbox import InboxUnavailable
 from snekomatic.web import create_app, read_body_capped, serve_http
 from tests.payloads import load_payload
@@ -25,11 +25,11 @@ class Inbox:
     """Records what the endpoint hands over; can pretend the database is down."""
 
     def __init__(self) -> None:
-        self.accepted: list[Event] = []
+        self.accepted: list[Envelope] = []
         self.seen: set[str] = set()
         self.down = False
 
-    async def accept(self, event: Event, headers: Mapping[str, str], body: bytes) -> bool:
+    async def accept(self, event: Envelope, headers: Mapping[str, str], body: bytes) -> bool:
         if self.down:
             raise InboxUnavailable("database down")
         self.accepted.append(event)
@@ -182,7 +182,8 @@ async def test_a_form_encoded_delivery_is_accepted(client: httpx.AsyncClient, in
     body = urlencode({"payload": PR_CLOSED.decode()}).encode()
     headers = signed(body, **{"Content-Type": "application/x-www-form-urlencoded"})
     assert (await client.post("/webhook/github", content=body, headers=headers)).status_code == 202
-    assert inbox.accepted[0].payload["action"] == "closed"
+    assert inbox.accepted[0].action == "closed"
+    assert inbox.accepted[0].installation_id == json.loads(PR_CLOSED)["installation"]["id"]
 
 
 async def test_an_oversized_body_is_refused_while_streaming(

@@ -24,7 +24,7 @@ import sentry_sdk
 import structlog
 import trio
 
-from snekomatic.gh.sansio import Event
+from snekomatic.gh.sansio import Envelope
 from snekomatic.inbox import Doorbell, GroupCommitIngest, Workers
 from snekomatic.store import Delivery, NewDelivery, Store, StoreUnavailable, run_sync
 from snekomatic.web import create_app, serve_http
@@ -55,7 +55,7 @@ class Service:
     background: list[Callable[[], Awaitable[None]]]
     clock: Callable[[], dt.datetime]
 
-    async def accept(self, event: Event, headers: Mapping[str, str], body: bytes) -> bool:
+    async def accept(self, event: Envelope, headers: Mapping[str, str], body: bytes) -> bool:
         """Store a verified delivery; True if new. Rings the doorbell so idle workers start at once."""
         row = NewDelivery(
             hook_id=event.hook_id,

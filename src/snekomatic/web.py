@@ -20,7 +20,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from snekomatic.gh.errors import PayloadTooLarge, WebhookError
-from snekomatic.gh.sansio import WEBHOOK_MAX_BODY_BYTES, Event, parse_webhook
+from snekomatic.gh.sansio import WEBHOOK_MAX_BODY_BYTES, Envelope, parse_webhook_envelope
 from snekomatic.inbox import InboxUnavailable
 
 __all__ = ["AcceptDelivery", "create_app", "read_body_capped", "serve_http"]
@@ -31,7 +31,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 # Stores a verified delivery; True if it was new, False for a duplicate. Raises InboxUnavailable.
-AcceptDelivery = Callable[[Event, Mapping[str, str], bytes], Awaitable[bool]]
+AcceptDelivery = Callable[[Envelope, Mapping[str, str], bytes], Awaitable[bool]]
 
 WELCOME = (
     "snekomatic is running: a GitHub App bot that welcomes contributors.\n"
@@ -99,7 +99,8 @@ class _WebhookEndpoint:
         }
         try:
             body = await read_body_capped(receive, headers.get("content-length"), self._max_body)
-            event = parse_webhook(headers, body, self._secrets)
+            # Only the envelope: the payload is decoded by the worker that processes the delivery.
+            event = parse_webhook_envelope(headers, body, self._secrets)
         except WebhookError as exc:
             await _answer(send, exc.status_hint, _TEXT, f"{exc}\n".encode())
             return

@@ -27,6 +27,7 @@ PUBLIC_API = {
     "SECONDARY_RATE_LIMIT_MIN_WAIT",
     "WEBHOOK_MAX_BODY_BYTES",
     "WRITE_INTERVAL_SECONDS",
+    "Envelope",  # added for the inbox: what storing a delivery needs, without decoding its payload
     "Event",
     "Link",
     "RateLimit",
@@ -42,6 +43,7 @@ PUBLIC_API = {
     "parse_link_header",
     "parse_retry_after",
     "parse_webhook",
+    "parse_webhook_envelope",  # added for the inbox, as Envelope
     "request_headers",
     "server_clock_offset",
     "signature_for",

@@ -1,4 +1,7 @@
-"""parse_webhook: real octokit payloads in both encodings, header handling, and the order of checks."""
+"""parse_webhook: real octokit payloads in both encodings, header handling, and the order of checks.
+
+Every case also runs parse_webhook_envelope, which must accept and refuse exactly alike.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from snekomatic.gh.errors import (
     InvalidSignature,
@@ -15,12 +20,15 @@ from snekomatic.gh.errors import (
     MissingHeader,
     PayloadTooLarge,
     UnsupportedMediaType,
+    WebhookError,
 )
 from snekomatic.gh.sansio import (
     WEBHOOK_MAX_BODY_BYTES,
+    Envelope,
     Event,
     decode_webhook,
     parse_webhook,
+    parse_webhook_envelope,
     signature_for,
 )
 from tests.payloads import PAYLOAD_EXAMPLES
@@ -49,8 +57,30 @@ def _form(payload_json: bytes) -> bytes:
     return urllib.parse.urlencode({"payload": payload_json.decode("utf-8")}).encode("ascii")
 
 
+def envelope_of(event: Event) -> Envelope:
+    return Envelope(
+        event=event.event,
+        action=event.action,
+        delivery_id=event.delivery_id,
+        hook_id=event.hook_id,
+        installation_id=event.installation_id,
+    )
+
+
 def _parse(body: bytes, headers: dict[str, str]) -> Event:
-    return parse_webhook(headers, body, [SECRET])
+    """parse_webhook, checked against parse_webhook_envelope: same refusals, same envelope."""
+    try:
+        envelope = parse_webhook_envelope(headers, body, [SECRET])
+    except WebhookError as refusal:
+        with pytest.raises(type(refusal)):
+            parse_webhook(headers, body, [SECRET])
+        raise
+    try:
+        event = parse_webhook(headers, body, [SECRET])
+    except WebhookError as refusal:
+        pytest.fail(f"parse_webhook_envelope accepted what parse_webhook refuses: {refusal!r}")
+    assert envelope == envelope_of(event)
+    return event
 
 
 def test_every_payload_example_is_found() -> None:
@@ -241,6 +271,11 @@ def test_missing_content_type_is_unsupported() -> None:
         pytest.param(b"null", id="null"),
         pytest.param(b'{"a": NaN}', id="nan"),
         pytest.param(b'{"a": "\xff"}', id="not-utf-8"),
+        pytest.param(b'{"a": "\xed\xa0\x80"}', id="utf-8-encoded-surrogate"),
+        pytest.param(b'{"a": "\\ud800"}', id="escaped-lone-surrogate"),
+        pytest.param(b'\xef\xbb\xbf{"a": 1}', id="byte-order-mark"),
+        pytest.param('{"a": 1}'.encode("utf-16"), id="utf-16"),
+        pytest.param(b'{"a": 1} {"b": 2}', id="two-values"),
         pytest.param(b"[" * 100_000 + b"]" * 100_000, id="deeply-nested"),
     ],
 )
@@ -312,7 +347,7 @@ def test_checks_run_in_documented_order(
     body: bytes, headers: dict[str, str], expected: type[Exception]
 ) -> None:
     with pytest.raises(expected):
-        parse_webhook(headers, body, [SECRET])
+        _parse(body, headers)
 
 
 def test_unsupported_media_type_is_reported_before_json_errors() -> None:
@@ -349,3 +384,92 @@ def test_decode_webhook_reads_back_a_stored_delivery_without_its_signature() -> 
         "d",
         7,
     )
+
+
+def test_numbers_decode_as_pythons_json_decodes_them() -> None:
+    body = b'{"big": 123456789012345678901234567890, "huge": 1e400, "small": -1e400, "f": 0.1}'
+
+    payload = _parse(body, _headers(body)).payload
+
+    assert payload == json.loads(body)
+    assert payload["big"] == 123456789012345678901234567890  # exact, not a float
+
+
+@pytest.mark.parametrize(
+    ("body", "action", "installation_id"),
+    [
+        pytest.param(b'{"action": 5, "installation": "7"}', None, None, id="wrong-types"),
+        pytest.param(b'{"installation": {"id": true}}', None, None, id="boolean-id"),
+        pytest.param(b'{"installation": {"id": "7"}}', None, None, id="string-id"),
+        pytest.param(b'{"installation": {"id": 7.0}}', None, None, id="float-id"),
+        pytest.param(b'{"action": "a", "action": "b"}', "b", None, id="repeated-key-last-wins"),
+        pytest.param(b'{"installation": {"id": 1}, "installation": null}', None, None, id="null"),
+        pytest.param(
+            b'{"action": "\\u00e9\\ud83d\\ude00"}', "\u00e9\U0001f600", None, id="escapes"
+        ),
+    ],
+)
+def test_envelope_fields_of_unusual_payloads(
+    body: bytes, action: str | None, installation_id: int | None
+) -> None:
+    event = _parse(body, _headers(body))
+
+    assert (event.action, event.installation_id) == (action, installation_id)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["action", "installation", "id", "x"]) | st.text(), children
+        )
+    ),
+    max_leaves=12,
+)
+# Bytes that, spliced into valid JSON, make the edge cases of JSON decoders.
+_splices = st.sampled_from(
+    [
+        b"\xff",
+        b"\xed\xa0\x80",
+        b"\\ud800",
+        b"\\x",
+        b"1e400",
+        b"NaN",
+        b"-",
+        b",",
+        b"]",
+        b"}",
+        b"\xef\xbb\xbf",
+        b"\x00",
+        b'"',
+        b"\\",
+        b"\t",
+        b"[" * 50,
+        b"01",
+        b".5",
+        b"\\u00",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    value=_json_values,
+    splice=_splices,
+    position=st.floats(min_value=0, max_value=1),
+    keep=st.booleans(),
+)
+def test_the_envelope_accepts_exactly_what_the_full_decode_accepts(
+    value: Any, splice: bytes, position: float, keep: bool
+) -> None:
+    # What the inbox acknowledged on the envelope's word, a worker must be able to decode later.
+    text = json.dumps({"installation": {"id": 1}, "action": "x", "v": value}).encode()
+    if not keep:
+        at = int(position * len(text))
+        text = text[:at] + splice + text[at:]
+
+    try:
+        _parse(text, _headers(text))  # asserts the two parsers agree, on refusal and on fields
+    except MalformedPayload:
+        pass

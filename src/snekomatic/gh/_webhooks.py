@@ -1,12 +1,14 @@
-"""Incoming webhook deliveries: headers and raw body in, a verified :class:`Event` out."""
+"""Incoming webhook deliveries: headers and raw body in, a verified :class:`Event` (or just its
+:class:`Envelope`) out."""
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from snekomatic.gh._headers import is_ascii_digits, lowered
 from snekomatic.gh._signatures import verify_signature
@@ -32,13 +34,13 @@ _FORM_MAX_FIELDS = 16
 
 
 @dataclass(frozen=True, kw_only=True)
-class Event:
-    """One verified webhook delivery.
+class Envelope:
+    """What routing or storing a verified webhook delivery needs, without its decoded payload.
 
     ``event`` is ``X-GitHub-Event`` (``"pull_request"``), ``action`` the payload's ``action`` when it
     is a string, ``delivery_id`` ``X-GitHub-Delivery`` (kept by GitHub on redelivery, so it is the
-    idempotency key), ``hook_id`` ``X-GitHub-Hook-ID`` when it is an integer, ``installation_id``
-    ``payload["installation"]["id"]`` when present, and ``payload`` the decoded JSON object.
+    idempotency key), ``hook_id`` ``X-GitHub-Hook-ID`` when it is an integer, and ``installation_id``
+    ``payload["installation"]["id"]`` when present.
     """
 
     event: str
@@ -46,6 +48,12 @@ class Event:
     delivery_id: str
     hook_id: int | None
     installation_id: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event(Envelope):
+    """One verified webhook delivery: its :class:`Envelope` and ``payload``, the decoded JSON object."""
+
     payload: dict[str, Any]
 
 
@@ -63,16 +71,41 @@ def parse_webhook(headers: Mapping[str, str], body: bytes, secrets: Sequence[byt
        :class:`~snekomatic.gh.errors.MissingHeader` (400);
     4. ``Content-Type`` ``application/json`` or ``application/x-www-form-urlencoded`` (parameters such
        as ``charset`` ignored) -> :class:`~snekomatic.gh.errors.UnsupportedMediaType` (415);
-    5. the body (or the form's single ``payload`` field) is a JSON object ->
-       :class:`~snekomatic.gh.errors.MalformedPayload` (400).
+    5. the body (or the form's single ``payload`` field) is a JSON object in UTF-8 ->
+       :class:`~snekomatic.gh.errors.MalformedPayload` (400). JSON between systems "MUST be encoded
+       using UTF-8" (RFC 8259, 8.1), so a byte order mark, another encoding, or an escaped lone
+       surrogate (``"\\ud800"``, which no UTF-8 text can hold) is malformed too; numbers beyond a
+       double's range decode as infinities, as Python's ``json`` does.
 
     Returns the :class:`Event`. Raises only those :class:`~snekomatic.gh.errors.WebhookError`
     subclasses. Handles the webhook secrets, which never appear in a message. Pure: not a checkpoint.
     """
-    if len(body) > WEBHOOK_MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"body of {len(body)} bytes exceeds {WEBHOOK_MAX_BODY_BYTES}")
-    verify_signature(body, lowered(headers).get("x-hub-signature-256"), secrets)
+    _verify(headers, body, secrets)
     return decode_webhook(headers, body)
+
+
+def parse_webhook_envelope(
+    headers: Mapping[str, str], body: bytes, secrets: Sequence[bytes]
+) -> Envelope:
+    """:func:`parse_webhook` for a receiver that stores a delivery to process it later.
+
+    The same checks in the same order, with the same exceptions, and it accepts exactly the
+    deliveries :func:`parse_webhook` accepts (so :func:`decode_webhook` can always decode what it
+    let through); but it builds only the :class:`Envelope`. The whole body is still validated as
+    JSON, without making Python objects of what the envelope does not need: several times faster
+    on GitHub's payloads, and almost nothing for the garbage collector. Pure: not a checkpoint.
+    """
+    _verify(headers, body, secrets)
+    by_name = lowered(headers)
+    event, delivery_id = _required_headers(by_name)
+    fields = _envelope_fields(_json_text(by_name.get("content-type"), body))
+    return Envelope(
+        event=event,
+        action=_action(fields.action),
+        delivery_id=delivery_id,
+        hook_id=_hook_id(by_name.get("x-github-hook-id")),
+        installation_id=_installation_id(fields.installation),
+    )
 
 
 def decode_webhook(headers: Mapping[str, str], body: bytes) -> Event:
@@ -83,22 +116,32 @@ def decode_webhook(headers: Mapping[str, str], body: bytes) -> Event:
     the network: that is what :func:`parse_webhook` is for. Pure: not a checkpoint.
     """
     by_name = lowered(headers)
+    event, delivery_id = _required_headers(by_name)
+    payload = _json_object(_json_text(by_name.get("content-type"), body))
+    return Event(
+        event=event,
+        action=_action(payload.get("action")),
+        delivery_id=delivery_id,
+        hook_id=_hook_id(by_name.get("x-github-hook-id")),
+        installation_id=_installation_id(payload.get("installation")),
+        payload=payload,
+    )
+
+
+def _verify(headers: Mapping[str, str], body: bytes, secrets: Sequence[bytes]) -> None:
+    if len(body) > WEBHOOK_MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"body of {len(body)} bytes exceeds {WEBHOOK_MAX_BODY_BYTES}")
+    verify_signature(body, lowered(headers).get("x-hub-signature-256"), secrets)
+
+
+def _required_headers(by_name: Mapping[str, str]) -> tuple[str, str]:
     event = by_name.get("x-github-event")
     if not event:
         raise MissingHeader("X-GitHub-Event")
     delivery_id = by_name.get("x-github-delivery")
     if not delivery_id:
         raise MissingHeader("X-GitHub-Delivery")
-    payload = _decode_payload(by_name.get("content-type"), body)
-    action = payload.get("action")
-    return Event(
-        event=event,
-        action=action if isinstance(action, str) else None,
-        delivery_id=delivery_id,
-        hook_id=_hook_id(by_name.get("x-github-hook-id")),
-        installation_id=_installation_id(payload),
-        payload=payload,
-    )
+    return event, delivery_id
 
 
 def _media_type(content_type: str | None) -> str | None:
@@ -107,12 +150,13 @@ def _media_type(content_type: str | None) -> str | None:
     return content_type.partition(";")[0].strip().lower()
 
 
-def _decode_payload(content_type: str | None, body: bytes) -> dict[str, Any]:
+def _json_text(content_type: str | None, body: bytes) -> bytes:
+    """The payload's JSON text: the body itself, or the form's ``payload`` field."""
     media_type = _media_type(content_type)
     if media_type == _JSON:
-        return _json_object(body)
+        return body
     if media_type == _FORM:
-        return _json_object(_form_payload_field(body))
+        return _form_payload_field(body)
     raise UnsupportedMediaType(content_type)
 
 
@@ -136,18 +180,47 @@ def _form_payload_field(body: bytes) -> bytes:
     return values[0].encode("utf-8")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+# One JSON decoder (msgspec) for every webhook body, so that what a receiver accepts is exactly what a
+# worker can decode later. Over Python's json: about twice as fast for the whole payload, and it
+# can validate a body while building only the fields asked for (the envelope), about seven times.
+# float_hook keeps json's answer (an infinity) for numbers beyond a double, which msgspec refuses.
+_PAYLOAD_DECODER = msgspec.json.Decoder(float_hook=float)
+
+
+class _EnvelopeFields(msgspec.Struct):
+    action: Any = None
+    installation: Any = None
+
+
+_ENVELOPE_DECODER = msgspec.json.Decoder(_EnvelopeFields, float_hook=float)
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
     try:
-        decoded = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError included
+        decoded = _PAYLOAD_DECODER.decode(raw)
+    except (ValueError, RecursionError) as exc:  # msgspec's DecodeError and UnicodeDecodeError too
         raise MalformedPayload("the payload is not valid JSON") from exc
     if not isinstance(decoded, dict):
         raise MalformedPayload(f"the payload is a JSON {type(decoded).__name__}, not an object")
     return decoded
+
+
+def _envelope_fields(raw: bytes) -> _EnvelopeFields:
+    try:
+        # The envelope decoder skips the strings it does not keep without checking their UTF-8;
+        # the payload decoder checks every string, so check here what it would.
+        raw.decode("utf-8")
+        return _ENVELOPE_DECODER.decode(raw)
+    except (ValueError, RecursionError):
+        pass
+    # Refused (a bad body, or a top-level value that is not an object): the payload decoder
+    # raises the precise MalformedPayload, or, were the two ever to disagree, its answer stands.
+    payload = _json_object(raw)
+    return _EnvelopeFields(action=payload.get("action"), installation=payload.get("installation"))
+
+
+def _action(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _hook_id(value: str | None) -> int | None:
@@ -156,8 +229,7 @@ def _hook_id(value: str | None) -> int | None:
     return int(value)
 
 
-def _installation_id(payload: Mapping[str, Any]) -> int | None:
-    installation = payload.get("installation")
+def _installation_id(installation: object) -> int | None:
     if not isinstance(installation, dict):
         return None
     installation_id = installation.get("id")

@@ -5,7 +5,7 @@ an argument wherever a rule needs it (the style of h11 and gidgethub's ``sansio`
 checkpoint. The implementation is split by responsibility into private modules:
 
     _signatures   X-Hub-Signature-256
-    _webhooks     a delivery's headers and body -> Event
+    _webhooks     a delivery's headers and body -> Event (or only its Envelope)
     _jwt          app JWT claims, RS256, clock-skew rejections and the server's clock
     _links        Link headers (RFC 8288) and pagination
     _ratelimits   x-ratelimit-*, retry-after, GitHub's pacing numbers
@@ -40,9 +40,11 @@ from snekomatic.gh._signatures import signature_for as signature_for
 from snekomatic.gh._signatures import verify_signature as verify_signature
 from snekomatic.gh._urls import expand_url as expand_url
 from snekomatic.gh._webhooks import WEBHOOK_MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
+from snekomatic.gh._webhooks import Envelope as Envelope
 from snekomatic.gh._webhooks import Event as Event
 from snekomatic.gh._webhooks import decode_webhook as decode_webhook
 from snekomatic.gh._webhooks import parse_webhook as parse_webhook
+from snekomatic.gh._webhooks import parse_webhook_envelope as parse_webhook_envelope
 
 __all__ = [
     "ACCEPT",
@@ -52,6 +54,7 @@ __all__ = [
     "SECONDARY_RATE_LIMIT_MIN_WAIT",
     "WEBHOOK_MAX_BODY_BYTES",
     "WRITE_INTERVAL_SECONDS",
+    "Envelope",
     "Event",
     "Link",
     "RateLimit",
@@ -67,6 +70,7 @@ __all__ = [
     "parse_link_header",
     "parse_retry_after",
     "parse_webhook",
+    "parse_webhook_envelope",
     "request_headers",
     "server_clock_offset",
     "signature_for",
