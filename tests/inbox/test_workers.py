@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from snekomatic.inbox import WorkerPolicy, Workers, retry_delay
+from snekomatic.inbox import Doorbell, WorkerPolicy, Workers, retry_delay
 from snekomatic.inbox._workers import SETTLE_RETRY_DELAYS
 from tests.inbox.memory_queue import FlakyQueue, Item, MemoryQueue, QueueDown
 
@@ -347,3 +347,101 @@ async def test_a_permanent_failure_is_a_dead_letter_at_once(
     await trio.testing.wait_all_tasks_blocked()
     assert calls == 1
     assert queue.items[1].status == "dead"
+
+
+class CountingQueue(MemoryQueue):
+    """Counts claims, successful or not: each one is a transaction in the real store."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.claims = 0
+
+    async def claim(self, owner: str, lease: float) -> Item | None:
+        self.claims += 1
+        return await super().claim(owner, lease)
+
+
+async def test_one_new_delivery_wakes_one_idle_worker_not_the_whole_pool(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue = CountingQueue()
+    done = trio.Event()
+
+    async def process(item: Item) -> None:
+        done.set()
+
+    workers = Workers(queue, process, count=16, name="w", policy=WorkerPolicy(poll_interval=3600))
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(workers.run)
+            await trio.testing.wait_all_tasks_blocked()
+            claims_when_idle = queue.claims
+            queue.add(1)
+            workers.doorbell.ring()
+            await done.wait()
+            await trio.testing.wait_all_tasks_blocked()
+            claims = queue.claims - claims_when_idle
+            await workers.stop()
+    # The woken worker's claim, the claim of the worker it passed the ring on to (nothing left),
+    # and its own look for more once done: 3, where waking the whole pool made 16 race for one.
+    assert claims == 3
+
+
+async def test_a_burst_spreads_over_idle_workers_from_a_single_ring(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue = CountingQueue()
+    finished_at: list[float] = []
+    done = trio.Event()
+
+    async def process(item: Item) -> None:
+        await trio.sleep(1)
+        finished_at.append(trio.current_time())
+        if len(finished_at) == 8:
+            done.set()
+
+    workers = Workers(queue, process, count=8, name="w", policy=WorkerPolicy(poll_interval=3600))
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(workers.run)
+            await trio.testing.wait_all_tasks_blocked()
+            for delivery_id in range(1, 9):
+                queue.add(delivery_id)
+            rung_at = trio.current_time()
+            workers.doorbell.ring()
+            await done.wait()
+            await workers.stop()
+    # Each claimed delivery woke the next worker: all eight ran side by side, none waited to poll.
+    assert max(finished_at) - rung_at < 1.5
+    assert {item.owner for item in queue.items.values()} == {None}
+    assert len({item.history[0] for item in queue.items.values()}) == 8
+
+
+async def test_a_ring_with_no_idle_worker_is_kept_for_the_next_wait() -> None:
+    doorbell = Doorbell()
+    doorbell.ring()
+    with trio.fail_after(1):
+        await doorbell.wait()  # returns at once: the ring was not lost
+    with trio.move_on_after(0.01) as waited:
+        await doorbell.wait()  # but it is used once
+    assert waited.cancelled_caught
+
+
+async def test_ring_all_wakes_every_idle_worker() -> None:
+    doorbell = Doorbell()
+    woken = 0
+
+    async def idle() -> None:
+        nonlocal woken
+        await doorbell.wait()
+        woken += 1
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(5):
+            nursery.start_soon(idle)
+        await trio.testing.wait_all_tasks_blocked()
+        doorbell.ring()
+        await trio.testing.wait_all_tasks_blocked()
+        assert woken == 1
+        doorbell.ring_all()
+    assert woken == 5

@@ -77,17 +77,36 @@ class DeliveryQueue(Protocol[Claimed_co]):
 
 
 class Doorbell:
-    """Wakes idle workers when new work is stored (in-process, or relayed from PostgreSQL NOTIFY)."""
+    """Wakes idle workers when new work is stored (in-process, or relayed from PostgreSQL NOTIFY).
+
+    One :meth:`ring` wakes one idle worker, not all of them: each woken worker makes a claim (a
+    transaction), so waking a pool of 32 for one delivery cost 32 claims racing the one that mattered
+    (measured: it tripled the time from webhook to invitation). A worker whose claim succeeds rings
+    again, so a burst spreads to as many workers as it needs. A ring while no worker waits is kept
+    for the next :meth:`wait` (the work is claimed by whoever comes next, never missed).
+    """
 
     def __init__(self) -> None:
-        self._event = trio.Event()
+        self._idle = trio.lowlevel.ParkingLot()
+        self._pending = False
 
     def ring(self) -> None:
-        self._event.set()
-        self._event = trio.Event()
+        """Wake one idle worker, or the next one to wait if none is idle now."""
+        if not self._idle.unpark(count=1):
+            self._pending = True
+
+    def ring_all(self) -> None:
+        """Wake every idle worker (to shut down)."""
+        self._idle.unpark_all()
+        self._pending = True
 
     async def wait(self) -> None:
-        await self._event.wait()
+        """Wait for a ring; return at once (after a checkpoint) if one came while nobody waited."""
+        if self._pending:
+            self._pending = False
+            await trio.lowlevel.checkpoint()
+            return
+        await self._idle.park()
 
 
 def describe_error(exc: BaseException) -> str:
@@ -159,7 +178,7 @@ class Workers(Generic[Claimed]):
         Returns when every worker has exited (their leases completed, retried or released).
         """
         self._stopping.set()
-        self.doorbell.ring()
+        self.doorbell.ring_all()
         with trio.move_on_after(self.policy.grace):
             await self._finished.wait()
         for scope in list(self._in_flight):
@@ -180,6 +199,7 @@ class Workers(Generic[Claimed]):
                 with trio.move_on_after(self.policy.poll_interval):
                     await self.doorbell.wait()
                 continue
+            self.doorbell.ring()  # there may be more: pass the ring on to the next idle worker
             await self._attempt(claimed, owner)
 
     async def _attempt(self, delivery: Claimed, owner: str) -> None:
