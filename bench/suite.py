@@ -102,6 +102,9 @@ def run_receiver(
     """
     result = ReceiverResult(key=receiver.key, title=receiver.title)
     print(f"\n--- ({receiver.key}) {receiver.title}", flush=True)
+    # Write out what the previous receiver left dirty in the page cache (SQLite's file, PostgreSQL's
+    # WAL), so that the kernel's writeback of it does not land in this receiver's fsyncs.
+    os.sync()
     try:
         with processes.running(
             receiver.key,
