@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 import trio
@@ -32,6 +34,17 @@ async def run_until(
         async with trio.open_nursery() as nursery:
             await nursery.start(workers.run)
             await done.wait()
+            await workers.stop()
+
+
+@asynccontextmanager
+async def idle(workers: Workers) -> AsyncIterator[None]:
+    """Run ``workers`` until every one of them waits for work; stop them when the block ends."""
+    with trio.fail_after(100):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(workers.run)
+            await trio.testing.wait_all_tasks_blocked()
+            yield
             await workers.stop()
 
 
@@ -222,16 +235,12 @@ async def test_new_work_wakes_an_idle_worker_at_once(
         done.set()
 
     workers = Workers(queue, process, count=1, name="w", policy=slow_poll)
-    with trio.fail_after(100):
-        async with trio.open_nursery() as nursery:
-            await nursery.start(workers.run)
-            await trio.testing.wait_all_tasks_blocked()
-            await trio.sleep(5)
-            queue.add(1)
-            rung_at = trio.current_time()
-            workers.doorbell.ring()
-            await done.wait()
-            await workers.stop()
+    async with idle(workers):
+        await trio.sleep(5)
+        queue.add(1)
+        rung_at = trio.current_time()
+        workers.doorbell.ring()
+        await done.wait()
     assert processed_at[0] - rung_at < 1
 
 
@@ -371,17 +380,13 @@ async def test_one_new_delivery_wakes_one_idle_worker_not_the_whole_pool(
         done.set()
 
     workers = Workers(queue, process, count=16, name="w", policy=WorkerPolicy(poll_interval=3600))
-    with trio.fail_after(100):
-        async with trio.open_nursery() as nursery:
-            await nursery.start(workers.run)
-            await trio.testing.wait_all_tasks_blocked()
-            claims_when_idle = queue.claims
-            queue.add(1)
-            workers.doorbell.ring()
-            await done.wait()
-            await trio.testing.wait_all_tasks_blocked()
-            claims = queue.claims - claims_when_idle
-            await workers.stop()
+    async with idle(workers):
+        claims_when_idle = queue.claims
+        queue.add(1)
+        workers.doorbell.ring()
+        await done.wait()
+        await trio.testing.wait_all_tasks_blocked()
+        claims = queue.claims - claims_when_idle
     # The woken worker's claim, the claim of the worker it passed the ring on to (nothing left),
     # and its own look for more once done: 3, where waking the whole pool made 16 race for one.
     assert claims == 3
@@ -401,16 +406,12 @@ async def test_a_burst_spreads_over_idle_workers_from_a_single_ring(
             done.set()
 
     workers = Workers(queue, process, count=8, name="w", policy=WorkerPolicy(poll_interval=3600))
-    with trio.fail_after(100):
-        async with trio.open_nursery() as nursery:
-            await nursery.start(workers.run)
-            await trio.testing.wait_all_tasks_blocked()
-            for delivery_id in range(1, 9):
-                queue.add(delivery_id)
-            rung_at = trio.current_time()
-            workers.doorbell.ring()
-            await done.wait()
-            await workers.stop()
+    async with idle(workers):
+        for delivery_id in range(1, 9):
+            queue.add(delivery_id)
+        rung_at = trio.current_time()
+        workers.doorbell.ring()
+        await done.wait()
     # Each claimed delivery woke the next worker: all eight ran side by side, none waited to poll.
     assert max(finished_at) - rung_at < 1.5
     assert {item.owner for item in queue.items.values()} == {None}
