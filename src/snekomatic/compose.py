@@ -42,6 +42,7 @@ from snekomatic.store import (
     check_schema,
     create_store_engine,
     database_url,
+    open_delivery_writer,
     run_sync,
     upgrade,
 )
@@ -161,6 +162,7 @@ def build_service(
 ) -> Service:
     doorbell = Doorbell()
     name = worker_name()
+    writer = open_delivery_writer(store)
 
     def on_failure(delivery: Delivery, exc: BaseException, last: bool) -> None:
         log.error(
@@ -216,8 +218,9 @@ def build_service(
     return Service(
         store=store,
         ingest=GroupCommitIngest(
-            store.insert_deliveries,
+            writer.insert_deliveries,
             unavailable=(StoreUnavailable,),
+            on_stop=writer.close,
             on_error=lambda exc: log.error("delivery not stored", error=str(exc)),
         ),
         workers=workers,

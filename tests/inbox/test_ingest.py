@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from functools import partial
 
 import pytest
 import trio
@@ -42,7 +43,9 @@ class RecordingTable:
 
 
 async def _started(table: RecordingTable, nursery: trio.Nursery) -> GroupCommitIngest[str]:
-    ingest = GroupCommitIngest(table.insert_many, unavailable=(DatabaseDown,))
+    ingest = GroupCommitIngest(
+        partial(trio.to_thread.run_sync, table.insert_many), unavailable=(DatabaseDown,)
+    )
     await nursery.start(ingest.run)
     return ingest
 

@@ -1,37 +1,74 @@
-"""How a batch of deliveries is written: PostgreSQL's one-statement path and the chunked path agree."""
+"""How a batch of deliveries is written: the store's chunked path, and the delivery writer (on PostgreSQL
+one statement sent from the event loop) agree, and the writer rides out what a connection can suffer."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+import psycopg
 import pytest
+import trio
 from sqlalchemy import Engine, text
 
-from snekomatic.store import DeliveryListener, Store
+from snekomatic.store import (
+    DeliveryListener,
+    DeliveryWriter,
+    NewDelivery,
+    Store,
+    StoreUnavailable,
+    create_store_engine,
+    open_delivery_writer,
+)
 from snekomatic.store._deliveries import _INSERT_CHUNK_ROWS
 from tests.store.builders import NOW, new_delivery
+
+Insert = Callable[[Sequence[NewDelivery]], Awaitable[list[bool]]]
+
+
+@pytest.fixture
+async def writer(store: Store) -> AsyncIterator[DeliveryWriter]:
+    writer = open_delivery_writer(store)
+    try:
+        yield writer
+    finally:
+        writer.close()
+
+
+@pytest.fixture(params=["store", "writer"])
+def insert(request: pytest.FixtureRequest, store: Store, writer: DeliveryWriter) -> Insert:
+    """Both ways in: the store's synchronous method and the inbox's writer."""
+    if request.param == "writer":
+        return writer.insert_deliveries
+
+    async def through_the_store(rows: Sequence[NewDelivery]) -> list[bool]:
+        return store.insert_deliveries(rows)
+
+    return through_the_store
 
 
 @pytest.mark.parametrize(
     "size",
     [
+        pytest.param(3, id="small"),
         pytest.param(_INSERT_CHUNK_ROWS, id="one-statement"),
         pytest.param(_INSERT_CHUNK_ROWS + 1, id="chunked"),
     ],
 )
-def test_batch_results_follow_the_rows_either_way(store: Store, size: int) -> None:
-    store.insert_deliveries([new_delivery("old")])
+async def test_batch_results_follow_the_rows(store: Store, insert: Insert, size: int) -> None:
+    await insert([new_delivery("old")])
     rows = [
         new_delivery("old"),
         *(new_delivery(f"g{i}") for i in range(size - 2)),
         new_delivery("g0"),
     ]
 
-    results = store.insert_deliveries(rows)
+    results = await insert(rows)
 
     assert results == [False, *([True] * (size - 2)), False]
     assert len(store.list_deliveries(limit=1000)) == size - 1
 
 
-def test_every_field_is_stored_as_given(store: Store) -> None:
+async def test_every_field_is_stored_as_given(store: Store, insert: Insert) -> None:
     body = b"\x00\xff not utf-8 \x80"
     row = new_delivery(
         "guid-x",
@@ -44,7 +81,7 @@ def test_every_field_is_stored_as_given(store: Store) -> None:
         },
     )
 
-    store.insert_deliveries([row])
+    await insert([row])
 
     (summary,) = store.list_deliveries()
     stored = store.get_delivery(summary.id)
@@ -57,39 +94,110 @@ def test_every_field_is_stored_as_given(store: Store) -> None:
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_batch_with_a_new_row_among_duplicates_wakes_the_listener(store: Store) -> None:
+async def test_batch_with_a_new_row_among_duplicates_wakes_the_listener(
+    store: Store, insert: Insert
+) -> None:
     old = new_delivery()
-    store.insert_deliveries([old])
+    await insert([old])
     listener = store.open_delivery_listener()
     assert isinstance(listener, DeliveryListener)
     try:
-        store.insert_deliveries([old, new_delivery(), old])
+        await insert([old, new_delivery(), old])
 
         assert listener.wait(timeout=10) is True
     finally:
         listener.close()
 
 
-def _connections_to(admin: Engine, database_url: str) -> int:
+def _connections_to(admin: Engine, database_url: str) -> list[int]:
     database = database_url.rsplit("/", 1)[-1]
     with admin.connect() as conn:
-        count: int = conn.execute(
-            text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = :database AND pid <> pg_backend_pid()"
-            ),
-            {"database": database},
-        ).scalar_one()
-    return count
+        return list(
+            conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = :database AND pid <> pg_backend_pid()"
+                ),
+                {"database": database},
+            ).scalars()
+        )
+
+
+def _kill(admin: Engine, pids: list[int]) -> None:
+    with admin.connect() as conn:
+        for pid in pids:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_closing_the_store_closes_the_ingest_connections(
-    store: Store, postgres_admin: Engine, migrated_database: str
+async def test_the_writer_keeps_one_connection_and_closing_lets_it_go(
+    store: Store, writer: DeliveryWriter, postgres_admin: Engine, migrated_database: str
 ) -> None:
-    store.insert_deliveries([new_delivery()])
-    assert _connections_to(postgres_admin, migrated_database) >= 1
+    store.close()  # only the writer's connection is left to count
+    for _ in range(3):
+        await writer.insert_deliveries([new_delivery()])
+    assert len(_connections_to(postgres_admin, migrated_database)) == 1
 
+    writer.close()
+
+    assert _connections_to(postgres_admin, migrated_database) == []
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_connection_killed_between_batches_is_replaced_without_an_error(
+    store: Store, writer: DeliveryWriter, postgres_admin: Engine, migrated_database: str
+) -> None:
+    await writer.insert_deliveries([new_delivery("before")])
     store.close()
+    _kill(postgres_admin, _connections_to(postgres_admin, migrated_database))
 
-    assert _connections_to(postgres_admin, migrated_database) == 0
+    assert await writer.insert_deliveries([new_delivery("after"), new_delivery("before")]) == [
+        True,
+        False,
+    ]
+    assert {d.delivery_id for d in store.list_deliveries()} == {"before", "after"}
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_refused_statement_raises_and_the_connection_stays_usable(
+    store: Store, writer: DeliveryWriter, postgres_admin: Engine, migrated_database: str
+) -> None:
+    await writer.insert_deliveries([new_delivery("first")])
+    store.close()
+    (pid,) = _connections_to(postgres_admin, migrated_database)
+
+    with pytest.raises(psycopg.DataError):  # PostgreSQL text cannot hold NUL
+        await writer.insert_deliveries([new_delivery("nul\x00here"), new_delivery("second")])
+
+    assert await writer.insert_deliveries([new_delivery("second")]) == [True]
+    assert _connections_to(postgres_admin, migrated_database) == [pid]
+    assert {d.delivery_id for d in store.list_deliveries()} == {"first", "second"}
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_no_server_is_store_unavailable(store: Store) -> None:
+    nothing_listens = store.engine.url.set(host="127.0.0.1", port=1)
+    dead = open_delivery_writer(
+        Store(create_store_engine(nothing_listens.render_as_string(hide_password=False)))
+    )
+    try:
+        with pytest.raises(StoreUnavailable):
+            await dead.insert_deliveries([new_delivery()])
+    finally:
+        dead.close()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_cancelled_mid_statement_the_connection_is_dropped_and_the_next_batch_works(
+    store: Store, writer: DeliveryWriter
+) -> None:
+    await writer.insert_deliveries([new_delivery("first")])
+    # Hold the table so that the next INSERT waits inside the server, and cancel it there.
+    with store.engine.connect() as locker, locker.begin():
+        locker.execute(text("LOCK TABLE deliveries IN ACCESS EXCLUSIVE MODE"))
+        with trio.move_on_after(0.5) as waited:
+            await writer.insert_deliveries([new_delivery("cancelled")])
+        assert waited.cancelled_caught
+
+    assert await writer.insert_deliveries([new_delivery("after")]) == [True]
+    assert {"first", "after"} <= {d.delivery_id for d in store.list_deliveries()}

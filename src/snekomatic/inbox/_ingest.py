@@ -1,19 +1,19 @@
 """Durable ingest with group commit: concurrent webhook requests share one database transaction.
 
 A request hands its delivery to :meth:`GroupCommitIngest.store` and waits. A committer task takes
-everything that has queued up since its last commit and inserts it in one transaction, in a worker
-thread. While one commit is in flight the next batch gathers, so under load each commit (and its fsync)
+everything that has queued up since its last commit and inserts it in one transaction (see
+:func:`snekomatic.store.open_delivery_writer`). While one commit is in flight the next batch gathers, so under load each commit (and its fsync)
 serves many deliveries, and when idle a lone delivery is committed at once, with no added wait.
 One committer is the default: measured on ``snekomatic serve`` (PostgreSQL, 10 concurrent senders), a
-second one halves the batches and costs ~20 % more CPU per delivery (more commits, and two threads
-taking turns with the event loop for the GIL), for no gain in throughput. Only
+second one halves the batches and costs more CPU per delivery (more commits), for no gain in
+throughput (measured again with the writer on the event loop: slower). Only
 when its commit returns does a request learn its fate, so nothing is acknowledged before it is on disk.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -40,42 +40,47 @@ class _Waiter(Generic[Row]):
 class GroupCommitIngest(Generic[Row]):
     """Stores rows through ``insert_many``, batching the rows that arrive while a commit is running.
 
-    ``insert_many(rows) -> list[bool]`` is a synchronous function that inserts all ``rows`` in one
-    transaction and says, per row, whether it was new (False: a duplicate, already stored). It runs in a
-    worker thread. Any exception it raises becomes :class:`InboxUnavailable` for the rows concerned and
+    ``await insert_many(rows) -> list[bool]`` inserts all ``rows`` in one transaction and says, per
+    row, whether it was new (False: a duplicate, already stored). Any exception it raises becomes :class:`InboxUnavailable` for the rows concerned and
     is passed to ``on_error`` (for logging and Sentry). ``unavailable`` lists the exception types that
     mean "the database is unreachable": those fail the whole batch at once; any other failure of a batch
     is retried row by row, so that only a poisonous row fails.
 
     ``committers`` commits may be in flight at once (each takes up to ``max_batch`` rows).
+    ``on_stop`` is called when :meth:`run` ends (to close the writer's connection, say).
 
     Call :meth:`run` in a nursery (``await nursery.start(ingest.run)``) before :meth:`store`.
     """
 
     def __init__(
         self,
-        insert_many: Callable[[Sequence[Row]], list[bool]],
+        insert_many: Callable[[Sequence[Row]], Awaitable[list[bool]]],
         *,
         unavailable: tuple[type[BaseException], ...],
         on_error: Callable[[BaseException], None] = lambda exc: None,
         max_batch: int = 500,
         committers: int = 1,
+        on_stop: Callable[[], None] = lambda: None,
     ) -> None:
         self._insert_many = insert_many
         self._on_error = on_error
         self._unavailable = unavailable
         self._max_batch = max_batch
         self._committers = committers
+        self._on_stop = on_stop
         self._send, self._receive = trio.open_memory_channel[_Waiter[Row]](math.inf)
         self.batches = 0  # statistics: commits made, rows stored
         self.rows = 0
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run the committer tasks until cancelled. Reports readiness through ``task_status``."""
-        async with trio.open_nursery() as nursery:
-            for _ in range(self._committers):
-                nursery.start_soon(self._commit_batches)
-            task_status.started()
+        try:
+            async with trio.open_nursery() as nursery:
+                for _ in range(self._committers):
+                    nursery.start_soon(self._commit_batches)
+                task_status.started()
+        finally:
+            self._on_stop()
 
     async def store(self, row: Row) -> bool:
         """Store ``row`` durably; True if it was new, False if it was already stored.
@@ -112,7 +117,7 @@ class GroupCommitIngest(Generic[Row]):
 
     async def _commit(self, batch: list[_Waiter[Row]]) -> None:
         try:
-            results = await trio.to_thread.run_sync(self._insert_many, [w.row for w in batch])
+            results = await self._insert_many([w.row for w in batch])
         # The per-batch boundary: a failure is answered 503 and reported, never left hanging.
         except Exception as exc:  # noqa: BLE001
             if len(batch) == 1 or isinstance(exc, self._unavailable):

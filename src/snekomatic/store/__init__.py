@@ -1,7 +1,8 @@
 """Persistence for snekomatic: SQLAlchemy Core tables, the engine, Alembic migrations.
 
 SQLite by default, PostgreSQL in production. Everything here is synchronous and called from async
-code through :func:`run_sync` (a worker thread). The database never holds a token, a key, the
+code through :func:`run_sync` (a worker thread), but for the ingest's hot write
+(:func:`open_delivery_writer`), which on PostgreSQL is sent from the event loop itself. The database never holds a token, a key, the
 webhook secret or a signature.
 
 Typical use (the composition root)::
@@ -33,6 +34,8 @@ from snekomatic.store._notify import DeliveryListener as DeliveryListener
 from snekomatic.store._states import DeliveryStatus as DeliveryStatus
 from snekomatic.store._store import Store as Store
 from snekomatic.store._tables import metadata as metadata
+from snekomatic.store._writer import DeliveryWriter as DeliveryWriter
+from snekomatic.store._writer import open_delivery_writer as open_delivery_writer
 
 __all__ = [
     "STORED_HEADERS",
@@ -40,6 +43,7 @@ __all__ = [
     "DeliveryListener",
     "DeliveryStatus",
     "DeliverySummary",
+    "DeliveryWriter",
     "Effect",
     "Invitation",
     "NewDelivery",
@@ -52,6 +56,7 @@ __all__ = [
     "database_url",
     "head_revision",
     "metadata",
+    "open_delivery_writer",
     "run_sync",
     "upgrade",
 ]

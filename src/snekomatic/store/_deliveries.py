@@ -24,8 +24,8 @@ from snekomatic.store._delivery_rows import (
     stored_headers,
     summary_fields,
 )
-from snekomatic.store._engine import dialect_insert, run_idempotent_statement, transaction
-from snekomatic.store._notify import DELIVERY_CHANNEL, notify_new_work
+from snekomatic.store._engine import dialect_insert, transaction
+from snekomatic.store._notify import notify_new_work
 from snekomatic.store._states import TRANSITIONS, DeliveryStatus, Transition
 from snekomatic.store._tables import CLAIMABLE_SQL, deliveries
 
@@ -66,27 +66,25 @@ def _chunks(values: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 _NO_LEASE: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
 
-# PostgreSQL: a whole batch in one statement of fixed text, as arrays (binary parameters: the
-# bodies travel as they are, not hex-escaped). One statement in autocommit is one transaction: the
-# answer comes after the COMMIT (and its WAL flush, synchronous_commit on). Only the rows really
-# inserted run pg_notify, so listeners are woken when (and only when) new work exists; PostgreSQL
-# folds the repeats of one transaction into one notification, sent at commit. (The f-string only
-# puts in module constants, never data: S608 does not apply.)
-_POSTGRES_INSERT = f"""\
-INSERT INTO deliveries (hook_id, delivery_id, event, action, installation_id, received_at, body,
-    headers, status, attempts, next_attempt_at)
-SELECT u.hook_id, u.delivery_id, u.event, u.action, u.installation_id, u.received_at, u.body,
-    u.headers::json, '{DeliveryStatus.PENDING.value}', 0, u.received_at
-FROM unnest(%(hook_id)b::bigint[], %(delivery_id)b::text[], %(event)b::text[],
-    %(action)b::text[], %(installation_id)b::bigint[], %(received_at)b::timestamptz[],
-    %(body)b::bytea[], %(headers)b::text[])
-    AS u(hook_id, delivery_id, event, action, installation_id, received_at, body, headers)
-ON CONFLICT (hook_id, delivery_id) DO NOTHING
-RETURNING hook_id, delivery_id, pg_notify('{DELIVERY_CHANNEL}', '')::text"""  # noqa: S608
-
-
-def _fits_one_statement(rows: Sequence[NewDelivery]) -> bool:
+def fits_one_statement(rows: Sequence[NewDelivery]) -> bool:
+    """Whether ``rows`` are few and small enough to be inserted by one statement."""
     return len(rows) <= _INSERT_CHUNK_ROWS and sum(len(r.body) for r in rows) <= _INSERT_CHUNK_BYTES
+
+
+def postgres_insert_values(rows: Sequence[NewDelivery]) -> list[Any]:
+    """The eight arrays (one value per row each) of PostgreSQL's one-statement insert of ``rows``:
+    hook id, delivery id, event, action, installation id, received at, body, headers (JSON text).
+    """
+    return [
+        [row.hook_id or 0 for row in rows],
+        [row.delivery_id for row in rows],
+        [row.event for row in rows],
+        [row.action for row in rows],
+        [row.installation_id for row in rows],
+        [_aware_utc(row.received_at) for row in rows],
+        [row.body for row in rows],
+        [json.dumps(stored_headers(row.headers)) for row in rows],
+    ]
 
 
 def _aware_utc(value: dt.datetime) -> dt.datetime:
@@ -95,7 +93,7 @@ def _aware_utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def _new_per_row(keys: list[tuple[int, str]], inserted: set[tuple[int, str]]) -> list[bool]:
+def new_per_row(keys: list[tuple[int, str]], inserted: set[tuple[int, str]]) -> list[bool]:
     """Per key, whether it was inserted; a repeat of a key within ``keys`` is a duplicate."""
     results = []
     for key in keys:
@@ -120,8 +118,6 @@ class DeliveryMethods:
         """
         if not rows:
             return []
-        if self.engine.dialect.name == "postgresql" and _fits_one_statement(rows):
-            return self._insert_deliveries_postgres(rows)
         values = [
             {
                 "hook_id": row.hook_id or 0,
@@ -153,30 +149,7 @@ class DeliveryMethods:
                 inserted.update((r.hook_id, r.delivery_id) for r in result)
             if inserted:
                 notify_new_work(conn)
-        return _new_per_row([(row.hook_id or 0, row.delivery_id) for row in rows], inserted)
-
-    def _insert_deliveries_postgres(self, rows: Sequence[NewDelivery]) -> list[bool]:
-        # The hot path of ingest: one fixed statement (its text never changes, so psycopg's query
-        # conversion is cached and the server prepares it), one round trip, committed on its own.
-        received = [_aware_utc(row.received_at) for row in rows]
-        params = {
-            "hook_id": [row.hook_id or 0 for row in rows],
-            "delivery_id": [row.delivery_id for row in rows],
-            "event": [row.event for row in rows],
-            "action": [row.action for row in rows],
-            "installation_id": [row.installation_id for row in rows],
-            "received_at": received,
-            "body": [row.body for row in rows],
-            "headers": [json.dumps(stored_headers(row.headers)) for row in rows],
-        }
-
-        def insert(connection: Any) -> set[tuple[int, str]]:
-            with connection.cursor() as cursor:
-                cursor.execute(_POSTGRES_INSERT, params)
-                return {(r[0], r[1]) for r in cursor.fetchall()}
-
-        inserted = run_idempotent_statement(self.engine, insert)
-        return _new_per_row([(row.hook_id or 0, row.delivery_id) for row in rows], inserted)
+        return new_per_row([(row.hook_id or 0, row.delivery_id) for row in rows], inserted)
 
     def claim_next_delivery(self, owner: str, *, now: dt.datetime, lease: float) -> Delivery | None:
         """Lease the next due delivery to ``owner`` for ``lease`` seconds, or None if none is due.

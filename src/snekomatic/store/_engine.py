@@ -7,8 +7,6 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
-import threading
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
@@ -19,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from snekomatic.store._errors import StoreUnavailable
 
@@ -149,61 +147,6 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
             if _is_unavailable(exc):
                 raise StoreUnavailable("the database connection failed or stayed locked") from exc
             raise
-
-
-_UNPINGED: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
-_UNPINGED_LOCK = threading.Lock()
-
-
-def _unpinged_engine(engine: Engine) -> Engine:
-    with _UNPINGED_LOCK:
-        unpinged = _UNPINGED.get(engine)
-        if unpinged is None:
-            unpinged = create_engine(
-                engine.url,
-                isolation_level="AUTOCOMMIT",
-                pool_size=2,
-                max_overflow=4,
-                pool_recycle=1800,
-                pool_reset_on_return=None,  # autocommit: nothing is ever left open
-            )
-            _UNPINGED[engine] = unpinged
-            event.listen(engine, "engine_disposed", lambda _: unpinged.dispose())
-        return unpinged
-
-
-def run_idempotent_statement(engine: Engine, run: Callable[[object], T]) -> T:
-    """PostgreSQL only: ``run(dbapi_connection)`` on an autocommit psycopg connection, without the
-    ping that :func:`transaction` pays on every checkout; for a hot path whose one statement is
-    idempotent (its own transaction, harmless to send twice).
-
-    The connections come from a small pool of their own (disposed with ``engine``). A connection
-    found dead (the server restarted or killed it) is dropped and ``run`` is called once more on a
-    fresh one; if that fails too, or no connection can be had, raises :class:`StoreUnavailable`.
-    Any other database error propagates as psycopg raised it.
-    """
-    import psycopg  # only PostgreSQL deployments need it
-
-    pool = _unpinged_engine(engine)
-    for attempt in (1, 2):
-        try:
-            raw: PoolProxiedConnection = pool.raw_connection()
-        except DBAPIError as exc:
-            raise StoreUnavailable("cannot connect to the database") from exc
-        except PoolTimeout as exc:
-            raise StoreUnavailable("no database connection came free in time") from exc
-        connection = raw.driver_connection
-        try:
-            return run(connection)
-        except psycopg.OperationalError as exc:
-            if connection is not None and not connection.closed:
-                raise  # the server refused the statement; the connection itself is fine
-            raw.invalidate(exc)
-            if attempt == 2:
-                raise StoreUnavailable("the database connection failed") from exc
-        finally:
-            raw.close()
-    raise AssertionError("unreachable")
 
 
 def dialect_insert(
