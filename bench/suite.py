@@ -102,9 +102,6 @@ def run_receiver(
     """
     result = ReceiverResult(key=receiver.key, title=receiver.title)
     print(f"\n--- ({receiver.key}) {receiver.title}", flush=True)
-    # Write out what the previous receiver left dirty in the page cache (SQLite's file, PostgreSQL's
-    # WAL), so that the kernel's writeback of it does not land in this receiver's fsyncs.
-    os.sync()
     try:
         with processes.running(
             receiver.key,
@@ -117,6 +114,10 @@ def run_receiver(
             cwd=receiver.cwd,
         ) as server:
             for concurrency in concurrencies:
+                # Write out what earlier runs left dirty in the page cache (SQLite's file,
+                # PostgreSQL's WAL and tables), so that the kernel's writeback of it does not land
+                # in this run's fsyncs: each run pays for its own writes only.
+                os.sync()
                 before = receiver.count_rows() if receiver.count_rows else None
                 run = load(server.base_url, concurrency)
                 result.runs.append(run)
