@@ -201,3 +201,21 @@ async def test_cancelled_mid_statement_the_connection_is_dropped_and_the_next_ba
 
     assert await writer.insert_deliveries([new_delivery("after")]) == [True]
     assert {"first", "after"} <= {d.delivery_id for d in store.list_deliveries()}
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_statement_left_unanswered_is_given_up_and_the_next_batch_works(
+    store: Store,
+) -> None:
+    writer = open_delivery_writer(store, timeout=0.3)
+    try:
+        await writer.insert_deliveries([new_delivery("first")])
+        # The server holds the INSERT behind a lock, as a vanished server would hold it forever.
+        with store.engine.connect() as locker, locker.begin():
+            locker.execute(text("LOCK TABLE deliveries IN ACCESS EXCLUSIVE MODE"))
+            with pytest.raises(StoreUnavailable):
+                await writer.insert_deliveries([new_delivery("held")])
+
+        assert await writer.insert_deliveries([new_delivery("after")]) == [True]
+    finally:
+        writer.close()

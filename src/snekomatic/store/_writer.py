@@ -64,10 +64,17 @@ class DeliveryWriter(Protocol):
         ...
 
 
-def open_delivery_writer(store: Store) -> DeliveryWriter:
-    """The writer for ``store``'s database: from the event loop on PostgreSQL, else in a thread."""
+def open_delivery_writer(store: Store, *, timeout: float = 10.0) -> DeliveryWriter:
+    """The writer for ``store``'s database: from the event loop on PostgreSQL, else in a thread.
+
+    On PostgreSQL a statement unanswered after ``timeout`` seconds is given up (its connection
+    dropped) with :class:`StoreUnavailable`: a connection to a server that vanished without closing
+    it would otherwise hold every webhook request until TCP gives up, many minutes later. GitHub
+    waits 10 s for an answer, so a later one is of no use anyway; the statement is idempotent, and
+    what it may still commit is recognised as a duplicate when GitHub sends the delivery again.
+    """
     if store.engine.dialect.name == "postgresql":
-        return _PostgresWriter(store)
+        return _PostgresWriter(store, timeout=timeout)
     return _ThreadedWriter(store)
 
 
@@ -89,12 +96,13 @@ class _PostgresWriter:
     connection found broken (the server restarted, or killed it) is dropped and the statement sent
     once more on a new one (it is idempotent: ON CONFLICT DO NOTHING); if that fails too, or no
     connection can be had, :class:`StoreUnavailable`. A statement the server refuses raises the
-    psycopg error, the connection staying usable. Cancelled mid-statement, the connection is
-    dropped: its protocol state is unknown.
+    psycopg error, the connection staying usable. Cancelled or timed out mid-statement, the
+    connection is dropped: its protocol state is unknown.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, timeout: float) -> None:
         self._store = store
+        self._timeout = timeout
         # The URL may hold a password: it never goes into a message.
         self._conninfo = store.engine.url.set(drivername="postgresql").render_as_string(
             hide_password=False
@@ -115,7 +123,11 @@ class _PostgresWriter:
             for attempt in (1, 2):
                 connection = await self._connect()
                 try:
-                    inserted = await _insert(connection, values)
+                    with anyio.fail_after(self._timeout):
+                        inserted = await _insert(connection, values)
+                except TimeoutError as exc:
+                    self.close()  # mid-statement: the protocol state is unknown
+                    raise StoreUnavailable("the database did not answer in time") from exc
                 except psycopg.Error as exc:
                     if not _broken(connection):
                         raise  # the server refused the statement; the connection is fine
