@@ -26,9 +26,9 @@ from snekomatic.features import (
 )
 from snekomatic.gh.app import GithubApp
 from snekomatic.gh.sansio import decode_webhook
-from snekomatic.inbox import Doorbell, GroupCommitIngest, WorkerPolicy, Workers
+from snekomatic.inbox import DatabaseClock, Doorbell, GroupCommitIngest, WorkerPolicy, Workers
 from snekomatic.inbox._notify import relay_new_deliveries
-from snekomatic.inbox._queue import StoreQueue, utc_now
+from snekomatic.inbox._queue import StoreQueue
 from snekomatic.inbox._sweep import sweep_periodically
 from snekomatic.logs import configure_logging
 from snekomatic.sentry import init_sentry, report_delivery_failure
@@ -163,6 +163,7 @@ def build_service(
     doorbell = Doorbell()
     name = worker_name()
     writer = open_delivery_writer(store)
+    clock = DatabaseClock(store)  # leases and due times on the database's clock, for all processes
 
     def on_failure(delivery: Delivery, exc: BaseException, last: bool) -> None:
         log.error(
@@ -181,7 +182,7 @@ def build_service(
 
     workers = (
         Workers(
-            StoreQueue(store),
+            StoreQueue(store, clock=clock),
             delivery_processor(app),
             count=worker_count,
             name=name,
@@ -195,21 +196,23 @@ def build_service(
         if worker_count > 0
         else None
     )
-    background: list[Callable[[], Awaitable[None]]] = []
+    background: list[Callable[[], Awaitable[None]]] = [
+        partial(repeat_every, 300, clock.synchronise, name="database clock"),
+    ]
     url = store_url(settings)
     if workers is not None and url.startswith("postgresql"):
         background.append(partial(relay_new_deliveries, store, doorbell))
     if sweep:
         background.append(
-            partial(sweep_periodically, app.app_client, store, owner=name, clock=utc_now)
+            partial(sweep_periodically, app.app_client, store, owner=name, clock=clock)
         )
 
         async def resume_deferred_invitations() -> None:
             if await run_sync(
-                store.try_acquire_lease, "deferred-invitations", name, ttl=900, now=utc_now()
+                store.try_acquire_lease, "deferred-invitations", name, ttl=900, now=clock()
             ):
                 await send_deferred_invitations(
-                    app, store, now=utc_now(), options=feature_options(settings)
+                    app, store, now=clock(), options=feature_options(settings)
                 )
 
         background.append(
@@ -227,7 +230,8 @@ def build_service(
         doorbell=doorbell,
         webhook_secrets=settings.webhook_secrets(),
         background=background,
-        clock=utc_now,
+        clock=clock,
+        startup=[clock.synchronise],
     )
 
 

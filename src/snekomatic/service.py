@@ -17,7 +17,7 @@ import secrets
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import sentry_sdk
@@ -45,6 +45,7 @@ class Service:
 
     ``workers`` may be None (a web-only process). ``background`` are long-running tasks (the redelivery
     sweep, the LISTEN relay) started with the service and cancelled at the end of shutdown.
+    ``startup`` jobs run, in order, before anything else starts (measuring the database's clock).
     """
 
     store: Store
@@ -54,6 +55,7 @@ class Service:
     webhook_secrets: list[bytes]
     background: list[Callable[[], Awaitable[None]]]
     clock: Callable[[], dt.datetime]
+    startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def accept(self, event: Envelope, headers: Mapping[str, str], body: bytes) -> bool:
         """Store a verified delivery; True if new. Rings the doorbell so idle workers start at once."""
@@ -92,6 +94,8 @@ class Service:
 
         With ``host`` None no web server runs (a worker process). Reports the bound URLs (or ``[]``).
         """
+        for job in self.startup:
+            await job()
         async with trio.open_nursery() as nursery:
             await nursery.start(self.ingest.run)
             for task in self.background:

@@ -2,6 +2,7 @@
 
 from snekomatic.inbox._ingest import GroupCommitIngest as GroupCommitIngest
 from snekomatic.inbox._ingest import InboxUnavailable as InboxUnavailable
+from snekomatic.inbox._queue import DatabaseClock as DatabaseClock
 from snekomatic.inbox._workers import DeliveryQueue as DeliveryQueue
 from snekomatic.inbox._workers import Doorbell as Doorbell
 from snekomatic.inbox._workers import WorkerPolicy as WorkerPolicy
@@ -9,6 +10,7 @@ from snekomatic.inbox._workers import Workers as Workers
 from snekomatic.inbox._workers import retry_delay as retry_delay
 
 __all__ = [
+    "DatabaseClock",
     "DeliveryQueue",
     "Doorbell",
     "GroupCommitIngest",

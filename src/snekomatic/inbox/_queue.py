@@ -1,7 +1,8 @@
 """The store seen as the workers' :class:`~snekomatic.inbox.DeliveryQueue`: the clock and threads meet here.
 
-Store functions are synchronous and take ``now``; this adapter reads the wall clock (injectable for
-tests) and runs each call in a worker thread through :func:`snekomatic.store.run_sync`.
+Store functions are synchronous and take ``now``; this adapter reads a clock (in ``serve`` and
+``worker`` the :class:`DatabaseClock`; injectable for tests) and runs each call in a worker thread
+through :func:`snekomatic.store.run_sync`.
 """
 
 from __future__ import annotations
@@ -9,13 +10,49 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from snekomatic.store import Delivery, Store, run_sync
+import structlog
 
-__all__ = ["StoreQueue", "utc_now"]
+from snekomatic.store import Delivery, Store, StoreUnavailable, run_sync
+
+__all__ = ["DatabaseClock", "StoreQueue", "utc_now"]
+
+log = structlog.get_logger("snekomatic.inbox")
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class DatabaseClock:
+    """The database server's time, as this machine's clock plus a measured offset.
+
+    Every process sharing the database compares leases and due times that other processes wrote,
+    perhaps on other machines. On each machine's own clock, a machine running a minute fast would
+    see a live worker's 60-second lease as expired and claim its delivery again. Read through this
+    clock, all of them measure against the database's. Calling it costs no round trip:
+    :meth:`synchronise` measures the offset (at start-up, then every few minutes) from one
+    ``database_now`` call, taking the middle of the round trip as the moment the server read its
+    clock. Until the first measurement, and whenever one fails, the last offset stands (at first 0).
+    """
+
+    def __init__(self, store: Store, *, local: Callable[[], dt.datetime] = utc_now) -> None:
+        self._store = store
+        self._local = local
+        self.offset = dt.timedelta(0)
+
+    def __call__(self) -> dt.datetime:
+        return self._local() + self.offset
+
+    async def synchronise(self) -> None:
+        """Measure the offset again; a database that cannot be reached keeps the last one."""
+        before = self._local()
+        try:
+            server = await run_sync(self._store.database_now)
+        except StoreUnavailable as exc:
+            log.warning("cannot read the database's clock", error=str(exc))
+            return
+        after = self._local()
+        self.offset = server - (before + (after - before) / 2)
 
 
 class StoreQueue:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import final
 
 from sqlalchemy import Engine, text
@@ -45,6 +46,20 @@ class Store(DeliveryMethods, InvitationMethods, LeaderMethods):
         """Run ``SELECT 1``; raises :class:`StoreUnavailable` if the database cannot be reached."""
         with transaction(self.engine, write=False) as conn:
             conn.execute(text("SELECT 1"))
+
+    def database_now(self) -> dt.datetime:
+        """The database server's clock now (timezone-aware UTC).
+
+        Leases and due times are compared by every process that shares the database, possibly on
+        several machines: measured against one clock, the database's, they mean the same to all
+        (see :class:`snekomatic.inbox.DatabaseClock`). SQLite lives on this machine: its clock.
+        """
+        if self.engine.dialect.name != "postgresql":
+            return dt.datetime.now(dt.UTC)
+        with transaction(self.engine, write=False) as conn:
+            # clock_timestamp(), not now(): the latter is the transaction's start.
+            value: dt.datetime = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+        return value.astimezone(dt.UTC)
 
     def close(self) -> None:
         """Close the pooled connections. Calls made after this open new ones."""
