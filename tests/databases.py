@@ -36,6 +36,29 @@ def postgres_admin(test_database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+def backend_pids(admin: Engine, database_url: str) -> list[int]:
+    """The server processes of the connections to ``database_url``'s database (not ``admin``'s own)."""
+    with admin.connect() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = :database AND pid <> pg_backend_pid()"
+                ),
+                {"database": make_url(database_url).database},
+            ).scalars()
+        )
+
+
+def terminate_backends(admin: Engine, database_url: str) -> int:
+    """Kill every connection to ``database_url``'s database, as a server restart would; how many."""
+    pids = backend_pids(admin, database_url)
+    with admin.connect() as conn:
+        for pid in pids:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    return len(pids)
+
+
 def _create_database(admin: Engine, *, template: str | None = None) -> str:
     name = f"snekomatic_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:

@@ -35,6 +35,7 @@ from snekomatic.sentry import init_sentry, report_delivery_failure
 from snekomatic.service import Service, repeat_every, stop_on_signals, worker_name
 from snekomatic.store import (
     Delivery,
+    NewDelivery,
     SchemaDriftError,
     Store,
     StoreError,
@@ -157,12 +158,22 @@ def delivery_processor(app: GithubApp) -> Callable[[Delivery], Awaitable[None]]:
     return process
 
 
+def delivery_ingest(store: Store) -> GroupCommitIngest[NewDelivery]:
+    """The group-commit ingest of deliveries into ``store``, through its delivery writer."""
+    writer = open_delivery_writer(store)
+    return GroupCommitIngest(
+        writer.insert_deliveries,
+        unavailable=(StoreUnavailable,),
+        on_stop=writer.close,
+        on_error=lambda exc: log.error("delivery not stored", error=str(exc)),
+    )
+
+
 def build_service(
     settings: Settings, store: Store, app: GithubApp, *, worker_count: int, sweep: bool
 ) -> Service:
     doorbell = Doorbell()
     name = worker_name()
-    writer = open_delivery_writer(store)
     clock = DatabaseClock(store)  # leases and due times on the database's clock, for all processes
 
     def on_failure(delivery: Delivery, exc: BaseException, last: bool) -> None:
@@ -220,12 +231,7 @@ def build_service(
         )
     return Service(
         store=store,
-        ingest=GroupCommitIngest(
-            writer.insert_deliveries,
-            unavailable=(StoreUnavailable,),
-            on_stop=writer.close,
-            on_error=lambda exc: log.error("delivery not stored", error=str(exc)),
-        ),
+        ingest=delivery_ingest(store),
         workers=workers,
         doorbell=doorbell,
         webhook_secrets=settings.webhook_secrets(),

@@ -7,10 +7,11 @@ from functools import partial
 
 import trio
 
-from snekomatic.inbox import DatabaseClock, Doorbell, GroupCommitIngest, WorkerPolicy, Workers
+from snekomatic.compose import delivery_ingest
+from snekomatic.inbox import DatabaseClock, Doorbell, WorkerPolicy, Workers
 from snekomatic.inbox._queue import StoreQueue, utc_now
 from snekomatic.service import Service
-from snekomatic.store import Delivery, Store, StoreUnavailable, open_delivery_writer
+from snekomatic.store import Delivery, Store, StoreUnavailable
 from tests.store.builders import new_delivery
 
 LEASE = 60.0
@@ -91,11 +92,10 @@ async def test_startup_jobs_run_before_workers_claim(store: Store) -> None:
     async def process(delivery: Delivery) -> None:
         pass
 
-    writer = open_delivery_writer(store)
     doorbell = Doorbell()
     service = Service(
         store=store,
-        ingest=GroupCommitIngest(writer.insert_deliveries, unavailable=(), on_stop=writer.close),
+        ingest=delivery_ingest(store),
         workers=Workers(
             Queue(store), process, count=1, name="t", policy=WorkerPolicy(), doorbell=doorbell
         ),

@@ -12,18 +12,17 @@ import httpx
 import trio
 import trio.lowlevel
 
+from snekomatic.compose import delivery_ingest
 from snekomatic.gh.sansio import signature_for
-from snekomatic.inbox import Doorbell, GroupCommitIngest, WorkerPolicy, Workers
+from snekomatic.inbox import Doorbell, WorkerPolicy, Workers
 from snekomatic.inbox._queue import StoreQueue, utc_now
 from snekomatic.service import Service
 from snekomatic.store import (
     Delivery,
     DeliveryStatus,
-    NewDelivery,
     Store,
     StoreUnavailable,
     create_store_engine,
-    open_delivery_writer,
     run_sync,
 )
 from tests.payloads import load_payload
@@ -137,7 +136,7 @@ async def test_the_same_delivery_sent_ten_times_at_once_is_stored_and_processed_
     doorbell = Doorbell()
     service = Service(
         store=store,
-        ingest=_ingest(store),
+        ingest=delivery_ingest(store),
         workers=Workers(
             StoreQueue(store), process, count=4, name="t", policy=FAST, doorbell=doorbell
         ),
@@ -178,17 +177,10 @@ async def test_the_same_delivery_sent_ten_times_at_once_is_stored_and_processed_
     ]
 
 
-def _ingest(store: Store) -> GroupCommitIngest[NewDelivery]:
-    writer = open_delivery_writer(store)
-    return GroupCommitIngest(
-        writer.insert_deliveries, unavailable=(StoreUnavailable,), on_stop=writer.close
-    )
-
-
 def _service(store: Store) -> Service:
     return Service(
         store=store,
-        ingest=_ingest(store),
+        ingest=delivery_ingest(store),
         workers=None,
         doorbell=Doorbell(),
         webhook_secrets=[b"s"],

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import trio
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from snekomatic.store import (
@@ -20,6 +20,7 @@ from snekomatic.store import (
     database_url,
     run_sync,
 )
+from tests.databases import terminate_backends
 from tests.store.builders import new_delivery
 
 
@@ -114,15 +115,7 @@ def test_pool_reconnects_after_its_connections_are_killed(
     store: Store, postgres_admin: Engine, migrated_database: str
 ) -> None:
     store.insert_deliveries([new_delivery("before")])  # leaves a connection in the pool
-    database = migrated_database.rsplit("/", 1)[-1]
-    with postgres_admin.connect() as conn:
-        killed = conn.execute(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = :database AND pid <> pg_backend_pid()"
-            ),
-            {"database": database},
-        ).scalar()
+    killed = terminate_backends(postgres_admin, migrated_database)
 
     results = store.insert_deliveries([new_delivery("after")])
 

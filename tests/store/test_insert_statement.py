@@ -20,6 +20,7 @@ from snekomatic.store import (
     open_delivery_writer,
 )
 from snekomatic.store._deliveries import _INSERT_CHUNK_ROWS
+from tests.databases import backend_pids, terminate_backends
 from tests.store.builders import NOW, new_delivery
 
 Insert = Callable[[Sequence[NewDelivery]], Awaitable[list[bool]]]
@@ -109,26 +110,6 @@ async def test_batch_with_a_new_row_among_duplicates_wakes_the_listener(
         listener.close()
 
 
-def _connections_to(admin: Engine, database_url: str) -> list[int]:
-    database = database_url.rsplit("/", 1)[-1]
-    with admin.connect() as conn:
-        return list(
-            conn.execute(
-                text(
-                    "SELECT pid FROM pg_stat_activity "
-                    "WHERE datname = :database AND pid <> pg_backend_pid()"
-                ),
-                {"database": database},
-            ).scalars()
-        )
-
-
-def _kill(admin: Engine, pids: list[int]) -> None:
-    with admin.connect() as conn:
-        for pid in pids:
-            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-
-
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_the_writer_keeps_one_connection_and_closing_lets_it_go(
     store: Store, writer: DeliveryWriter, postgres_admin: Engine, migrated_database: str
@@ -136,11 +117,11 @@ async def test_the_writer_keeps_one_connection_and_closing_lets_it_go(
     store.close()  # only the writer's connection is left to count
     for _ in range(3):
         await writer.insert_deliveries([new_delivery()])
-    assert len(_connections_to(postgres_admin, migrated_database)) == 1
+    assert len(backend_pids(postgres_admin, migrated_database)) == 1
 
     writer.close()
 
-    assert _connections_to(postgres_admin, migrated_database) == []
+    assert backend_pids(postgres_admin, migrated_database) == []
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -149,7 +130,7 @@ async def test_a_connection_killed_between_batches_is_replaced_without_an_error(
 ) -> None:
     await writer.insert_deliveries([new_delivery("before")])
     store.close()
-    _kill(postgres_admin, _connections_to(postgres_admin, migrated_database))
+    terminate_backends(postgres_admin, migrated_database)
 
     assert await writer.insert_deliveries([new_delivery("after"), new_delivery("before")]) == [
         True,
@@ -164,13 +145,13 @@ async def test_a_refused_statement_raises_and_the_connection_stays_usable(
 ) -> None:
     await writer.insert_deliveries([new_delivery("first")])
     store.close()
-    (pid,) = _connections_to(postgres_admin, migrated_database)
+    (pid,) = backend_pids(postgres_admin, migrated_database)
 
     with pytest.raises(psycopg.DataError):  # PostgreSQL text cannot hold NUL
         await writer.insert_deliveries([new_delivery("nul\x00here"), new_delivery("second")])
 
     assert await writer.insert_deliveries([new_delivery("second")]) == [True]
-    assert _connections_to(postgres_admin, migrated_database) == [pid]
+    assert backend_pids(postgres_admin, migrated_database) == [pid]
     assert {d.delivery_id for d in store.list_deliveries()} == {"first", "second"}
 
 
