@@ -123,6 +123,24 @@ async def test_a_url_on_another_host_is_refused_before_any_credential_leaves(
     assert TOKEN not in str(caught.value) and TOKEN not in repr(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("template", "url_vars"),
+    [
+        ("/orgs/{org}/invitations", {"org": ".."}),
+        ("/orgs/{org}/memberships/{username}", {"org": "o", "username": ".."}),
+    ],
+    ids=["org-dot-dot", "login-dot-dot"],
+)
+async def test_a_dot_segment_value_is_refused_before_anything_is_sent(
+    server: ScriptedGitHub, http: httpx.AsyncClient, template: str, url_vars: dict[str, str]
+) -> None:
+    # httpx would collapse "/orgs/../invitations" to "POST /invitations": another endpoint.
+    client = make_client(http, auth=TokenAuth(TOKEN))
+    with pytest.raises(ValueError, match="endpoint"):
+        await client.post(template, url_vars, data={"invitee_id": 1})
+    assert server.requests == []
+
+
 async def test_json_answers_are_decoded(server: ScriptedGitHub, http: httpx.AsyncClient) -> None:
     server.script("GET", "/user", Reply(200, {"login": "octocat"}))
     assert await make_client(http).getitem("/user") == {"login": "octocat"}

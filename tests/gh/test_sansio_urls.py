@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
+import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from snekomatic.gh.errors import ForbiddenURL
 from snekomatic.gh.sansio import expand_url
@@ -36,7 +40,12 @@ GHES = "https://ghe.example/api/v3"
             id="reserved-quoted",
         ),
         pytest.param("/users/{user}", {"user": "é"}, f"{API}/users/%C3%A9", id="non-ascii-quoted"),
-        pytest.param("/users/{user}", {"user": ".."}, f"{API}/users/..", id="dots-kept"),
+        pytest.param("/users/{user}", {"user": "..."}, f"{API}/users/...", id="three-dots-kept"),
+        pytest.param("/users/{user}", {"user": ".a"}, f"{API}/users/.a", id="leading-dot-kept"),
+        pytest.param(
+            "/search/issues?q={q}", {"q": ".."}, f"{API}/search/issues?q=..", id="query-dots"
+        ),
+        pytest.param("/search/issues{?q}", {"q": ""}, f"{API}/search/issues?q=", id="query-empty"),
         pytest.param(
             "/repos/o/r/issues{/number}",
             {"number": 7},
@@ -169,3 +178,91 @@ def test_bad_template_raises_value_error(
 ) -> None:
     with pytest.raises(ValueError, match=match):
         expand_url(template, url_vars, base_url=API)
+
+
+# --- dot segments: a value never moves the call to another endpoint --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "url_vars"),
+    [
+        pytest.param("/orgs/{org}/invitations", {"org": ".."}, id="org-dot-dot"),
+        pytest.param("/orgs/{org}/invitations", {"org": "."}, id="org-dot"),
+        pytest.param("/orgs/{org}/invitations", {"org": ""}, id="org-empty"),
+        pytest.param("/orgs/{org}/memberships/{user}", {"org": "o", "user": ".."}, id="login"),
+        pytest.param("/repos/{owner}/{repo}", {"owner": "o", "repo": ".."}, id="repository"),
+        pytest.param("/repos/o/r/issues{/number}", {"number": ".."}, id="optional-segment"),
+        pytest.param("/repos/o/r/issues{/number}", {"number": ""}, id="optional-segment-empty"),
+        pytest.param(f"{API}/orgs/{{org}}/invitations", {"org": ".."}, id="absolute-template"),
+    ],
+)
+def test_empty_or_dot_path_value_is_refused(template: str, url_vars: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="endpoint"):
+        expand_url(template, url_vars, base_url=API)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{API}/repos/o/r/../../app/installations",
+        f"{API}/repos/o/./r",
+        f"{API}/repos/o/r/%2e%2E/x",
+        f"{API}/repos/o/r/%2E",
+        f"{API}/..",
+    ],
+    ids=["dot-dot", "dot", "encoded-dot-dot", "encoded-dot", "at-the-end"],
+)
+def test_absolute_url_with_a_dot_segment_is_forbidden(url: str) -> None:
+    # A hypermedia URL from a payload is on the right origin but would leave its endpoint.
+    with pytest.raises(ForbiddenURL):
+        expand_url(url, None, base_url=API)
+
+
+@pytest.mark.parametrize("template", ["/repos/o/r/../x", "./app", "../app", "/a/%2e%2e"])
+def test_relative_template_with_a_dot_segment_is_refused(template: str) -> None:
+    with pytest.raises(ValueError, match="segment"):
+        expand_url(template, None, base_url=API)
+
+
+_TEMPLATES = [
+    "/orgs/{org}/invitations",
+    "/orgs/{org}/memberships/{user}",
+    "/repos/{owner}/{repo}/issues/{number}/comments",
+    "/repos/{owner}/{repo}/issues{/number}",
+    "/search/issues?q={q}{&page}",
+]
+_values = st.one_of(
+    st.sampled_from(["", ".", "..", "...", "%2e", "%2e%2e", "a/..", "../a", "/", "?", "#"]),
+    st.text(max_size=8),
+    st.integers(),
+    st.none(),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    template=st.sampled_from(_TEMPLATES),
+    url_vars=st.dictionaries(
+        st.sampled_from(["org", "user", "owner", "repo", "number", "q", "page"]), _values
+    ),
+    base_url=st.sampled_from([API, GHES]),
+)
+def test_expansion_keeps_the_templates_path_shape(
+    template: str, url_vars: dict[str, Any], base_url: str
+) -> None:
+    try:
+        url = expand_url(template, url_vars, base_url=base_url)
+    except ValueError:
+        return  # a missing value, or one refused for the path: nothing is sent
+    path = urllib.parse.urlsplit(url).path.removeprefix(urllib.parse.urlsplit(base_url).path)
+    segments = path.split("/")
+    template_segments = template.partition("?")[0].replace("{/", "/{").split("/")
+    if "{/number}" in template and url_vars.get("number") is None:
+        template_segments.pop()
+    # As many segments as the template, none empty or a dot segment, literals where they were.
+    assert len(segments) == len(template_segments)
+    for got, wanted in zip(segments[1:], template_segments[1:], strict=True):
+        assert got and urllib.parse.unquote(got) not in (".", "..")
+        if "{" not in wanted:
+            assert got == wanted
+    assert httpx.URL(url).path == urllib.parse.unquote(urllib.parse.urlsplit(url).path)
