@@ -31,6 +31,7 @@ PUBLIC_API = {
     "Event",
     "Link",
     "RateLimit",
+    "SignatureVerifier",  # added for the web endpoint: verify a body as it streams in
     "app_jwt_claims",
     "decode_webhook",  # added to the brief's list for the inbox: decoding a stored, verified delivery
     "encode_app_jwt",

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from snekomatic.gh.errors import InvalidSignature
-from snekomatic.gh.sansio import signature_for, verify_signature
+from snekomatic.gh.sansio import SignatureVerifier, signature_for, verify_signature
 
 SECRET = b"It's a Secret to Everybody"
 BODY = b"Hello, World!"
@@ -112,3 +112,63 @@ def test_arbitrary_text_header_raises_only_invalid_signature(header: str) -> Non
 def test_arbitrary_64_character_digest_raises_only_invalid_signature(digest: str) -> None:
     with pytest.raises(InvalidSignature):
         verify_signature(BODY, "sha256=" + digest, [SECRET])
+
+
+# -- SignatureVerifier: the same check over a body fed in chunks -----------------------------------
+
+
+def _split(body: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({min(cut, len(body)) for cut in cuts})
+    return [body[start:end] for start, end in zip([0, *points], [*points, len(body)], strict=True)]
+
+
+def test_published_signature_verifies_when_fed_in_chunks() -> None:
+    verifier = SignatureVerifier(GOOD, [SECRET])
+    for chunk in (b"Hello", b", ", b"", b"World!"):
+        verifier.update(chunk)
+    verifier.verify()
+
+
+def test_a_malformed_header_is_refused_before_any_body_is_fed() -> None:
+    with pytest.raises(InvalidSignature):
+        SignatureVerifier("sha256=" + "zz" * 32, [SECRET])
+
+
+def test_a_missing_header_is_refused_before_any_body_is_fed() -> None:
+    with pytest.raises(InvalidSignature):
+        SignatureVerifier(None, [SECRET])
+
+
+def test_the_repr_of_a_verifier_shows_no_secret_and_no_digest() -> None:
+    shown = repr(SignatureVerifier(GOOD, [SECRET]))
+    assert SECRET.decode() not in shown
+    assert GOOD.removeprefix("sha256=") not in shown
+
+
+@given(
+    body=bodies,
+    other=bodies,
+    secret=secrets,
+    cuts=st.lists(st.integers(min_value=0, max_value=256), max_size=6),
+    sign_other=st.booleans(),
+)
+def test_chunked_verification_agrees_with_verify_signature(
+    body: bytes, other: bytes, secret: bytes, cuts: list[int], sign_other: bool
+) -> None:
+    header = signature_for(other if sign_other else body, secret)
+    try:
+        verify_signature(body, header, [b"unrelated", secret])
+    except InvalidSignature:
+        whole_verdict = False
+    else:
+        whole_verdict = True
+    verifier = SignatureVerifier(header, [b"unrelated", secret])
+    for chunk in _split(body, cuts):
+        verifier.update(chunk)
+    try:
+        verifier.verify()
+    except InvalidSignature:
+        chunked_verdict = False
+    else:
+        chunked_verdict = True
+    assert chunked_verdict == whole_verdict

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
+from typing import final
 
 from snekomatic.gh.errors import InvalidSignature
 
@@ -59,15 +60,48 @@ def verify_signature(body: bytes, header: str | None, secrets: Sequence[bytes]) 
     missing, malformed (wrong prefix, length, non-hex, non-ASCII, surrounding whitespace) or matches
     none of the secrets. Empty secrets never match (GitHub signs nothing when no secret is set), so an
     empty ``secrets`` rejects every delivery. Messages never contain a secret or the expected digest.
-    Pure: no I/O, not a checkpoint.
+    Pure: no I/O, not a checkpoint. :class:`SignatureVerifier` is the same check over a body that
+    arrives in pieces.
     """
-    given = _digest_from_header(header)
-    matched = False
-    for secret in secrets:
-        if not secret:
-            continue
-        expected = hmac.new(secret, body, hashlib.sha256).digest()
-        # No early exit: every configured secret costs the same whether or not an earlier one matched.
-        matched |= hmac.compare_digest(expected, given)
-    if not matched:
-        raise InvalidSignature("X-Hub-Signature-256 does not match the body")
+    verifier = SignatureVerifier(header, secrets)
+    verifier.update(body)
+    verifier.verify()
+
+
+@final
+class SignatureVerifier:
+    """:func:`verify_signature` for a body read in chunks, so a receiver never needs a second pass.
+
+    ``SignatureVerifier(header, secrets)`` checks the header's form at once and raises
+    :class:`~snekomatic.gh.errors.InvalidSignature` if it is missing or malformed, before a byte of
+    the body is read. Then :meth:`update` takes the body's chunks in order, and :meth:`verify` returns
+    None or raises ``InvalidSignature`` exactly when :func:`verify_signature` would on their
+    concatenation. :meth:`verify` does not end the stream: more :meth:`update` calls may follow.
+
+    It holds the HMAC state of every secret (keyed with the webhook secrets, which never appear in
+    its ``repr`` or in a message), and none of the body. Pure: no I/O, not a checkpoint.
+    """
+
+    __slots__ = ("_given", "_macs")
+
+    def __init__(self, header: str | None, secrets: Sequence[bytes]) -> None:
+        self._given = _digest_from_header(header)
+        self._macs = [hmac.new(secret, digestmod=hashlib.sha256) for secret in secrets if secret]
+
+    def __repr__(self) -> str:
+        return f"<SignatureVerifier over {len(self._macs)} secret(s)>"
+
+    def update(self, chunk: bytes) -> None:
+        """Feed the next ``chunk`` of the raw body."""
+        for mac in self._macs:
+            mac.update(chunk)
+
+    def verify(self) -> None:
+        """Raise ``InvalidSignature`` unless the bytes fed so far match the header under some secret."""
+        matched = False
+        for mac in self._macs:
+            # No early exit: every configured secret costs the same whether or not an earlier one
+            # matched.
+            matched |= hmac.compare_digest(mac.digest(), self._given)
+        if not matched:
+            raise InvalidSignature("X-Hub-Signature-256 does not match the body")

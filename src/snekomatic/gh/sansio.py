@@ -36,6 +36,7 @@ from snekomatic.gh._requests import API_VERSION as API_VERSION
 from snekomatic.gh._requests import parse_authorization as parse_authorization
 from snekomatic.gh._requests import request_headers as request_headers
 from snekomatic.gh._responses import error_for_response as error_for_response
+from snekomatic.gh._signatures import SignatureVerifier as SignatureVerifier
 from snekomatic.gh._signatures import signature_for as signature_for
 from snekomatic.gh._signatures import verify_signature as verify_signature
 from snekomatic.gh._urls import expand_url as expand_url
@@ -58,6 +59,7 @@ __all__ = [
     "Event",
     "Link",
     "RateLimit",
+    "SignatureVerifier",
     "app_jwt_claims",
     "decode_webhook",
     "encode_app_jwt",
