@@ -66,11 +66,15 @@ class CrashingStore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
 
-    def update_invitation(self, invitation: Invitation, *, expected_state: str) -> bool:
+    def update_invitation(
+        self, invitation: Invitation, *, expected_state: str, claimant: str | None = None
+    ) -> bool:
         if self.crash_before == invitation.state:
             self.crash_before = None
             raise StoreCrash(f"crashed before recording {invitation.state!r}")
-        updated = self.store.update_invitation(invitation, expected_state=expected_state)
+        updated = self.store.update_invitation(
+            invitation, expected_state=expected_state, claimant=claimant
+        )
         if updated and self.after_update is not None:
             self.after_update(invitation)
         return updated

@@ -274,3 +274,62 @@ async def test_missing_members_permission_is_reported_not_retried(
     assert len(world.fake.requests_to("GET", "/orgs/*")) == 1  # asked once, not retried
     assert (world.invitees(), world.comments(pr)) == ([], [])
     assert await world.state_of(world.contributor) == "checking"
+
+
+@pytest.mark.parametrize("count", [2, 10])
+async def test_merges_by_one_newcomer_at_once_invite_and_comment_once(
+    world: World, clock: MockClock, count: int
+) -> None:
+    # Issue 9: ten merged-PR deliveries for one new user, processed together, gave 1 invitation and
+    # 4 comments. Tasks that found the invitation "invited" each looked for the marked comment,
+    # queued behind the installation's one-write-per-second pacing, then each posted. Here the others
+    # arrive the moment the first records "invited", and its first look for the comment fails once,
+    # so they all look while it backs off.
+    (first_pr, first), *others = [await world.merge(world.contributor) for _ in range(count)]
+    world.fake.inject_fault("GET", "/repos/*/issues/*/comments", kind="server_error", times=1)
+    token = trio.lowlevel.current_trio_token()
+
+    with trio.fail_after(MINUTE):
+        async with trio.open_nursery() as nursery:
+
+            def start_the_others(invitation: Invitation) -> None:
+                if invitation.state == "invited":
+                    for _, delivery in others:
+                        trio.from_thread.run_sync(
+                            nursery.start_soon, world.dispatch, delivery, trio_token=token
+                        )
+
+            world.store.after_update = start_the_others
+            nursery.start_soon(world.dispatch, first)
+    assert world.invitees() == ["zeke"]
+    assert len(world.fake.requests_to("POST", "/orgs/octo-org/invitations")) == 1
+    assert len(world.fake.requests_to("POST", "/repos/*/issues/*/comments")) == 1
+    assert len(world.comments(first_pr)) == 1
+    assert await world.state_of(world.contributor) == "commented"
+
+
+async def test_another_delivery_leaves_a_crashed_invitation_to_its_own_retry(
+    world: World, clock: MockClock
+) -> None:
+    first_pr, first = await world.merge(world.contributor)
+    second_pr, second = await world.merge(world.contributor)
+    world.store.crash_before = "commented"
+    with trio.fail_after(MINUTE), pytest.raises(ExceptionGroup):
+        await world.dispatch(first)
+    posted = len(world.fake.requests_to("POST", "/repos/*/issues/*/comments"))
+
+    with trio.fail_after(MINUTE), capture_logs() as logs:
+        await world.dispatch(second)
+    assert len(world.fake.requests_to("POST", "/repos/*/issues/*/comments")) == posted
+    assert "invitation is being advanced by another task" in [e["event"] for e in logs]
+
+    with trio.fail_after(MINUTE):
+        await world.dispatch(first)
+    assert (world.invitees(), len(world.comments(first_pr)), world.comments(second_pr)) == (
+        ["zeke"],
+        1,
+        [],
+    )
+    invitation = await world.invitation(world.contributor)
+    assert invitation is not None
+    assert (invitation.state, invitation.claimed_by) == ("commented", None)

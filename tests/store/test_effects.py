@@ -52,6 +52,58 @@ def test_invitation_does_not_advance_from_another_state(store: Store) -> None:
     assert stored is not None and stored.state == "invited"
 
 
+def claim(store: Store, claimant: str, at: int = 0, ttl: int = 600) -> Invitation | None:
+    return store.claim_invitation(
+        10, 20, claimant=claimant, now=NOW + seconds(at), until=NOW + seconds(at + ttl)
+    )
+
+
+def test_unclaimed_invitation_is_claimed_and_returned_as_stored(store: Store) -> None:
+    store.insert_invitation(invitation("invited"))
+
+    claimed = claim(store, "delivery:a")
+
+    assert claimed == invitation(
+        "invited", claimed_by="delivery:a", claimed_until=NOW + seconds(600)
+    )
+    assert store.get_invitation(10, 20) == claimed
+
+
+def test_claim_held_by_another_is_refused_until_it_runs_out(store: Store) -> None:
+    store.insert_invitation(invitation("invited"))
+    claim(store, "delivery:a")
+
+    assert claim(store, "delivery:b", at=599) is None
+    assert claim(store, "delivery:a", at=10) is not None  # the holder, retried, renews it
+    assert claim(store, "delivery:b", at=609) is None
+    taken = claim(store, "delivery:b", at=611)
+    assert taken is not None and taken.claimed_by == "delivery:b"
+
+
+def test_no_invitation_no_claim(store: Store) -> None:
+    assert claim(store, "delivery:a") is None
+
+
+def test_one_of_ten_concurrent_claimants_gets_the_invitation(store: Store) -> None:
+    store.insert_invitation(invitation("invited"))
+    names = iter(range(10))
+
+    won = run_together(10, lambda: claim(store, f"delivery:{next(names)}"))
+
+    assert len([c for c in won if c is not None]) == 1
+
+
+def test_update_with_a_claimant_needs_its_claim(store: Store) -> None:
+    store.insert_invitation(invitation("inviting"))
+    claim(store, "delivery:a")
+    invited = invitation("invited", claimed_by="delivery:a")
+
+    assert (
+        store.update_invitation(invited, expected_state="inviting", claimant="delivery:b") is False
+    )
+    assert store.update_invitation(invited, expected_state="inviting", claimant="delivery:a")
+
+
 def test_list_invitations_filters_by_org(store: Store) -> None:
     store.insert_invitation(invitation())
     store.insert_invitation(invitation(org_id=11))

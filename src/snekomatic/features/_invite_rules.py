@@ -17,6 +17,12 @@ before the step that follows it, so that a retry after a crash at any point repe
 - ``invited`` is recorded right after the POST succeeds, before the comment; the comment carries a hidden
   marker and is looked up before posting, so a retry in ``invited`` finds it instead of posting another.
 
+Several tasks may hold the same invitation at once (pull requests by one person merged together, a
+redelivery, a backfill). Compare-and-set on the state keeps the row single but not the effects: each
+task that read ``invited`` would look for the comment, find none yet, and post. So a task claims the
+invitation before any step that calls GitHub (``Store.claim_invitation``, renewed at each step, let go
+in a final or deferred state) and the others step aside; the same work retried carries its claim on.
+
 GitHub rules used here:
 https://docs.github.com/en/rest/orgs/members#get-organization-membership-for-a-user (200 active|pending,
 404 otherwise) and https://docs.github.com/en/rest/orgs/members#create-an-organization-invitation (422

@@ -336,7 +336,9 @@ async def _handle_author(
     if plan.dry_run:
         return await _would_invite(client, target)
     now = run.now()
-    state = await advance_invitation(client, store, target, options=plan.options, now=now)
+    state = await advance_invitation(
+        client, store, target, claimant=f"backfill:{run.run_id}", options=plan.options, now=now
+    )
     return {
         rules.COMMENTED: Outcome.INVITED,
         rules.MEMBER: Outcome.MEMBER,

@@ -13,6 +13,7 @@ the author's merged pull requests and looks the team up (:mod:`snekomatic.featur
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Final, Protocol
@@ -48,6 +49,10 @@ MEMBERS_PERMISSION: Final = "organization members: read & write"
 CONTEXT_KIND: Final = "invite.context"
 #: In-progress invitations untouched for this long are resumed by :func:`send_deferred_invitations`.
 STALE_AFTER: Final = dt.timedelta(hours=1)
+#: How long a task's claim on an invitation lasts; each step it records renews it. Longer than one
+#: delivery attempt may run (the workers' 300 s deadline), so a live task does not lose it mid-step;
+#: a claim left by a task that died is taken over by its own retry at once, by anyone else after this.
+CLAIM_TTL: Final = dt.timedelta(minutes=10)
 _SWEEP_LIMIT: Final = 10_000
 
 log = structlog.get_logger("snekomatic.invite")
@@ -58,7 +63,12 @@ class InvitationStore(Protocol):
 
     def get_invitation(self, org_id: int, user_id: int) -> Invitation | None: ...
     def insert_invitation(self, invitation: Invitation) -> bool: ...
-    def update_invitation(self, invitation: Invitation, *, expected_state: str) -> bool: ...
+    def update_invitation(
+        self, invitation: Invitation, *, expected_state: str, claimant: str | None = None
+    ) -> bool: ...
+    def claim_invitation(
+        self, org_id: int, user_id: int, *, claimant: str, now: dt.datetime, until: dt.datetime
+    ) -> Invitation | None: ...
     def list_invitations(
         self, org_id: int | None = None, *, limit: int = 100
     ) -> list[Invitation]: ...
@@ -111,7 +121,14 @@ async def handle_merged_pull_request(
         target = replace(
             target, welcome_template=admission.welcome_template, team_id=admission.team_id
         )
-    await advance_invitation(ctx.client, store, target, options=options, now=now)
+    await advance_invitation(
+        ctx.client,
+        store,
+        target,
+        claimant=f"delivery:{ctx.event.delivery_id}",
+        options=options,
+        now=now,
+    )
 
 
 async def send_deferred_invitations(
@@ -142,6 +159,7 @@ async def send_deferred_invitations(
     ]
     advanced = 0
     failures: list[Exception] = []
+    claimant = f"deferred-sweep:{secrets.token_hex(4)}"
     for row in reversed(due):  # oldest first: the order they were deferred in
         effect = await run_sync(store.get_effect, CONTEXT_KIND, f"{row.org_id}:{row.user_id}")
         if effect is None or not isinstance(effect.data, Mapping):
@@ -150,7 +168,12 @@ async def send_deferred_invitations(
         target = InvitationTarget.from_context(row.org_id, row.user_id, effect.data)
         try:
             final = await advance_invitation(
-                app.client_for(target.installation_id), store, target, options=options, now=now
+                app.client_for(target.installation_id),
+                store,
+                target,
+                claimant=claimant,
+                options=options,
+                now=now,
             )
         except (GitHubError, MissingPermission, StoreError) as exc:
             log.error(
@@ -172,16 +195,21 @@ async def advance_invitation(
     store: InvitationStore,
     target: InvitationTarget,
     *,
+    claimant: str,
     options: FeatureOptions,
     now: dt.datetime,
 ) -> str | None:
     """Take the invitation of ``target`` as far as it goes; return the state it was left in.
 
-    None: a concurrent task inserted it first (that one carries on). Raises as
+    ``claimant`` names this work (``"delivery:<guid>"``, a backfill run, a sweep): before any step
+    that calls GitHub it claims the invitation (:data:`CLAIM_TTL`), so that of several tasks for the
+    same person, one alone sends the invitation and the comment, and the same work retried after a
+    crash carries on at once. None: another task holds it (that one carries on). Raises as
     :func:`handle_merged_pull_request` does. A checkpoint.
     """
     bound = log.bind(org=target.org_login, user=target.user_login, pr=target.pr_html_url)
     invitation = await run_sync(store.get_invitation, target.org_id, target.user_id)
+    claimed = False
     while True:
         paused_until = await run_sync(store.org_throttled_until, target.org_id, now=now)
         state = None if invitation is None else invitation.state
@@ -189,25 +217,47 @@ async def advance_invitation(
         if step is rules.Step.NOTHING:
             return state
         if invitation is None:
-            invitation = await _insert(store, target, step, now)
+            invitation = await _insert(store, target, step, claimant, now)
             if invitation is None:
                 bound.info("invitation already taken on by another task")
                 return None
             if invitation.state == rules.DEFERRED:
                 bound.info("invitation deferred", until=str(paused_until))
                 return invitation.state
+            claimed = True
+            continue
+        if not claimed:
+            # Whoever wins the claim acts; the state it holds may be newer than the one read.
+            invitation = await run_sync(
+                store.claim_invitation,
+                target.org_id,
+                target.user_id,
+                claimant=claimant,
+                now=now,
+                until=now + CLAIM_TTL,
+            )
+            if invitation is None:
+                bound.info("invitation is being advanced by another task")
+                return None
+            claimed = True
             continue
         if step is rules.Step.DEFER:
-            invitation = await _move(store, invitation, rules.DEFERRED, now)
+            invitation = await _move(store, invitation, rules.DEFERRED, claimant, now)
             bound.info("invitation deferred", until=str(paused_until))
         elif step is rules.Step.RESUME:
-            invitation = await _move(store, invitation, rules.CHECKING, now)
+            invitation = await _move(store, invitation, rules.CHECKING, claimant, now)
         elif step is rules.Step.CHECK_MEMBERSHIP:
             invitation = await _check_membership(
-                client, store, invitation, target, now, throttled=paused_until is not None
+                client,
+                store,
+                invitation,
+                target,
+                claimant,
+                now,
+                throttled=paused_until is not None,
             )
         elif step is rules.Step.COMMENT:
-            invitation = await _comment(client, store, invitation, target, options, now)
+            invitation = await _comment(client, store, invitation, target, options, claimant, now)
         else:  # pragma: no cover - RECORD_* only occur with no invitation, handled above
             raise AssertionError(step)
         if invitation is None:
@@ -216,7 +266,11 @@ async def advance_invitation(
 
 
 async def _insert(
-    store: InvitationStore, target: InvitationTarget, step: rules.Step, now: dt.datetime
+    store: InvitationStore,
+    target: InvitationTarget,
+    step: rules.Step,
+    claimant: str,
+    now: dt.datetime,
 ) -> Invitation | None:
     state = rules.DEFERRED if step is rules.Step.RECORD_DEFERRED else rules.CHECKING
     invitation = Invitation(
@@ -227,6 +281,7 @@ async def _insert(
         state=state,
         updated_at=now,
         pr_url=target.pr_html_url,
+        **_claim_after(state, claimant, now),
     )
     if not await run_sync(store.insert_invitation, invitation):
         return None
@@ -241,17 +296,31 @@ async def _insert(
     return invitation
 
 
+def _claim_after(state: str, claimant: str, now: dt.datetime) -> dict[str, Any]:
+    """The claim an invitation keeps in ``state``: renewed while in progress, let go once it rests
+    (final, or deferred until whichever task comes after the pause)."""
+    if state in rules.FINAL_STATES or state == rules.DEFERRED:
+        return {"claimed_by": None, "claimed_until": None}
+    return {"claimed_by": claimant, "claimed_until": now + CLAIM_TTL}
+
+
 async def _move(
     store: InvitationStore,
     invitation: Invitation,
     state: str,
+    claimant: str,
     now: dt.datetime,
     **changes: Any,
 ) -> Invitation | None:
-    """Compare-and-set the invitation to ``state``; None if someone else changed it first."""
+    """Compare-and-set the invitation to ``state`` while ``claimant`` holds it; None if someone else
+    changed it or took the claim first."""
     rules.check_transition(invitation.state, state)
-    moved = replace(invitation, state=state, updated_at=now, **changes)
-    if not await run_sync(store.update_invitation, moved, expected_state=invitation.state):
+    moved = replace(
+        invitation, state=state, updated_at=now, **_claim_after(state, claimant, now), **changes
+    )
+    if not await run_sync(
+        store.update_invitation, moved, expected_state=invitation.state, claimant=claimant
+    ):
         return None
     return moved
 
@@ -284,6 +353,7 @@ async def _check_membership(
     store: InvitationStore,
     invitation: Invitation,
     target: InvitationTarget,
+    claimant: str,
     now: dt.datetime,
     *,
     throttled: bool,
@@ -300,7 +370,7 @@ async def _check_membership(
     decision = rules.decide_after_membership(invitation.state, membership, throttled=throttled)
     moved: Invitation | None = invitation
     if decision.state != invitation.state:
-        moved = await _move(store, invitation, decision.state, now)
+        moved = await _move(store, invitation, decision.state, claimant, now)
         log.info(
             "membership checked",
             org=target.org_login,
@@ -310,7 +380,7 @@ async def _check_membership(
         )
     if moved is None or not decision.invite:
         return moved
-    return await _invite(client, store, moved, target, now)
+    return await _invite(client, store, moved, target, claimant, now)
 
 
 async def _invite(
@@ -318,6 +388,7 @@ async def _invite(
     store: InvitationStore,
     invitation: Invitation,
     target: InvitationTarget,
+    claimant: str,
     now: dt.datetime,
 ) -> Invitation | None:
     endpoint = "POST " + INVITATIONS_URL
@@ -343,11 +414,11 @@ async def _invite(
             )
         else:
             log.info("already a member", org=target.org_login, user=target.user_login)
-        return await _move(store, invitation, state, now, last_error=refusal.value)
+        return await _move(store, invitation, state, claimant, now, last_error=refusal.value)
     except (Forbidden, NotFound) as exc:
         raise _missing_members_permission(target, endpoint, exc) from exc
     log.info("invitation sent", org=target.org_login, user=target.user_login)
-    return await _move(store, invitation, rules.INVITED, now, invited_at=now)
+    return await _move(store, invitation, rules.INVITED, claimant, now, invited_at=now)
 
 
 async def _comment(
@@ -356,6 +427,7 @@ async def _comment(
     invitation: Invitation,
     target: InvitationTarget,
     options: FeatureOptions,
+    claimant: str,
     now: dt.datetime,
 ) -> Invitation | None:
     # The comment goes on the pull request that started this invitation, whichever event resumes it.
@@ -381,6 +453,7 @@ async def _comment(
         store,
         invitation,
         rules.COMMENTED,
+        claimant,
         now,
         commented_at=now,
         comment_id=comment_id if isinstance(comment_id, int) else None,

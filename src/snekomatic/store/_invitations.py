@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Row, case, select, update
+from sqlalchemy import Engine, Row, case, or_, select, update
 
 from snekomatic.store._engine import dialect_insert, transaction
 from snekomatic.store._tables import effects, invitations, org_throttles
@@ -22,7 +22,8 @@ __all__ = ["Effect", "Invitation"]
 class Invitation:
     """One person's invitation to one organization, by GitHub ids, and how far it got.
 
-    ``state`` is the invite feature's own step name (the store does not interpret it).
+    ``state`` is the invite feature's own step name (the store does not interpret it). ``claimed_by``
+    names the one task allowed to act on it until ``claimed_until`` (:meth:`~InvitationMethods.claim_invitation`).
     """
 
     org_id: int
@@ -36,6 +37,8 @@ class Invitation:
     commented_at: dt.datetime | None = None
     comment_id: int | None = None
     last_error: str | None = None
+    claimed_by: str | None = None
+    claimed_until: dt.datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,24 +89,50 @@ class InvitationMethods:
             )
             return conn.execute(statement).first() is not None
 
-    def update_invitation(self, invitation: Invitation, *, expected_state: str) -> bool:
-        """Overwrite the stored invitation with ``invitation`` if its state is ``expected_state``.
+    def update_invitation(
+        self, invitation: Invitation, *, expected_state: str, claimant: str | None = None
+    ) -> bool:
+        """Overwrite the stored invitation with ``invitation`` if its state is ``expected_state`` (and,
+        with ``claimant``, if ``claimant`` holds its claim).
 
-        Compare-and-set: False (and nothing changed) if the stored state differs or there is no
-        such invitation, which means someone else moved it on.
+        Compare-and-set: False (and nothing changed) if the stored state differs, the claim is someone
+        else's, or there is no such invitation: someone else moved it on.
         """
         values = asdict(invitation)
-        statement = (
-            update(invitations)
-            .where(
-                invitations.c.org_id == values.pop("org_id"),
-                invitations.c.user_id == values.pop("user_id"),
-                invitations.c.state == expected_state,
-            )
-            .values(values)
-        )
+        conditions = [
+            invitations.c.org_id == values.pop("org_id"),
+            invitations.c.user_id == values.pop("user_id"),
+            invitations.c.state == expected_state,
+        ]
+        if claimant is not None:
+            conditions.append(invitations.c.claimed_by == claimant)
+        statement = update(invitations).where(*conditions).values(values)
         with transaction(self.engine, write=True) as conn:
             return conn.execute(statement).rowcount == 1
+
+    def claim_invitation(
+        self, org_id: int, user_id: int, *, claimant: str, now: dt.datetime, until: dt.datetime
+    ) -> Invitation | None:
+        """Let ``claimant`` alone act on the invitation until ``until``; return it as now stored.
+
+        Taken if nobody holds it, ``claimant`` already does (a retry of the same work), or the
+        holder's claim ran out before ``now``. None (nothing changed) if another claimant holds it,
+        or there is no such invitation. Of several concurrent callers, one at most gets it.
+        """
+        free = or_(
+            invitations.c.claimed_by.is_(None),
+            invitations.c.claimed_by == claimant,
+            invitations.c.claimed_until < now,
+        )
+        statement = (
+            update(invitations)
+            .where(invitations.c.org_id == org_id, invitations.c.user_id == user_id, free)
+            .values(claimed_by=claimant, claimed_until=until)
+            .returning(*invitations.c)
+        )
+        with transaction(self.engine, write=True) as conn:
+            row = conn.execute(statement).one_or_none()
+        return None if row is None else _invitation(row)
 
     def list_invitations(self, org_id: int | None = None, *, limit: int = 100) -> list[Invitation]:
         """The most recently updated invitations (of ``org_id`` if given), newest first."""

@@ -142,6 +142,10 @@ invitations = Table(
     Column("comment_id", BigInteger, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("last_error", Text, nullable=True),
+    # Who may act on it (a delivery, a backfill run, the deferred sweep) and until when: one task at a
+    # time sends the invitation or the comment, however many deliveries name the same person.
+    Column("claimed_by", Text, nullable=True),
+    Column("claimed_until", UTCDateTime, nullable=True),
 )
 
 # Exactly-once steps of any feature, keyed by a natural key (say kind "thank-comment", key
