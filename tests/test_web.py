@@ -245,3 +245,22 @@ async def test_reading_stops_as_soon_as_the_limit_is_passed() -> None:
     with pytest.raises(PayloadTooLarge):
         await read_body_capped(receive, None, limit=10_000)
     assert received == 11  # the stream would go on forever; we read one chunk past the limit
+
+
+@pytest.mark.parametrize(
+    ("body", "delivery"),
+    [
+        (json.dumps({"installation": {"id": 10**30}}).encode(), "d-1"),
+        (b'{"installation": {"id": 1}, "v": %s}' % (b"9" * 5000), "d-1"),
+        (PR_CLOSED, "d" * 12_000),
+    ],
+    ids=["installation-id-10-to-the-30", "five-thousand-digit-integer", "12-KB-delivery-id"],
+)
+async def test_a_delivery_that_can_never_be_stored_or_decoded_is_a_bad_request_not_retry_later(
+    client: httpx.AsyncClient, inbox: Inbox, body: bytes, delivery: str
+) -> None:
+    response = await client.post(
+        "/webhook/github", content=body, headers=signed(body, delivery=delivery)
+    )
+    assert response.status_code == 400
+    assert inbox.accepted == []

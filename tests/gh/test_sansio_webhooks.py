@@ -14,8 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from snekomatic.gh._webhooks import DELIVERY_ID_MAX_LENGTH
 from snekomatic.gh.errors import (
     InvalidSignature,
+    MalformedHeader,
     MalformedPayload,
     MissingHeader,
     PayloadTooLarge,
@@ -169,6 +171,9 @@ def test_content_type_parameters_and_case_are_ignored(content_type: str, encode:
         pytest.param("-7", None, id="negative"),
         pytest.param("1_000", None, id="underscore"),
         pytest.param("٣", None, id="non-ascii-digit"),
+        pytest.param(str(2**63 - 1), 2**63 - 1, id="largest-64-bit"),
+        pytest.param(str(2**63), None, id="beyond-64-bit"),
+        pytest.param("9" * 20, None, id="twenty-nines"),
     ],
 )
 def test_hook_id_is_an_integer_or_none(value: str | None, expected: int | None) -> None:
@@ -189,6 +194,7 @@ def test_hook_id_is_an_integer_or_none(value: str | None, expected: int | None) 
         pytest.param({"installation": {"id": "42"}}, None, id="string-id"),
         pytest.param({"installation": {"id": True}}, None, id="boolean-id"),
         pytest.param({"installation": 42}, None, id="not-an-object"),
+        pytest.param({"installation": {"id": 2**63 - 1}}, 2**63 - 1, id="largest-64-bit"),
     ],
 )
 def test_installation_id_comes_from_the_payload(
@@ -197,6 +203,48 @@ def test_installation_id_comes_from_the_payload(
     body = json.dumps(payload).encode()
 
     assert _parse(body, _headers(body)).installation_id == expected
+
+
+@pytest.mark.parametrize(
+    "installation_id",
+    [10**30, 2**63, 2**64, 0, -1, -(2**63)],
+    ids=["ten-to-the-30", "2-to-the-63", "2-to-the-64", "zero", "negative", "most-negative"],
+)
+def test_installation_id_no_installation_can_have_is_malformed_not_retried(
+    installation_id: int,
+) -> None:
+    # A 64-bit column cannot hold it: storing it failed with a 503 ("retry later") every time.
+    body = json.dumps({"installation": {"id": installation_id}}).encode()
+
+    with pytest.raises(MalformedPayload, match=r"installation\.id") as caught:
+        _parse(body, _headers(body))
+    assert caught.value.status_hint == 400
+
+
+def test_delivery_id_of_the_longest_length_is_accepted() -> None:
+    body = b"{}"
+    delivery_id = "d" * DELIVERY_ID_MAX_LENGTH
+
+    assert _parse(body, _headers(body, **{"X-GitHub-Delivery": delivery_id})).delivery_id == (
+        delivery_id
+    )
+
+
+@pytest.mark.parametrize(
+    "delivery_id",
+    ["d" * (DELIVERY_ID_MAX_LENGTH + 1), "x" * 12_000, "a b", "caf\u00e9", "tab\there", "del\x7f"],
+    ids=["one-too-long", "twelve-kilobytes", "space", "non-ascii", "tab", "delete"],
+)
+def test_delivery_id_no_store_can_key_on_is_a_malformed_header(delivery_id: str) -> None:
+    # A 12 KB id overflowed the database index: a 503 at every redelivery. It is refused for good.
+    body = b"{}"
+
+    with pytest.raises(MalformedHeader, match="X-GitHub-Delivery") as caught:
+        _parse(body, _headers(body, **{"X-GitHub-Delivery": delivery_id}))
+    assert caught.value.status_hint == 400
+    assert delivery_id not in str(caught.value)
+    with pytest.raises(MalformedHeader):
+        decode_webhook(_headers(body, **{"X-GitHub-Delivery": delivery_id}), body)
 
 
 def test_non_string_action_is_none() -> None:
@@ -396,6 +444,42 @@ def test_numbers_decode_as_pythons_json_decodes_them() -> None:
 
 
 @pytest.mark.parametrize(
+    "number",
+    [b"1" * 5000, b"-" + b"1" * 4300, b"1" * 4301],
+    ids=["five-thousand-digits", "negative-4301-characters", "4301-digits"],
+)
+@pytest.mark.parametrize("where", ["unread-field", "nested", "action"])
+def test_an_integer_too_long_for_python_is_refused_by_the_envelope_too(
+    number: bytes, where: str
+) -> None:
+    # The envelope used to skip it unread (202), and every worker attempt failed to decode it.
+    inner = {
+        "unread-field": b'{"installation": {"id": 1}, "v": %s}',
+        "nested": b'{"pull_request": {"user": {"id": [%s]}}}',
+        "action": b'{"action": %s}',
+    }[where]
+    body = inner % number
+
+    with pytest.raises(MalformedPayload, match="cannot be decoded"):
+        _parse(body, _headers(body))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"v": %s}' % (b"1" * 4300),
+        b'{"v": -%s}' % (b"1" * 4299),
+        b'{"v": %s.5}' % (b"1" * 5000),
+        b'{"v": "%s"}' % (b"1" * 5000),
+        b'{"v": [%s]}' % b", ".join([b"1" * 600] * 20),
+    ],
+    ids=["4300-digits", "negative-4300-characters", "long-float", "digits-in-a-string", "many-600"],
+)
+def test_long_numbers_python_can_build_are_accepted(body: bytes) -> None:
+    assert _parse(body, _headers(body)).payload == json.loads(body)
+
+
+@pytest.mark.parametrize(
     ("body", "action", "installation_id"),
     [
         pytest.param(b'{"action": 5, "installation": "7"}', None, None, id="wrong-types"),
@@ -449,6 +533,9 @@ _splices = st.sampled_from(
         b"01",
         b".5",
         b"\\u00",
+        b"1" * 4301,
+        b"-" + b"1" * 4300,
+        b"9" * 700,
     ]
 )
 
@@ -473,3 +560,59 @@ def test_the_envelope_accepts_exactly_what_the_full_decode_accepts(
         _parse(text, _headers(text))  # asserts the two parsers agree, on refusal and on fields
     except MalformedPayload:
         pass
+
+
+_header_values = st.one_of(
+    st.none(),
+    st.text(max_size=12),
+    st.sampled_from(["", "d" * 201, "pull_request", "72d3162e-cc78-11e3-81ab-4c9367dc0958"]),
+)
+_bodies = st.one_of(
+    st.binary(max_size=64),
+    st.builds(
+        lambda value: json.dumps({"installation": {"id": value}, "v": value}).encode(),
+        st.one_of(st.integers(), st.integers(min_value=2**62, max_value=2**65), _json_values),
+    ),
+    st.sampled_from([b'{"v": %s}' % (b"7" * 5000), b'{"installation": {"id": 1e30}}']),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    body=_bodies,
+    event=_header_values,
+    delivery=_header_values,
+    hook=_header_values,
+    content_type=st.sampled_from([JSON, FORM, "text/plain", None]),
+    sign=st.booleans(),
+)
+def test_the_envelope_raises_nothing_but_webhook_errors(
+    body: bytes,
+    event: str | None,
+    delivery: str | None,
+    hook: str | None,
+    content_type: str | None,
+    sign: bool,
+) -> None:
+    headers = {
+        name: value
+        for name, value in {
+            "Content-Type": content_type,
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": delivery,
+            "X-GitHub-Hook-ID": hook,
+            "X-Hub-Signature-256": signature_for(body, SECRET) if sign else "sha256=00",
+        }.items()
+        if value is not None
+    }
+    try:
+        envelope = parse_webhook_envelope(headers, body, [SECRET])
+    except WebhookError:
+        return
+    # What is accepted can be stored (64-bit ids, a short printable key) and decoded later.
+    assert envelope.installation_id is None or 0 < envelope.installation_id < 2**63
+    assert envelope.hook_id is None or 0 <= envelope.hook_id < 2**63
+    assert 0 < len(envelope.delivery_id) <= DELIVERY_ID_MAX_LENGTH
+    assert envelope.delivery_id.isascii() and envelope.delivery_id.isprintable()
+    assert " " not in envelope.delivery_id
+    assert envelope_of(decode_webhook(headers, body)) == envelope

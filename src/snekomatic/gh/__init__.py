@@ -34,6 +34,7 @@ from snekomatic.gh.errors import GitHubTransportError as GitHubTransportError
 from snekomatic.gh.errors import GraphQLError as GraphQLError
 from snekomatic.gh.errors import HTTPError as HTTPError
 from snekomatic.gh.errors import InvalidSignature as InvalidSignature
+from snekomatic.gh.errors import MalformedHeader as MalformedHeader
 from snekomatic.gh.errors import MalformedPayload as MalformedPayload
 from snekomatic.gh.errors import MissingHeader as MissingHeader
 from snekomatic.gh.errors import NotFound as NotFound
@@ -64,6 +65,7 @@ __all__ = [
     "HTTPError",
     "HandlerContext",
     "InvalidSignature",
+    "MalformedHeader",
     "MalformedPayload",
     "MissingHeader",
     "NoInstallation",

@@ -8,6 +8,7 @@ The tree, arranged by who is at fault::
     ├── WebhookError                  an incoming delivery is unacceptable; has ``status_hint``
     │   ├── InvalidSignature          401: missing, malformed or wrong X-Hub-Signature-256
     │   ├── MissingHeader             400: X-GitHub-Event or X-GitHub-Delivery absent
+    │   ├── MalformedHeader           400: X-GitHub-Delivery not an identifier that can be kept
     │   ├── MalformedPayload          400: the body is not the JSON object it claims to be
     │   ├── UnsupportedMediaType      415: neither JSON nor form-encoded
     │   └── PayloadTooLarge           413: over GitHub's 25 MB limit
@@ -47,6 +48,7 @@ __all__ = [
     "GraphQLError",
     "HTTPError",
     "InvalidSignature",
+    "MalformedHeader",
     "MalformedPayload",
     "MissingHeader",
     "NotFound",
@@ -114,8 +116,23 @@ class MissingHeader(WebhookError):
         super().__init__(f"missing required header {header}")
 
 
+class MalformedHeader(WebhookError):
+    """A header every GitHub delivery carries has a value no GitHub delivery has (too long, say).
+
+    Permanent: the same request will never be accepted, so it is a 4xx, not a "retry later". The
+    message names the header and the problem, never the value.
+    """
+
+    status_hint = 400
+
+    def __init__(self, header: str, problem: str) -> None:
+        self.header = header
+        super().__init__(f"header {header} {problem}")
+
+
 class MalformedPayload(WebhookError):
-    """The body (or the form's ``payload`` field) is not a JSON object."""
+    """The body (or the form's ``payload`` field) is not a JSON object, or not one GitHub would send
+    (an ``installation.id`` no 64-bit integer holds, say)."""
 
     status_hint = 400
 
