@@ -30,6 +30,7 @@ from snekomatic.inbox import DatabaseClock, Doorbell, GroupCommitIngest, WorkerP
 from snekomatic.inbox._notify import relay_new_deliveries
 from snekomatic.inbox._queue import StoreQueue
 from snekomatic.inbox._sweep import sweep_periodically
+from snekomatic.inbox._workers import describe_error
 from snekomatic.logs import configure_logging
 from snekomatic.sentry import init_sentry, report_delivery_failure
 from snekomatic.service import Service, repeat_every, stop_on_signals, worker_name
@@ -169,24 +170,28 @@ def delivery_ingest(store: Store) -> GroupCommitIngest[NewDelivery]:
     )
 
 
+def report_failed_attempt(delivery: Delivery, exc: BaseException, last: bool) -> None:
+    """The workers' ``on_failure``: one ERROR line naming the root causes, and Sentry.
+
+    The line's ``error`` is :func:`~snekomatic.inbox._workers.describe_error`, the same text as the
+    delivery's ``last_error``: the handlers' own exceptions, not dispatch's group around them.
+    """
+    log.error(
+        "delivery failed",
+        delivery_id=delivery.delivery_id,
+        attempt=delivery.attempts,
+        dead_letter=last,
+        error=describe_error(exc),
+    )
+    report_delivery_failure(exc, delivery_id=delivery.delivery_id, event=delivery.event, last=last)
+
+
 def build_service(
     settings: Settings, store: Store, app: GithubApp, *, worker_count: int, sweep: bool
 ) -> Service:
     doorbell = Doorbell()
     name = worker_name()
     clock = DatabaseClock(store)  # leases and due times on the database's clock, for all processes
-
-    def on_failure(delivery: Delivery, exc: BaseException, last: bool) -> None:
-        log.error(
-            "delivery failed",
-            delivery_id=delivery.delivery_id,
-            attempt=delivery.attempts,
-            dead_letter=last,
-            error=f"{type(exc).__name__}: {exc}",
-        )
-        report_delivery_failure(
-            exc, delivery_id=delivery.delivery_id, event=delivery.event, last=last
-        )
 
     def on_unavailable(exc: Exception) -> None:
         log.warning("database unavailable", error=str(exc))
@@ -199,7 +204,7 @@ def build_service(
             name=name,
             policy=WorkerPolicy(),
             doorbell=doorbell,
-            on_failure=on_failure,
+            on_failure=report_failed_attempt,
             unavailable=(StoreUnavailable,),
             on_unavailable=on_unavailable,
             is_permanent=needs_a_person,

@@ -11,8 +11,9 @@ import pytest
 import trio
 import trio.testing
 
+from snekomatic.gh.errors import NotFound
 from snekomatic.inbox import Doorbell, WorkerPolicy, Workers, retry_delay
-from snekomatic.inbox._workers import SETTLE_RETRY_DELAYS
+from snekomatic.inbox._workers import ERROR_DESCRIPTION_MAX, SETTLE_RETRY_DELAYS, describe_error
 from tests.inbox.memory_queue import FlakyQueue, Item, MemoryQueue, QueueDown
 
 POLICY = WorkerPolicy(
@@ -116,6 +117,58 @@ async def test_a_handler_that_always_fails_becomes_a_dead_letter(
     assert item.status == "dead"
     assert item.last_error == "ValueError: handler bug"
     assert failures == [(1, False), (2, False), (3, False), (4, True)]
+
+
+async def test_a_failed_dispatch_is_recorded_by_its_root_cause_not_its_group(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue = MemoryQueue(1)
+    done = trio.Event()
+
+    async def process(item: Item) -> None:
+        # What Router.dispatch raises when its one handler fails.
+        raise ExceptionGroup("1 handler(s) failed", [ValueError("handler bug")])
+
+    def on_failure(item: Item, exc: BaseException, last: bool) -> None:
+        done.set()
+
+    workers = Workers(queue, process, count=1, name="w", policy=POLICY, on_failure=on_failure)
+    await run_until(queue, workers, done)
+    await trio.testing.wait_all_tasks_blocked()
+    assert queue.items[1].last_error == "ValueError: handler bug"
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (ValueError("bug"), "ValueError: bug"),
+        (ExceptionGroup("1 handler(s) failed", [ValueError("bug")]), "ValueError: bug"),
+        (
+            ExceptionGroup(
+                "2 handler(s) failed",
+                [NotFound(404, "Not Found"), ExceptionGroup("inner", [KeyError("login")])],
+            ),
+            "2 failures: NotFound: 404: Not Found; KeyError: 'login'",
+        ),
+        (RuntimeError(), "RuntimeError"),
+        (ValueError("two\nlines\tand  spaces"), "ValueError: two lines and spaces"),
+    ],
+    ids=["plain", "group-of-one", "nested-groups", "no-message", "one-line"],
+)
+def test_an_error_is_described_by_its_leaf_exceptions(exc: BaseException, expected: str) -> None:
+    assert describe_error(exc) == expected
+
+
+def test_an_error_description_is_bounded() -> None:
+    group = ExceptionGroup("many", [ValueError("x" * 500) for _ in range(100)])
+    text = describe_error(group)
+    assert len(text) == ERROR_DESCRIPTION_MAX and text.startswith("100 failures: ValueError: x")
+
+
+def test_an_error_description_has_no_secret() -> None:
+    token = "ghs_" + "a1" * 18
+    text = describe_error(ExceptionGroup("g", [RuntimeError(f"sent token {token} to evil")]))
+    assert token not in text and text.startswith("RuntimeError: sent ")
 
 
 async def test_an_attempt_over_its_deadline_is_cancelled_and_retried(

@@ -17,7 +17,9 @@ from typing import Generic, Protocol, TypeVar
 
 import trio
 
-__all__ = ["DeliveryQueue", "Doorbell", "WorkerPolicy", "Workers", "retry_delay"]
+from snekomatic.logs import redact
+
+__all__ = ["DeliveryQueue", "Doorbell", "WorkerPolicy", "Workers", "describe_error", "retry_delay"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,10 +111,37 @@ class Doorbell:
         await self._idle.park()
 
 
+ERROR_DESCRIPTION_MAX = 2000
+
+
 def describe_error(exc: BaseException) -> str:
-    """A one-line description for the ``last_error`` column: the type and message, never a traceback."""
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= 2000 else text[:1997] + "..."
+    """One line naming what failed, for the ``last_error`` column and the worker's failure log.
+
+    The root causes, not the wrapper: an exception group (dispatch raises every handler's failure
+    together as one) is described by its leaf exceptions, nested groups included, each as
+    ``"Type: message"``; several are joined with ``"; "`` after their count (``"2 failures: NotFound:
+    404: Not Found; ValueError: bug"``). Never a traceback; whitespace runs become one space; at
+    most :data:`ERROR_DESCRIPTION_MAX` characters; anything shaped like a key, token, JWT or
+    signature is redacted (:func:`snekomatic.logs.redact`), as no log processor sees the column.
+    """
+    leaves = _leaf_exceptions(exc)
+    parts = [_type_and_message(leaf) for leaf in leaves]
+    text = parts[0] if len(parts) == 1 else f"{len(parts)} failures: " + "; ".join(parts)
+    text = " ".join(redact(text).split())
+    if len(text) <= ERROR_DESCRIPTION_MAX:
+        return text
+    return text[: ERROR_DESCRIPTION_MAX - 3] + "..."
+
+
+def _leaf_exceptions(exc: BaseException) -> list[BaseException]:
+    if not isinstance(exc, BaseExceptionGroup) or not exc.exceptions:
+        return [exc]
+    return [leaf for inner in exc.exceptions for leaf in _leaf_exceptions(inner)]
+
+
+def _type_and_message(exc: BaseException) -> str:
+    message = str(exc)
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 class Workers(Generic[Claimed]):
