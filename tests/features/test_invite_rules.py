@@ -94,6 +94,26 @@ def test_events_that_ask_for_nothing_are_skipped_with_a_reason(
     assert rules.read_merged_pull_request(payload) == Skip(reason)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"pull_request__user__id": 2**64},
+        {"pull_request__user__id": 2**63},
+        {"organization__id": 2**64},
+        {"pull_request__number": 10**30},
+    ],
+    ids=["user-id-2-to-the-64", "user-id-2-to-the-63", "org-id-2-to-the-64", "number-10-to-the-30"],
+)
+def test_an_id_beyond_64_bits_is_malformed_not_a_failure_forever(changes: dict[str, Any]) -> None:
+    # The store keeps ids in BIGINT columns: such an event failed at every attempt of the worker.
+    assert rules.read_merged_pull_request(merged_payload(**changes)) == Skip("malformed")
+
+
+def test_the_largest_64_bit_id_is_read() -> None:
+    read = rules.read_merged_pull_request(merged_payload(pull_request__user__id=2**63 - 1))
+    assert isinstance(read, MergedPullRequest) and read.user_id == 2**63 - 1
+
+
 def test_people_url_is_on_the_pull_requests_host() -> None:
     assert (
         rules.people_url("https://ghe.example/o/r/pull/1", "octo-org")

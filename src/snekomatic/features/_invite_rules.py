@@ -194,7 +194,8 @@ def read_merged_pull_request(payload: Mapping[str, Any]) -> MergedPullRequest | 
 
 
 def _is_id(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    # GitHub's ids are 64-bit, as are the store's columns: a larger one would fail at every retry.
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 2**63 - 1
 
 
 def people_url(pr_html_url: str, org_login: str) -> str:
