@@ -297,3 +297,47 @@ async def test_delivery_accepted_before_a_crash_is_processed_at_start_up(
         assert await host.run(lambda: len(fake.deliveries)) == sent  # no new webhook was needed
         assert await deployment.invitees(world) == [world.contributor.login]
         assert len(await deployment.comments(pr)) == 1
+
+
+async def test_ten_merges_by_one_newcomer_get_one_invitation_and_one_comment(
+    deployment: Deployment,
+) -> None:
+    # Issue 9, as found from outside: ten merged-PR webhooks for one new user gave one invitation but
+    # four comments: each delivery that found the invitation "invited" looked for the marked comment
+    # and posted. Here the first delivery invites, then its look for the comment fails (with the
+    # client's retries) so it waits for its own retry; nine more merges arrive meanwhile.
+    world = await deployment.world()
+    await deployment.host.run(
+        deployment.fake.inject_fault,
+        "GET",
+        f"/repos/{world.org.account.login}/*/issues/*/comments",
+        kind="server_error",
+        times=4,  # the attempt and the client's three retries
+    )
+
+    others: list[str] = []
+
+    async def merge_one() -> str:
+        _, delivery = await deployment.merge(world, world.contributor)
+        others.append(delivery.guid)
+        return delivery.guid
+
+    async def first_failed() -> bool:
+        return await deployment.delivery_status(first) == ("pending", 1)
+
+    with trio.fail_after(FLOW_SECONDS * 2):
+        first = others.pop(others.index(await merge_one()))
+        await wait_until(first_failed)
+        async with trio.open_nursery() as nursery:
+            for _ in range(9):
+                nursery.start_soon(merge_one)
+        for guid in others:
+            assert await deployment.wait_finished(guid) == "done"
+        await deployment.make_retry_due(first)
+        assert await deployment.wait_finished(first) == "done"
+    assert await deployment.invitees(world) == [world.contributor.login]
+    prefix = f"/repos/{world.org.account.login}/"
+    posted = [r for r in await deployment.requests_since(0) if r.method == "POST"]
+    assert len([r for r in posted if r.path.startswith(prefix)]) == 1
+    invitation = await deployment.invitation(world)
+    assert invitation is not None and invitation.state == "commented"
