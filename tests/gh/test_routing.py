@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
-from snekomatic.gh._routing import HandlerContext, NoInstallation, Router
+from snekomatic.gh._routing import (
+    CommandLimit,
+    CommandLimiter,
+    HandlerContext,
+    NoInstallation,
+    Router,
+)
 from snekomatic.gh.app import GithubApp
 from snekomatic.gh.client import GitHubClient
 from snekomatic.gh.commands import Command
@@ -266,12 +274,25 @@ async def test_command_handler_ignores_other_actions(
     assert seen.labels == []
 
 
-async def test_each_occurrence_of_a_command_runs_the_handler() -> None:
+async def test_a_repeated_command_runs_its_handler_once_with_every_occurrence() -> None:
     router, seen = Router(), Recorder()
     router.route_command("/label")(seen.handler("label"))
     body = "/label bug\n/ping\n/label docs"
     await dispatch(router, example("issue_comment", "created", key="comment", body=body))
-    assert [ctx.command.args for _, ctx in seen.calls if ctx.command] == [("bug",), ("docs",)]
+    [(_, ctx)] = seen.calls
+    assert ctx.command == Command(name="/label", args=("bug",), line="/label bug")
+    assert [command.args for command in ctx.commands] == [("bug",), ("docs",)]
+
+
+async def test_a_body_of_300_ping_lines_gets_one_handler_run() -> None:
+    # Each run costs API calls: one per line let anyone who can comment tie up a worker for hours.
+    router, seen = Router(), Recorder()
+    router.route_command("/ping")(seen.handler("ping"))
+    router.route_command("/label")(seen.handler("label"))
+    body = "\n".join(["/ping"] * 300 + ["/label x"] * 300)
+    await dispatch(router, example("issue_comment", "created", key="comment", body=body))
+    assert seen.labels == ["ping", "label"]
+    assert [len(ctx.commands) for _, ctx in seen.calls] == [300, 300]
 
 
 async def test_unknown_and_quoted_commands_are_ignored() -> None:
@@ -304,3 +325,117 @@ async def test_commands_and_routes_interleave_in_registration_order() -> None:
     router.route("*")(seen.handler("route-2"))
     await dispatch(router, example("issue_comment", "created", key="comment", body="/ping"))
     assert seen.labels == ["route-1", "ping", "route-2"]
+
+
+# --- the command rate limit -----------------------------------------------------------------------
+
+
+def comment_by(
+    login: str, body: str = "/ping", *, installation_id: int = 7, delivery_id: str = "d-1"
+) -> Event:
+    payload = copy.deepcopy(load_payload("issue_comment", "created"))
+    payload["comment"]["body"] = body
+    payload["sender"]["login"] = login
+    return make_event(
+        "issue_comment", payload, installation_id=installation_id, delivery_id=delivery_id
+    )
+
+
+LIMIT = CommandLimit(burst=2, refill_seconds=10)
+
+
+async def test_a_senders_commands_over_the_limit_are_skipped_with_one_log_line(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    router, seen = Router(command_limit=LIMIT), Recorder()
+    router.route_command("/ping")(seen.handler("ping"))
+    caplog.set_level(logging.INFO, logger="snekomatic.gh.routing")
+    for index in range(5):
+        await dispatch(router, comment_by("mallory", delivery_id=f"d-{index}"))  # raises nothing
+    assert seen.labels == ["ping", "ping"]
+    skipped = [r.getMessage() for r in caplog.records if r.name == "snekomatic.gh.routing"]
+    assert len(skipped) == 3
+    assert all("/ping" in line and "mallory" in line and "over" in line for line in skipped)
+
+
+async def test_the_limit_refills_with_time(autojump_clock: trio.testing.MockClock) -> None:
+    router, seen = Router(command_limit=LIMIT), Recorder()
+    router.route_command("/ping")(seen.handler("ping"))
+    for _ in range(3):
+        await dispatch(router, comment_by("mallory"))
+    await trio.sleep(10)  # one token back
+    for _ in range(2):
+        await dispatch(router, comment_by("mallory"))
+    assert seen.labels == ["ping"] * 3
+
+
+async def test_the_limit_is_per_sender_and_per_installation(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    router, seen = Router(command_limit=CommandLimit(burst=1, refill_seconds=60)), Recorder()
+    router.route_command("/ping")(seen.handler("ping"))
+    for event in [
+        comment_by("mallory"),
+        comment_by("mallory"),
+        comment_by("alice"),
+        comment_by("mallory", installation_id=8),
+    ]:
+        await dispatch(router, event)
+    assert [ctx.event.payload["sender"]["login"] for _, ctx in seen.calls] == [
+        "mallory",
+        "alice",
+        "mallory",
+    ]
+    assert [ctx.installation_id for _, ctx in seen.calls] == [7, 7, 8]
+
+
+async def test_routes_other_than_commands_are_never_limited(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    router, seen = Router(command_limit=CommandLimit(burst=1, refill_seconds=60)), Recorder()
+    router.route("issue_comment")(seen.handler("route"))
+    router.route_command("/ping")(seen.handler("ping"))
+    for _ in range(3):
+        await dispatch(router, comment_by("mallory"))
+    assert seen.labels == ["route", "ping", "route", "route"]
+
+
+async def test_no_limit_when_the_router_is_told_so(autojump_clock: trio.testing.MockClock) -> None:
+    router, seen = Router(command_limit=None), Recorder()
+    router.route_command("/ping")(seen.handler("ping"))
+    for _ in range(20):
+        await dispatch(router, comment_by("mallory"))
+    assert len(seen.labels) == 20
+
+
+def test_a_bucket_allows_a_burst_then_one_per_refill() -> None:
+    limiter = CommandLimiter(CommandLimit(burst=3, refill_seconds=5))
+    at_once = [limiter.try_acquire("k", 100.0) for _ in range(4)]
+    assert at_once == [True, True, True, False]
+    assert [limiter.try_acquire("k", t) for t in (104.0, 105.0, 105.0)] == [False, True, False]
+    assert limiter.try_acquire("k", 1000.0)  # refilled, never beyond the burst
+    assert [limiter.try_acquire("k", 1000.0) for _ in range(3)] == [True, True, False]
+
+
+def test_a_clock_going_backwards_refills_nothing() -> None:
+    limiter = CommandLimiter(CommandLimit(burst=1, refill_seconds=5))
+    assert limiter.try_acquire("k", 100.0)
+    assert not limiter.try_acquire("k", 50.0)
+
+
+def test_the_limiter_forgets_senders_beyond_its_bound() -> None:
+    limiter = CommandLimiter(CommandLimit(burst=1, refill_seconds=60, max_senders=100))
+    for index in range(1000):
+        limiter.try_acquire(("installation", index), float(index))
+    assert len(limiter._buckets) <= 100
+    assert not limiter.try_acquire(("installation", 999), 999.0)  # the most recent is kept
+
+
+@pytest.mark.parametrize(
+    "limit",
+    [{"burst": 0}, {"refill_seconds": 0}, {"max_senders": 0}],
+    ids=["no-burst", "no-refill", "no-senders"],
+)
+def test_an_unusable_limit_is_refused(limit: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="CommandLimit"):
+        CommandLimit(**limit)

@@ -15,6 +15,7 @@ from snekomatic.gh._cache import ResponseCache as ResponseCache
 from snekomatic.gh._pacing import Pacer as Pacer
 from snekomatic.gh._pacing import Pacing as Pacing
 from snekomatic.gh._retry import RetryPolicy as RetryPolicy
+from snekomatic.gh._routing import CommandLimit as CommandLimit
 from snekomatic.gh._routing import NoInstallation as NoInstallation
 from snekomatic.gh.app import GithubApp as GithubApp
 from snekomatic.gh.app import HandlerContext as HandlerContext
@@ -53,6 +54,7 @@ __all__ = [
     "Authenticator",
     "BadRequest",
     "Command",
+    "CommandLimit",
     "ConfigurationError",
     "Event",
     "Forbidden",

@@ -45,7 +45,7 @@ from typing import Any, Final, final
 from snekomatic.gh._cache import ResponseCache
 from snekomatic.gh._pacing import Pacer
 from snekomatic.gh._retry import RetryPolicy
-from snekomatic.gh._routing import H, HandlerContext, Router
+from snekomatic.gh._routing import DEFAULT_COMMAND_LIMIT, CommandLimit, H, HandlerContext, Router
 from snekomatic.gh._tokens import (
     TOKEN_MIN_TTL_SECONDS,
     AppAuthenticator,
@@ -85,6 +85,8 @@ class GithubApp:
             None: one is created on first use and closed by :meth:`aclose`.
         clock: wall-clock epoch seconds (for JWT claims and token expiry); tests inject a fake.
         retry: the :class:`~snekomatic.gh._retry.RetryPolicy` of every client.
+        command_limit: how many slash commands of one sender are answered per installation
+            (:class:`~snekomatic.gh._routing.CommandLimit`; in memory, per process); None: no limit.
         environ: where unset settings are looked up (default ``os.environ``).
     """
 
@@ -100,6 +102,7 @@ class GithubApp:
         clock: Callable[[], float] = time.time,
         retry: RetryPolicy = DEFAULT_RETRY,
         environ: Mapping[str, str] | None = None,
+        command_limit: CommandLimit | None = DEFAULT_COMMAND_LIMIT,
     ) -> None:
         self._app_id = None if app_id is None else str(app_id).strip()
         self._private_key = private_key
@@ -116,7 +119,7 @@ class GithubApp:
         self._app_client: GitHubClient | None = None
         self._pacers: dict[int, Pacer] = {}
         self._caches: dict[int, ResponseCache] = {}
-        self._router = Router()
+        self._router = Router(command_limit=command_limit)
 
     def __repr__(self) -> str:
         app_id = self._app_id if self._app_id is not None else f"<{ENV_APP_ID}>"
@@ -279,8 +282,9 @@ class GithubApp:
         return self._router.route(event, **restrictions)
 
     def route_command(self, command: str) -> Callable[[H], H]:
-        """Decorator: run the handler for each ``/command`` line in an issue, PR, comment or review
-        body; ``ctx.command`` holds it. See :meth:`Router.route_command`."""
+        """Decorator: run the handler once for an issue, PR, comment or review body holding
+        ``/command`` lines, within the sender's command rate limit; ``ctx.command`` holds the first
+        line, ``ctx.commands`` all of them. See :meth:`Router.route_command`."""
         return self._router.route_command(command)
 
     async def dispatch(self, event: Event) -> None:
