@@ -67,3 +67,21 @@ async def test_comment_without_a_command_gets_no_reply(deployment: Deployment) -
     comments = await deployment.host.run(deployment.fake.comments_on, world.repo, number)
     assert [c.id for c in comments] == [command.id]
     assert await deployment.host.run(lambda: list(command.reactions)) == []
+
+
+async def test_a_comment_of_300_ping_lines_costs_a_few_api_calls(deployment: Deployment) -> None:
+    # One answer per command name: 300 lines used to make 600 calls and take a worker 20 s.
+    world = await deployment.world()
+    number = await open_thread(deployment, world, "issue")
+    start = await deployment.request_count()
+    with trio.fail_after(FLOW_SECONDS):
+        command, delivery = await comment_on(deployment, world, number, "/ping\n" * 300)
+        assert await deployment.wait_finished(delivery.guid) == "done"
+    calls = [
+        f"{r.method} {r.path}"
+        for r in await deployment.requests_since(start)
+        if not r.path.endswith("/access_tokens")
+    ]
+    assert len(calls) <= 3, calls  # list the comments, post "pong!", react with a heart
+    comments = await deployment.host.run(deployment.fake.comments_on, world.repo, number)
+    assert [c.body.splitlines()[0] for c in comments if c.id != command.id] == ["pong!"]

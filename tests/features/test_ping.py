@@ -10,6 +10,7 @@ import trio
 from trio.testing import MockClock
 
 from snekomatic.features.ping import PONG, PingTarget, ping_target
+from snekomatic.gh._routing import DEFAULT_COMMAND_LIMIT
 from snekomatic.gh.testing import issues_payload
 from tests.features.conftest import World
 from tests.payloads import load_payload
@@ -182,3 +183,49 @@ async def test_quoted_ping_is_not_answered(world: World, clock: MockClock) -> No
         )
         await world.dispatch(world.fake.deliveries[-1])
     assert (bodies(world, issue.number), ping.reactions) == (["> /ping"], [])
+
+
+def calls_since(world: World, start: int) -> list[str]:
+    """The API calls the bot made after the first ``start``, without installation-token mints."""
+    return [
+        f"{r.method} {r.path}"
+        for r in world.fake.requests[start:]
+        if not r.path.endswith("/access_tokens")
+    ]
+
+
+async def test_a_comment_of_300_ping_lines_gets_one_answer_in_three_calls(
+    world: World, clock: MockClock
+) -> None:
+    # Each line used to cost a listing and a reaction: 600 calls, and a worker tied up for minutes.
+    issue = world.fake.open_issue(world.repo, author=world.contributor)
+    with trio.fail_after(MINUTE):
+        ping = await world.fake.add_comment(
+            world.repo, issue.number, author=world.contributor, body="\n".join(["/ping"] * 300)
+        )
+        start = len(world.fake.requests)
+        await world.dispatch(world.fake.deliveries[-1])
+    assert len(calls_since(world, start)) <= 3  # list the comments, post "pong!", react
+    assert [b.startswith(PONG) for b in bodies(world, issue.number)] == [False, True]
+    assert ping.reactions == [(world.fake.bot, "heart")]
+
+
+async def test_one_persons_ping_flood_is_cut_off_and_never_retried(
+    world: World, clock: MockClock
+) -> None:
+    issue = world.fake.open_issue(world.repo, author=world.contributor)
+    with trio.fail_after(MINUTE):
+        for _ in range(20):
+            await world.fake.add_comment(
+                world.repo, issue.number, author=world.contributor, body="/ping"
+            )
+            await world.dispatch(world.fake.deliveries[-1])  # over the limit: done, not failed
+        pongs = [b for b in bodies(world, issue.number) if b.startswith(PONG)]
+        assert len(pongs) == DEFAULT_COMMAND_LIMIT.burst
+        # Someone else's command, in the same installation, is still answered.
+        await world.fake.add_comment(
+            world.repo, issue.number, author=world.maintainer, body="/ping"
+        )
+        await world.dispatch(world.fake.deliveries[-1])
+    pongs = [b for b in bodies(world, issue.number) if b.startswith(PONG)]
+    assert len(pongs) == DEFAULT_COMMAND_LIMIT.burst + 1

@@ -8,7 +8,9 @@ Where the command was written decides where the heart goes (GitHub has no reacti
     pull_request_review           no heart
 
 The "pong!" comment goes on the issue or pull request, marked with the id of what held the command, so
-a redelivery, an edit, or a second ``/ping`` line in the same body gets no second reply.
+a redelivery or an edit gets no second reply. The routing bounds what anyone who can comment may cost
+(:class:`~snekomatic.gh.CommandLimit`): the handler runs once per event however many ``/ping`` lines
+the body repeats, and a person's commands beyond the per-installation rate limit are skipped.
 """
 
 from __future__ import annotations
