@@ -26,14 +26,22 @@ from snekomatic.features import (
 )
 from snekomatic.gh.app import GithubApp
 from snekomatic.gh.sansio import decode_webhook
-from snekomatic.inbox import DatabaseClock, Doorbell, GroupCommitIngest, WorkerPolicy, Workers
+from snekomatic.inbox import (
+    DatabaseClock,
+    Doorbell,
+    GroupCommitIngest,
+    ProcessIdentity,
+    WorkerPolicy,
+    Workers,
+    reap_dead_owners,
+)
 from snekomatic.inbox._notify import relay_new_deliveries
 from snekomatic.inbox._queue import StoreQueue
 from snekomatic.inbox._sweep import sweep_periodically
 from snekomatic.inbox._workers import describe_error
 from snekomatic.logs import configure_logging
 from snekomatic.sentry import init_sentry, report_delivery_failure
-from snekomatic.service import Service, repeat_every, stop_on_signals, worker_name
+from snekomatic.service import Service, repeat_every, stop_on_signals
 from snekomatic.store import (
     Delivery,
     NewDelivery,
@@ -52,6 +60,8 @@ from snekomatic.store import (
 log = structlog.get_logger("snekomatic")
 
 DEFAULT_SQLITE_FILE = "snekomatic.sqlite3"
+#: How often a process looks for leases left by dead processes of its machine (one cheap query).
+REAP_INTERVAL = 10.0
 
 
 def fail(message: str) -> NoReturn:
@@ -190,7 +200,8 @@ def build_service(
     settings: Settings, store: Store, app: GithubApp, *, worker_count: int, sweep: bool
 ) -> Service:
     doorbell = Doorbell()
-    name = worker_name()
+    here = ProcessIdentity.current()
+    name = here.name
     clock = DatabaseClock(store)  # leases and due times on the database's clock, for all processes
 
     def on_unavailable(exc: Exception) -> None:
@@ -215,6 +226,12 @@ def build_service(
     background: list[Callable[[], Awaitable[None]]] = [
         partial(repeat_every, 300, clock.synchronise, name="database clock"),
     ]
+    startup: list[Callable[[], Awaitable[object]]] = [clock.synchronise]
+    if workers is not None:
+        # A predecessor killed on this machine left leases: take its work up now, not in a minute.
+        reap = partial(reap_dead_owners, store, here, clock=clock)
+        startup.append(reap)
+        background.append(partial(repeat_every, REAP_INTERVAL, reap, name="dead owners"))
     url = store_url(settings)
     if workers is not None and url.startswith("postgresql"):
         background.append(partial(relay_new_deliveries, store, doorbell))
@@ -242,7 +259,7 @@ def build_service(
         webhook_secrets=settings.webhook_secrets(),
         background=background,
         clock=clock,
-        startup=[clock.synchronise],
+        startup=startup,
     )
 
 

@@ -12,10 +12,7 @@ Shutdown is ordered so that nothing accepted is lost:
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
 import signal
-import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,7 +22,7 @@ import structlog
 import trio
 
 from snekomatic.gh.sansio import Envelope
-from snekomatic.inbox import Doorbell, GroupCommitIngest, Workers
+from snekomatic.inbox import Doorbell, GroupCommitIngest, ProcessIdentity, Workers
 from snekomatic.store import Delivery, NewDelivery, Store, StoreUnavailable, run_sync
 from snekomatic.web import create_app, serve_http
 
@@ -35,8 +32,9 @@ log = structlog.get_logger("snekomatic.service")
 
 
 def worker_name() -> str:
-    """A name unique across machines and restarts, for lease ownership: host, pid, random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    """A name unique across machines and restarts, for lease ownership, that tells this machine's
+    processes where it runs (:class:`snekomatic.inbox.ProcessIdentity`)."""
+    return ProcessIdentity.current().name
 
 
 @dataclass(kw_only=True)
@@ -55,7 +53,7 @@ class Service:
     webhook_secrets: list[bytes]
     background: list[Callable[[], Awaitable[None]]]
     clock: Callable[[], dt.datetime]
-    startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    startup: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
 
     async def accept(self, event: Envelope, headers: Mapping[str, str], body: bytes) -> bool:
         """Store a verified delivery; True if new. Rings the doorbell so idle workers start at once."""
@@ -129,7 +127,7 @@ async def stop_on_signals(stop: trio.Event) -> None:
             return
 
 
-async def repeat_every(interval: float, job: Callable[[], Awaitable[None]], *, name: str) -> None:
+async def repeat_every(interval: float, job: Callable[[], Awaitable[object]], *, name: str) -> None:
     """Run ``job`` now and then every ``interval`` seconds, until cancelled.
 
     A failing run is logged and reported to Sentry (it may be a missing permission that a person must

@@ -2,6 +2,8 @@
 
 from snekomatic.inbox._ingest import GroupCommitIngest as GroupCommitIngest
 from snekomatic.inbox._ingest import InboxUnavailable as InboxUnavailable
+from snekomatic.inbox._owners import ProcessIdentity as ProcessIdentity
+from snekomatic.inbox._owners import reap_dead_owners as reap_dead_owners
 from snekomatic.inbox._queue import DatabaseClock as DatabaseClock
 from snekomatic.inbox._workers import DeliveryQueue as DeliveryQueue
 from snekomatic.inbox._workers import Doorbell as Doorbell
@@ -15,7 +17,9 @@ __all__ = [
     "Doorbell",
     "GroupCommitIngest",
     "InboxUnavailable",
+    "ProcessIdentity",
     "WorkerPolicy",
     "Workers",
+    "reap_dead_owners",
     "retry_delay",
 ]

@@ -258,6 +258,39 @@ class DeliveryMethods:
         )
         return self._update_one(statement, due_now=True)
 
+    def lease_owners(self) -> set[str]:
+        """The owners of the leases held now (live or expired, not yet reclaimed)."""
+        statement = (
+            select(deliveries.c.lease_owner)
+            # The claimable condition lets the partial index answer: leased rows are few.
+            .where(text(CLAIMABLE_SQL), deliveries.c.status == DeliveryStatus.LEASED.value)
+            .distinct()
+        )
+        with transaction(self.engine, write=False) as conn:
+            return {owner for (owner,) in conn.execute(statement) if owner is not None}
+
+    def expire_leases(self, owners: Iterable[str], *, now: dt.datetime) -> int:
+        """End at ``now`` every lease held by ``owners`` (their processes are known to be dead), so
+        the deliveries are claimed again at once; how many. The attempts count, as for any lease that
+        expires; the dead owners' later settlements are refused like any lost lease's.
+        """
+        owners = list(owners)
+        if not owners:
+            return 0
+        statement = (
+            update(deliveries)
+            .where(
+                deliveries.c.status == DeliveryStatus.LEASED.value,
+                deliveries.c.lease_owner.in_(owners),
+            )
+            .values(lease_expires_at=now, next_attempt_at=now)
+        )
+        with transaction(self.engine, write=True) as conn:
+            expired = conn.execute(statement).rowcount
+            if expired:
+                notify_new_work(conn)
+        return int(expired)
+
     def replay_delivery(self, id: int, *, now: dt.datetime) -> bool:
         """Put a dead (or done) delivery ``id`` back as pending, due ``now``, with attempts at 0.
 

@@ -1,0 +1,85 @@
+"""A ``serve`` killed between two effects: the restarted one carries on at once (issue 9).
+
+The bot is SIGKILLed right after sending the invitation, while it looks for the welcome comment. Its
+delivery's lease has a minute to run; the restarted process recognises the lease's owner as a dead
+process of its own machine and takes the delivery up straight away, without a second invitation.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import trio
+
+from snekomatic.gh.testing import FakeGitHub, generate_private_key
+from snekomatic.store import Store, create_store_engine
+from snekomatic.store._tables import metadata
+from tests.e2e.conftest import (
+    APP_ID,
+    _make_world,
+    _merge,
+    hosted_fake,
+    serve_env,
+    start_serve,
+    stop_serve,
+    wait_until,
+)
+
+LEASE_SECONDS = 60  # WorkerPolicy.lease: how long the delivery would otherwise wait
+
+
+async def test_serve_killed_between_invitation_and_comment_is_resumed_at_once_by_its_successor(
+    migrated_database: str, tmp_path: Path
+) -> None:
+    fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key())
+    engine = create_store_engine(migrated_database)
+    store = Store(engine)
+    with hosted_fake(fake) as host:
+        env = serve_env(fake, api_url=host.base_url, database=migrated_database)
+        doomed = await trio.to_thread.run_sync(start_serve, env, tmp_path)
+        world = await host.run(_make_world, fake)
+        await host.run(setattr, fake, "webhook_url", doomed.webhook_url)
+        comments = f"/repos/{world.repo.full_name}/issues/*/comments"
+        # Killed as GitHub answers its first look for the comment: invited, not yet commented.
+        hook = ("GET", comments, lambda: os.kill(doomed.process.pid, signal.SIGKILL))
+        await host.run(host.hooks.before_answer.append, hook)
+
+        with trio.fail_after(20):
+            pr, delivery = await host.run_async(
+                _merge, fake, world.repo, world.contributor, world.maintainer
+            )
+            assert delivery is not None
+            assert await trio.to_thread.run_sync(doomed.process.wait) == -signal.SIGKILL
+        await host.run(host.hooks.before_answer.remove, hook)
+        invitation = await trio.to_thread.run_sync(
+            store.get_invitation, world.org.account.id, world.contributor.id
+        )
+        assert invitation is not None and invitation.state == "invited"
+
+        successor = await trio.to_thread.run_sync(start_serve, env, tmp_path)
+        try:
+            deliveries = metadata.tables["deliveries"]
+
+            async def done() -> bool:
+                def read() -> str | None:
+                    with engine.connect() as conn:
+                        return conn.execute(
+                            deliveries.select()
+                            .with_only_columns(deliveries.c.status)
+                            .where(deliveries.c.delivery_id == delivery.guid)
+                        ).scalar_one_or_none()
+
+                return await trio.to_thread.run_sync(read) == "done"
+
+            # Well inside the lease the killed process left behind.
+            with trio.fail_after(LEASE_SECONDS / 3):
+                await wait_until(done)
+        finally:
+            assert await trio.to_thread.run_sync(stop_serve, successor) == 0
+        assert [i.invitee.login for i in await host.run(fake.invitations_for, world.org)] == [
+            world.contributor.login
+        ]
+        assert len(await host.run(fake.comments_on, pr.repo, pr.number)) == 1
+    engine.dispose()
