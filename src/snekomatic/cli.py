@@ -23,6 +23,7 @@ from snekomatic.dev_command import dev
 from snekomatic.inbox._queue import utc_now
 from snekomatic.inbox._sweep import sweep_failed_deliveries
 from snekomatic.logs import configure_logging
+from snekomatic.metrics import Metrics
 from snekomatic.operate_commands import replay, status
 from snekomatic.service import stop_on_signals, worker_name
 from snekomatic.setup_command import setup
@@ -43,13 +44,14 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     settings = settings_or_fail(need_app=True)
     start_reporting(settings)
     store = open_store(settings, migrate=True)
-    app = bot(settings, store)
+    metrics = Metrics()
     service = build_service(
         settings,
         store,
-        app,
+        bot(settings, store, metrics=metrics),
         worker_count=settings.workers if workers is None else workers,
         sweep=True,
+        metrics=metrics,
     )
     trio.run(
         partial(
@@ -69,8 +71,14 @@ def worker(workers: int | None) -> None:
     start_reporting(settings)
     store = open_store(settings, migrate=True)
     count = settings.workers if workers is None else workers
+    metrics = Metrics()
     service = build_service(
-        settings, store, bot(settings, store), worker_count=max(count, 1), sweep=False
+        settings,
+        store,
+        bot(settings, store, metrics=metrics),
+        worker_count=max(count, 1),
+        sweep=False,
+        metrics=metrics,
     )
     trio.run(partial(run_until_signalled, service, host=None, port=0))
 

@@ -25,6 +25,7 @@ from snekomatic.features import (
     send_deferred_invitations,
 )
 from snekomatic.gh.app import GithubApp
+from snekomatic.gh.client import new_http_client
 from snekomatic.gh.sansio import decode_webhook
 from snekomatic.inbox import (
     DatabaseClock,
@@ -40,6 +41,7 @@ from snekomatic.inbox._queue import StoreQueue
 from snekomatic.inbox._sweep import sweep_periodically
 from snekomatic.inbox._workers import describe_error
 from snekomatic.logs import configure_logging
+from snekomatic.metrics import Metrics
 from snekomatic.sentry import init_sentry, report_delivery_failure
 from snekomatic.service import Service, repeat_every, stop_on_signals
 from snekomatic.store import (
@@ -116,9 +118,12 @@ def feature_options(settings: Settings) -> FeatureOptions:
         fail(f"INVITE_MESSAGE_FILE is not a usable template: {exc}")
 
 
-def github_app(settings: Settings) -> GithubApp:
-    """The GithubApp for these settings; it never reads the environment itself."""
+def github_app(settings: Settings, *, metrics: Metrics | None = None) -> GithubApp:
+    """The GithubApp for these settings; it never reads the environment itself. With ``metrics``,
+    its calls to GitHub are counted."""
+    http = None if metrics is None else new_http_client(event_hooks=metrics.http_event_hooks())
     return GithubApp(
+        http=http,
         app_id=settings.github_app_id,
         private_key=settings.private_key_pem(),
         webhook_secret=[s.get_secret_value() for s in settings.github_webhook_secret],
@@ -128,9 +133,9 @@ def github_app(settings: Settings) -> GithubApp:
     )
 
 
-def bot(settings: Settings, store: Store) -> GithubApp:
+def bot(settings: Settings, store: Store, *, metrics: Metrics | None = None) -> GithubApp:
     """The GithubApp with the bot's features routed on it."""
-    app = github_app(settings)
+    app = github_app(settings, metrics=metrics)
     register_features(app, store, options=feature_options(settings))
     return app
 
@@ -197,7 +202,13 @@ def report_failed_attempt(delivery: Delivery, exc: BaseException, last: bool) ->
 
 
 def build_service(
-    settings: Settings, store: Store, app: GithubApp, *, worker_count: int, sweep: bool
+    settings: Settings,
+    store: Store,
+    app: GithubApp,
+    *,
+    worker_count: int,
+    sweep: bool,
+    metrics: Metrics | None = None,
 ) -> Service:
     doorbell = Doorbell()
     here = ProcessIdentity.current()
@@ -219,6 +230,7 @@ def build_service(
             unavailable=(StoreUnavailable,),
             on_unavailable=on_unavailable,
             is_permanent=needs_a_person,
+            on_settled=metrics.note_settled if metrics is not None else lambda outcome: None,
         )
         if worker_count > 0
         else None
@@ -260,6 +272,8 @@ def build_service(
         background=background,
         clock=clock,
         startup=startup,
+        metrics=metrics,
+        rate_limits=app.rate_limits,
     )
 
 

@@ -21,8 +21,9 @@ import sentry_sdk
 import structlog
 import trio
 
-from snekomatic.gh.sansio import Envelope
+from snekomatic.gh.sansio import Envelope, RateLimit
 from snekomatic.inbox import Doorbell, GroupCommitIngest, ProcessIdentity, Workers
+from snekomatic.metrics import Metrics
 from snekomatic.store import Delivery, NewDelivery, Store, StoreUnavailable, run_sync
 from snekomatic.web import create_app, serve_http
 
@@ -54,6 +55,8 @@ class Service:
     background: list[Callable[[], Awaitable[None]]]
     clock: Callable[[], dt.datetime]
     startup: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    metrics: Metrics | None = None
+    rate_limits: Callable[[], Mapping[int, Mapping[str, RateLimit]]] = dict
 
     async def accept(self, event: Envelope, headers: Mapping[str, str], body: bytes) -> bool:
         """Store a verified delivery; True if new. Rings the doorbell so idle workers start at once."""
@@ -70,7 +73,18 @@ class Service:
         is_new = await self.ingest.store(row)
         if is_new:
             self.doorbell.ring()
+        if self.metrics is not None:
+            self.metrics.note_accepted(is_new)
         return is_new
+
+    async def metrics_page(self) -> bytes:
+        """``GET /metrics``: this process's counters and the database's backlog (Prometheus text)."""
+        assert self.metrics is not None
+        return await self.metrics.render(
+            backlog=partial(run_sync, self.store.backlog),
+            now=self.clock(),
+            rate_limits=self.rate_limits(),
+        )
 
     async def database_ok(self) -> bool:
         try:
@@ -105,7 +119,10 @@ class Service:
                 await stop.wait()
             else:
                 app = create_app(
-                    secrets=self.webhook_secrets, accept=self.accept, database_ok=self.database_ok
+                    secrets=self.webhook_secrets,
+                    accept=self.accept,
+                    database_ok=self.database_ok,
+                    metrics=self.metrics_page if self.metrics is not None else None,
                 )
                 async with trio.open_nursery() as web:
                     binds = await web.start(

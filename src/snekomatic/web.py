@@ -33,6 +33,9 @@ Send = Callable[[Message], Awaitable[None]]
 # Stores a verified delivery; True if it was new, False for a duplicate. Raises InboxUnavailable.
 AcceptDelivery = Callable[[Envelope, Mapping[str, str], bytes], Awaitable[bool]]
 
+#: Prometheus' text exposition format, version 0.0.4 (what prometheus-client renders).
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
 WELCOME = (
     "snekomatic is running: a GitHub App bot that welcomes contributors.\n"
     "Webhooks go to POST /webhook/github; health is at GET /healthz.\n"
@@ -45,12 +48,14 @@ def create_app(
     accept: AcceptDelivery,
     database_ok: Callable[[], Awaitable[bool]],
     max_body: int = WEBHOOK_MAX_BODY_BYTES,
+    metrics: Callable[[], Awaitable[bytes]] | None = None,
 ) -> Starlette:
     """The bot's ASGI app.
 
     - ``secrets``: the webhook secrets accepted (several during a rotation).
     - ``accept``: stores a verified delivery durably (see :data:`AcceptDelivery`).
     - ``database_ok``: answers whether the database is reachable, for ``/healthz``.
+    - ``metrics``: renders ``GET /metrics`` (Prometheus' text format); None: no such route.
     """
 
     async def home(request: Request) -> Response:
@@ -61,17 +66,23 @@ def create_app(
             return PlainTextResponse("ok\n")
         return PlainTextResponse("database unavailable\n", status_code=503)
 
-    return Starlette(
-        routes=[
-            Route("/", home, methods=["GET", "HEAD"]),
-            Route("/healthz", healthz, methods=["GET", "HEAD"]),
-            Route(
-                "/webhook/github",
-                _WebhookEndpoint(secrets=secrets, accept=accept, max_body=max_body),
-                methods=["POST"],
-            ),
-        ]
-    )
+    routes = [
+        Route("/", home, methods=["GET", "HEAD"]),
+        Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        Route(
+            "/webhook/github",
+            _WebhookEndpoint(secrets=secrets, accept=accept, max_body=max_body),
+            methods=["POST"],
+        ),
+    ]
+    if metrics is not None:
+        render = metrics
+
+        async def metrics_page(request: Request) -> Response:
+            return Response(await render(), media_type=METRICS_CONTENT_TYPE)
+
+        routes.append(Route("/metrics", metrics_page, methods=["GET"]))
+    return Starlette(routes=routes)
 
 
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")

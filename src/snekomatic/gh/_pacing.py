@@ -108,6 +108,10 @@ class Pacer:
         """The last rate limit seen for ``resource`` (``"core"`` when GitHub named none), or None."""
         return self._rate_limits.get(resource)
 
+    def rate_limits(self) -> dict[str, RateLimit]:
+        """The last rate limit seen for each resource, by resource name (a copy)."""
+        return dict(self._rate_limits)
+
     async def _wait_unpaused(self) -> None:
         # A loop, because another task may extend the pause while this one sleeps. Not an Event: the
         # pause ends by the clock, and no task owns the moment it ends.

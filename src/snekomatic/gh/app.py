@@ -59,7 +59,7 @@ from snekomatic.gh._tokens import (
 )
 from snekomatic.gh.client import DEFAULT_RETRY, GitHubClient, HTTPClient, new_http_client
 from snekomatic.gh.errors import ConfigurationError
-from snekomatic.gh.sansio import Event, encode_app_jwt, parse_webhook
+from snekomatic.gh.sansio import Event, RateLimit, encode_app_jwt, parse_webhook
 
 __all__ = ["DEFAULT_BASE_URL", "GithubApp", "HandlerContext"]
 
@@ -296,6 +296,12 @@ class GithubApp:
         await self._router.dispatch(event, self)
 
     # --- lifetime -------------------------------------------------------------------------------
+
+    def rate_limits(self) -> dict[int, dict[str, RateLimit]]:
+        """The last rate limit GitHub reported to each installation's clients, by installation id and
+        resource (``"core"``, ``"graphql"``, ``"search"``...): for metrics and status pages. Not a
+        checkpoint; installations this app has not called yet are absent."""
+        return {key: pacer.rate_limits() for key, pacer in self._pacers.items()}
 
     async def aclose(self) -> None:
         """Close the HTTP client if this app created it (an injected one is left open). A checkpoint."""

@@ -67,13 +67,22 @@ _log = logging.getLogger("snekomatic.gh.client")
 HTTPClient = httpx.AsyncClient
 
 
-def new_http_client() -> HTTPClient:
+def new_http_client(
+    *, event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None
+) -> HTTPClient:
     """The HTTP client :class:`~snekomatic.gh.app.GithubApp` makes when it is given none.
 
     It follows no redirects by itself (:class:`GitHubClient` decides, same-origin only) and ignores
     proxy variables of the environment, so credentials cannot be routed elsewhere by them.
+    ``event_hooks`` are httpx's (``{"response": [async_fn]}``), to count calls, say: they see every
+    request, headers included, so they must not log them.
     """
-    return httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=httpx.Timeout(30.0))
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        trust_env=False,
+        timeout=httpx.Timeout(30.0),
+        event_hooks=dict(event_hooks or {}),
+    )
 
 
 MAX_REDIRECTS: Final = 5

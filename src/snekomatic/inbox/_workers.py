@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 import trio
 
@@ -50,6 +50,10 @@ def retry_delay(attempts: int, policy: WorkerPolicy) -> float:
     if exponent >= 64:
         return policy.backoff_max
     return min(policy.backoff_base * math.pow(2, exponent), policy.backoff_max)
+
+
+#: How an attempt ended, once recorded: ``on_settled`` is told (for metrics).
+Outcome = Literal["done", "retried", "dead", "released"]
 
 
 class ClaimedDeliveryLike(Protocol):
@@ -157,6 +161,9 @@ class Workers(Generic[Claimed]):
     (:data:`SETTLE_RETRY_DELAYS`); after that it is left to the lease to expire, and the delivery is
     claimed again (at-least-once). ``on_unavailable`` is told each time.
 
+    ``on_settled(outcome)`` is told how each attempt ended once that is recorded (not when the lease
+    was lost, or the database could not be reached).
+
     ``is_permanent(exc)`` says whether a failure cannot be cured by retrying (a missing permission,
     say): such a delivery becomes a dead letter at once instead of being retried ``max_attempts`` times.
     """
@@ -174,6 +181,7 @@ class Workers(Generic[Claimed]):
         unavailable: tuple[type[Exception], ...] = (),
         on_unavailable: Callable[[Exception], None] = lambda exc: None,
         is_permanent: Callable[[BaseException], bool] = lambda exc: False,
+        on_settled: Callable[[Outcome], None] = lambda outcome: None,
     ) -> None:
         self._queue = queue
         self._process = process
@@ -185,6 +193,7 @@ class Workers(Generic[Claimed]):
         self._unavailable = unavailable
         self._on_unavailable = on_unavailable
         self._is_permanent = is_permanent
+        self._on_settled = on_settled
         self._stopping = trio.Event()
         self._in_flight: set[trio.CancelScope] = set()
         self._finished = trio.Event()
@@ -295,17 +304,24 @@ class Workers(Generic[Claimed]):
         error: BaseException | None,
     ) -> None:
         with trio.CancelScope(shield=True), trio.move_on_after(10):
+            outcome: Outcome
             if processing.cancelled_caught:
-                await self._queue.release(delivery.id, owner)
+                outcome, held = "released", await self._queue.release(delivery.id, owner)
             elif error is None:
                 self.completed += 1
-                await self._queue.complete(delivery.id, owner)
+                outcome, held = "done", await self._queue.complete(delivery.id, owner)
             else:
                 self.failed += 1
                 last = delivery.attempts >= self.policy.max_attempts or self._is_permanent(error)
                 self._on_failure(delivery, error, last)
                 if last:
-                    await self._queue.dead_letter(delivery.id, owner, describe_error(error))
+                    outcome = "dead"
+                    held = await self._queue.dead_letter(delivery.id, owner, describe_error(error))
                 else:
                     delay = retry_delay(delivery.attempts, self.policy)
-                    await self._queue.retry(delivery.id, owner, delay, describe_error(error))
+                    outcome = "retried"
+                    held = await self._queue.retry(
+                        delivery.id, owner, delay, describe_error(error)
+                    )
+            if held:
+                self._on_settled(outcome)

@@ -366,6 +366,16 @@ class DeliveryMethods:
                 counts[DeliveryStatus(status)] = count
         return counts
 
+    def backlog(self) -> tuple[int, dt.datetime | None]:
+        """How many deliveries are stored and not yet settled (pending or leased), and when the
+        oldest of them was received (None if there are none). Walks only the claimable index."""
+        statement = select(func.count(), func.min(deliveries.c.received_at)).where(
+            text(CLAIMABLE_SQL)
+        )
+        with transaction(self.engine, write=False) as conn:
+            count, oldest = conn.execute(statement).one()
+        return int(count), oldest
+
     def next_due_at(self) -> dt.datetime | None:
         """The earliest time a delivery becomes claimable (maybe already past), or None if none will.
 
