@@ -10,11 +10,14 @@ Start it inside a nursery (or an anyio task group) and point a client at the URL
         ...
         nursery.cancel_scope.cancel()
 
-``fake.asgi`` is the same fake as an ASGI app, for ``httpx.ASGITransport``.
+``fake.asgi`` is the same fake as an ASGI app, for ``httpx.ASGITransport``. ``fake_github_thread(fake)``
+serves it from a thread of its own, for programs whose event loop is busy elsewhere (a soak, a load
+generator).
 """
 
 from snekomatic.gh.testing._fake import FakeGitHub as FakeGitHub
 from snekomatic.gh.testing._faults import FaultKind as FaultKind
+from snekomatic.gh.testing._faults import RandomFault as RandomFault
 from snekomatic.gh.testing._keys import generate_private_key as generate_private_key
 from snekomatic.gh.testing._model import FakeComment as FakeComment
 from snekomatic.gh.testing._model import FakeDelivery as FakeDelivery
@@ -33,6 +36,8 @@ from snekomatic.gh.testing._payloads import ping_payload as ping_payload
 from snekomatic.gh.testing._payloads import pull_request_payload as pull_request_payload
 from snekomatic.gh.testing._pipeline import RecordedRequest as RecordedRequest
 from snekomatic.gh.testing._serve import serve_fake_github as serve_fake_github
+from snekomatic.gh.testing._thread import FakeGitHubThread as FakeGitHubThread
+from snekomatic.gh.testing._thread import fake_github_thread as fake_github_thread
 from snekomatic.gh.testing._webhooks import build_webhook_request as build_webhook_request
 from snekomatic.gh.testing._webhooks import send_webhook as send_webhook
 
@@ -40,6 +45,7 @@ __all__ = [
     "FakeComment",
     "FakeDelivery",
     "FakeGitHub",
+    "FakeGitHubThread",
     "FakeInstallation",
     "FakeInvitation",
     "FakeIssue",
@@ -49,8 +55,10 @@ __all__ = [
     "FakeRepo",
     "FakeUser",
     "FaultKind",
+    "RandomFault",
     "RecordedRequest",
     "build_webhook_request",
+    "fake_github_thread",
     "generate_private_key",
     "installation_payload",
     "issue_comment_payload",

@@ -16,7 +16,7 @@ from snekomatic.gh.testing._auth import (
     parse_authorization,
     verify_app_jwt,
 )
-from snekomatic.gh.testing._faults import Fault, primary_limit_error
+from snekomatic.gh.testing._faults import Fault, RandomFault, primary_limit_error
 from snekomatic.gh.testing._model import FakeInstallation
 from snekomatic.gh.testing._ratelimit import (
     ANONYMOUS_LIMIT,
@@ -95,10 +95,18 @@ def primary_limit(fake: FakeGitHub, window: RateWindow, caller: Caller, resource
     )
 
 
-def take_fault(fake: FakeGitHub, method: str, path: str) -> Fault | None:
-    """The first pending fault matching the request, with one use consumed; None if none matches."""
+def take_fault(fake: FakeGitHub, method: str, path: str) -> Fault | RandomFault | None:
+    """The fault that strikes this request, or None.
+
+    Counted faults first (the first pending match, with one use consumed); then each matching random
+    fault in the order injected draws once, and the first that strikes is the answer (the ones after
+    it do not draw).
+    """
     for fault in fake.faults:
         if fault.matches(method, path):
             fault.remaining -= 1
             return fault
+    for random_fault in fake.random_faults:
+        if random_fault.matches(method, path) and random_fault.strikes():
+            return random_fault
     return None

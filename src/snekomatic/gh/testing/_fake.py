@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import random
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from snekomatic.gh.testing._auth import (
     InstallationCaller,
     IssuedToken,
 )
-from snekomatic.gh.testing._faults import Fault, FaultKind
+from snekomatic.gh.testing._faults import Fault, FaultKind, RandomFault
 from snekomatic.gh.testing._files import FakeFile, RepoContents, push_payload
 from snekomatic.gh.testing._keys import public_key_pem
 from snekomatic.gh.testing._model import (
@@ -113,6 +114,7 @@ class FakeGitHub:
         self.requests: list[RecordedRequest] = []
         self.deliveries: list[FakeDelivery] = []
         self.faults: list[Fault] = []
+        self.random_faults: list[RandomFault] = []
         self.reaction_ids: dict[tuple[str, int, int, str], int] = {}
         self.delivery_exchanges: dict[int, _deliveries.Exchange] = {}
         self._windows: dict[tuple[str, int, str], RateWindow] = {}
@@ -253,10 +255,7 @@ class FakeGitHub:
         Returns the delivery logged, or None when the app is not installed on the repository's owner
         (GitHub sends the app nothing then). Waits for the webhook's answer: see ``emit_webhook``.
         """
-        now = self.now()
-        pr.merged, pr.merged_by, pr.merged_at = True, merged_by, now
-        pr.merge_commit_sha = f"{pr.id:040x}"
-        pr.issue.state, pr.issue.closed_at, pr.issue.updated_at = "closed", now, now
+        self.mark_merged(pr, merged_by=merged_by)
         installation = self.installation_for(pr.repo.owner)
         if installation is None:
             return None
@@ -270,6 +269,14 @@ class FakeGitHub:
         return await self.emit_webhook(
             "pull_request", payload, installation=installation, repo=pr.repo
         )
+
+    def mark_merged(self, pr: FakePullRequest, *, merged_by: FakeUser) -> None:
+        """Merge ``pr`` (merged, closed, merge commit) without emitting or logging any webhook: for a
+        caller that builds and sends the ``pull_request.closed`` payload itself."""
+        now = self.now()
+        pr.merged, pr.merged_by, pr.merged_at = True, merged_by, now
+        pr.merge_commit_sha = f"{pr.id:040x}"
+        pr.issue.state, pr.issue.closed_at, pr.issue.updated_at = "closed", now, now
 
     def create_comment(
         self, repo: FakeRepo, number: int, *, author: FakeUser, body: str
@@ -425,6 +432,44 @@ class FakeGitHub:
                 status=status,
             )
         )
+
+    def inject_random_faults(
+        self,
+        method: str = "*",
+        path_pattern: str = "*",
+        *,
+        kind: FaultKind,
+        rate: float,
+        seed: int | str = 0,
+        retry_after: float | None = None,
+        status: int = 502,
+    ) -> RandomFault:
+        """Until removed, fail each request matching ``method`` and ``path_pattern`` (fnmatch globs)
+        with probability ``rate`` (0..1) with ``kind``, as :meth:`inject_fault` would.
+
+        The draws come from a generator seeded with ``seed``, so the same sequence of requests meets
+        the same faults. Counted faults (:meth:`inject_fault`) are consulted first; several random
+        faults draw in the order injected. Returns the fault: its ``taken`` counts the requests it
+        struck; remove it with ``fake.random_faults.remove(fault)`` (or ``clear()`` them all).
+
+        Usage::
+
+            fake.inject_random_faults(kind="server_error", rate=0.05, seed=1)
+            fake.inject_random_faults(
+                kind="secondary_rate_limit", rate=0.01, seed=2, retry_after=2
+            )
+        """
+        fault = RandomFault(
+            method=method,
+            path_pattern=path_pattern,
+            kind=kind,
+            rate=rate,
+            rng=random.Random(seed),  # noqa: S311 - fault injection, not secrecy
+            retry_after=retry_after,
+            status=status,
+        )
+        self.random_faults.append(fault)
+        return fault
 
     def requests_to(self, method: str, path_glob: str) -> list[RecordedRequest]:
         """The recorded requests whose method and path match (fnmatch globs), oldest first."""

@@ -1,9 +1,15 @@
-"""Injected faults: the next N requests matching a method and a path glob answer with an error."""
+"""Injected faults: requests matching a method and a path glob answer with an error.
+
+Two modes: :class:`Fault` strikes the next N matching requests (deterministic, for tests of one
+failure); :class:`RandomFault` strikes each matching request with a fixed probability drawn from its
+own seeded generator (for soaks: "5 % of calls fail"), reproducible for the same sequence of requests.
+"""
 
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, field
 from typing import Literal
 
 from snekomatic.gh.testing._replies import ApiError
@@ -41,6 +47,37 @@ class Fault:
         )
 
 
+@dataclass(kw_only=True)
+class RandomFault:
+    """A standing fault: each request matching ``method`` and ``path_pattern`` is struck with
+    probability ``rate`` (0..1), drawn from ``rng``; ``taken`` counts the requests it struck."""
+
+    method: str
+    path_pattern: str
+    kind: FaultKind
+    rate: float
+    rng: random.Random = field(repr=False)
+    retry_after: float | None = None
+    status: int = 502
+    taken: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError("RandomFault.rate must be between 0 and 1")
+
+    def matches(self, method: str, path: str) -> bool:
+        return fnmatch.fnmatchcase(method.upper(), self.method.upper()) and fnmatch.fnmatchcase(
+            path, self.path_pattern
+        )
+
+    def strikes(self) -> bool:
+        """Draw for one matching request: True (and counted) when this request is to fail."""
+        if self.rng.random() < self.rate:
+            self.taken += 1
+            return True
+        return False
+
+
 def primary_limit_error(
     *, limit: int, used: int, reset_at: float, resource: str, who: str
 ) -> ApiError:
@@ -60,7 +97,7 @@ def primary_limit_error(
 
 
 def fault_error(
-    fault: Fault, *, now: float, request_id: str, limit: int, resource: str, who: str
+    fault: Fault | RandomFault, *, now: float, request_id: str, limit: int, resource: str, who: str
 ) -> ApiError:
     """The error a matching request gets from ``fault`` at server time ``now``."""
     retry_headers = (
