@@ -72,6 +72,11 @@ def test_merged_pull_request_is_read_from_the_real_payload() -> None:
         (merged_payload(pull_request__user__id=True), "malformed"),
         (merged_payload(pull_request__user=None), "malformed"),
         (merged_payload(repository__full_name="no-slash"), "malformed"),
+        (merged_payload(organization__login=".."), "malformed"),
+        (merged_payload(pull_request__user__login="."), "malformed"),
+        (merged_payload(pull_request__user__login=""), "malformed"),
+        (merged_payload(repository__full_name="octo-org/.."), "malformed"),
+        (merged_payload(repository__full_name="/widget"), "malformed"),
         ({}, "not-merged"),
     ],
     ids=[
@@ -85,6 +90,11 @@ def test_merged_pull_request_is_read_from_the_real_payload() -> None:
         "user-id-bool",
         "user-missing",
         "bad-full-name",
+        "org-login-dot-dot",
+        "user-login-dot",
+        "user-login-empty",
+        "repository-dot-dot",
+        "owner-empty",
         "empty-payload",
     ],
 )

@@ -103,8 +103,12 @@ def _bot_comment() -> dict[str, Any]:
         ("issue_comment", {**load_payload("issue_comment", "created"), "repository": None}),
         ("issue_comment", {**load_payload("issue_comment", "created"), "issue": {}}),
         ("push", load_payload("issue_comment", "created")),
+        (
+            "issue_comment",
+            {**load_payload("issue_comment", "created"), "repository": {"full_name": "../.."}},
+        ),
     ],
-    ids=["bot-author", "no-repository", "no-issue-number", "other-event"],
+    ids=["bot-author", "no-repository", "no-issue-number", "other-event", "dot-dot-names"],
 )
 def test_pings_that_cannot_or_should_not_be_answered(event: str, payload: dict[str, Any]) -> None:
     assert ping_target(event, payload) is None

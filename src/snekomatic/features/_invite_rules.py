@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeGuard
 from urllib.parse import urlsplit
 
+from snekomatic.features._names import is_github_name, split_full_name
 from snekomatic.features.orgconfig import InviteConfig
 
 __all__ = [
@@ -171,14 +172,14 @@ def read_merged_pull_request(payload: Mapping[str, Any]) -> MergedPullRequest | 
         user.get("login"),
     )
     number, html_url = pr.get("number"), pr.get("html_url")
+    names = split_full_name(full_name)
     if not (
         _is_id(org_id)
         and _is_id(user_id)
         and _is_id(number)
-        and isinstance(org_login, str)
-        and isinstance(user_login, str)
-        and isinstance(full_name, str)
-        and full_name.count("/") == 1
+        and is_github_name(org_login)
+        and is_github_name(user_login)
+        and names is not None
         and isinstance(html_url, str)
     ):
         return Skip("malformed")
@@ -187,7 +188,7 @@ def read_merged_pull_request(payload: Mapping[str, Any]) -> MergedPullRequest | 
         org_login=org_login,
         user_id=user_id,
         user_login=user_login,
-        repository=full_name,
+        repository="/".join(names),
         number=number,
         pr_html_url=html_url,
     )

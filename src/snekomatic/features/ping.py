@@ -22,6 +22,7 @@ from typing import Any, Final
 import structlog
 
 from snekomatic.features._comments import find_or_create_comment
+from snekomatic.features._names import split_full_name
 from snekomatic.gh.app import HandlerContext
 
 __all__ = ["PONG", "PingTarget", "ping_target", "reply_to_ping"]
@@ -51,9 +52,10 @@ def ping_target(event: str, payload: Mapping[str, Any]) -> PingTarget | None:
     or the command was written by a bot. Pure."""
     repository = payload.get("repository")
     full_name = repository.get("full_name") if isinstance(repository, Mapping) else None
-    if not isinstance(full_name, str) or full_name.count("/") != 1:
+    names = split_full_name(full_name)
+    if names is None:
         return None
-    owner, repo = full_name.split("/")
+    owner, repo = names
     container_key = {
         "issue_comment": "comment",
         "issues": "issue",
@@ -87,7 +89,7 @@ def ping_target(event: str, payload: Mapping[str, Any]) -> PingTarget | None:
     else:
         reaction_url, reaction_vars = _ISSUE_REACTIONS, {**base, "number": number}
     return PingTarget(
-        repository=full_name,
+        repository=f"{owner}/{repo}",
         number=number,
         marker=f"ping:{container_key}:{source_id}",
         reaction_url=reaction_url,
