@@ -1,0 +1,177 @@
+"""The HTTP server under snekomatic.web: the connection cap, shedding idle connections, HTTP/1.1 only."""
+
+from __future__ import annotations
+
+import resource
+from functools import partial
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from snekomatic.web_server import connection_cap, serve_http11
+
+GET = b"GET / HTTP/1.1\r\nHost: bot.example\r\n\r\n"
+
+
+class App:
+    """Answers ``GET /`` at once and ``GET /slow`` once ``release`` is set; counts requests."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.release = trio.Event()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.paths.append(scope["path"])
+        if scope["path"] == "/slow":
+            await self.release.wait()
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]}
+        )
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def start_server(nursery: trio.Nursery, app: App, max_connections: int) -> int:
+    """Serve ``app`` from ``nursery`` (cancel it to stop); the port."""
+    [url] = await nursery.start(
+        partial(
+            serve_http11,
+            app,
+            host="127.0.0.1",
+            port=0,
+            keep_alive_timeout=75,
+            max_connections=max_connections,
+            graceful_timeout=0,
+        )
+    )
+    return int(url.rsplit(":", 1)[1])
+
+
+@pytest.fixture
+def app() -> App:
+    return App()
+
+
+async def read_response(stream: trio.SocketStream) -> bytes:
+    """One whole response (its head and a body of its Content-Length), or what came before EOF."""
+    data = b""
+    while b"\r\n\r\n" not in data or len(data) < _response_length(data):
+        chunk = await stream.receive_some(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _response_length(data: bytes) -> int:
+    head, _, _ = data.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(head) + 4 + int(value)
+    return len(head) + 4
+
+
+async def request(port: int, raw: bytes = GET) -> tuple[trio.SocketStream, bytes]:
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    await stream.send_all(raw)
+    return stream, await read_response(stream)
+
+
+async def closed_by_server(stream: trio.SocketStream) -> bool:
+    try:
+        return await stream.receive_some(65536) == b""
+    except trio.BrokenResourceError:
+        return True
+
+
+async def test_at_the_cap_a_new_connection_replaces_the_one_idle_the_longest(app: App) -> None:
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            port = await start_server(nursery, app, max_connections=3)
+            kept_alive = []
+            for _ in range(3):
+                stream, answer = await request(port)
+                assert answer.startswith(b"HTTP/1.1 200")
+                kept_alive.append(stream)
+                await trio.testing.wait_all_tasks_blocked()
+            _, answer = await request(port)
+            assert answer.startswith(b"HTTP/1.1 200")
+            assert await closed_by_server(kept_alive[0])
+            # The others are still served on their connections.
+            for stream in kept_alive[1:]:
+                await stream.send_all(GET)
+                assert (await read_response(stream)).startswith(b"HTTP/1.1 200")
+            nursery.cancel_scope.cancel()
+
+
+async def test_silent_connections_are_shed_for_a_real_request(app: App) -> None:
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            port = await start_server(nursery, app, max_connections=3)
+            silent = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(10)]
+            await trio.testing.wait_all_tasks_blocked()
+            _, answer = await request(port)
+            assert answer.startswith(b"HTTP/1.1 200")
+            for stream in silent:
+                await stream.aclose()
+            nursery.cancel_scope.cancel()
+
+
+async def test_when_every_connection_is_busy_a_new_one_waits_for_a_free_slot(app: App) -> None:
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            port = await start_server(nursery, app, max_connections=1)
+            busy = await trio.open_tcp_stream("127.0.0.1", port)
+            await busy.send_all(b"GET /slow HTTP/1.1\r\nHost: bot.example\r\n\r\n")
+            await trio.testing.wait_all_tasks_blocked(cushion=0.05)
+            waiting = await trio.open_tcp_stream("127.0.0.1", port)
+            await waiting.send_all(GET)
+            await trio.testing.wait_all_tasks_blocked(cushion=0.05)
+            assert app.paths == ["/slow"]  # the second request was not taken in
+            app.release.set()
+            assert (await read_response(busy)).startswith(b"HTTP/1.1 200")
+            await busy.aclose()
+            assert (await read_response(waiting)).startswith(b"HTTP/1.1 200")
+            assert app.paths == ["/slow", "/"]
+            nursery.cancel_scope.cancel()
+
+
+async def test_the_http2_preface_is_answered_505_and_the_connection_closed(app: App) -> None:
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            port = await start_server(nursery, app, max_connections=10)
+            stream, answer = await request(port, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 505")
+            assert await closed_by_server(stream)
+            nursery.cancel_scope.cancel()
+    assert app.paths == []
+
+
+async def test_an_h2c_upgrade_is_ignored_and_answered_in_http_1_1(app: App) -> None:
+    upgrade = (
+        b"GET / HTTP/1.1\r\nHost: bot.example\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+        b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n"
+    )
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            port = await start_server(nursery, app, max_connections=10)
+            _, answer = await request(port, upgrade)
+            nursery.cancel_scope.cancel()
+    assert answer.startswith(b"HTTP/1.1 200")
+
+
+def test_the_connection_cap_stays_below_the_file_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    lowered = 400
+    resource.setrlimit(resource.RLIMIT_NOFILE, (lowered, hard))
+    try:
+        cap = connection_cap(max_connections=1000, reserved_files=128)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert 0 < cap <= lowered - 128
+
+
+def test_the_connection_cap_is_the_configured_maximum_when_files_are_plenty() -> None:
+    assert connection_cap(max_connections=50, reserved_files=128) == 50
