@@ -32,7 +32,9 @@ class App:
         await send({"type": "http.response.body", "body": b"ok"})
 
 
-async def start_server(nursery: trio.Nursery, app: App, max_connections: int) -> int:
+async def start_server(
+    nursery: trio.Nursery, app: App, max_connections: int, keep_alive_timeout: float = 75
+) -> int:
     """Serve ``app`` from ``nursery`` (cancel it to stop); the port."""
     [url] = await nursery.start(
         partial(
@@ -40,7 +42,7 @@ async def start_server(nursery: trio.Nursery, app: App, max_connections: int) ->
             app,
             host="127.0.0.1",
             port=0,
-            keep_alive_timeout=75,
+            keep_alive_timeout=keep_alive_timeout,
             max_connections=max_connections,
             graceful_timeout=0,
         )
@@ -136,6 +138,21 @@ async def test_when_every_connection_is_busy_a_new_one_waits_for_a_free_slot(app
             assert (await read_response(waiting)).startswith(b"HTTP/1.1 200")
             assert app.paths == ["/slow", "/"]
             nursery.cancel_scope.cancel()
+
+
+async def test_a_connection_that_never_finishes_its_headers_is_closed_at_the_keep_alive_timeout(
+    app: App,
+) -> None:
+    # The keep-alive timer runs from the connection's start until a request's headers are complete,
+    # so it is also the header deadline (real time: a short one).
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            port = await start_server(nursery, app, max_connections=10, keep_alive_timeout=0.5)
+            stream = await trio.open_tcp_stream("127.0.0.1", port)
+            await stream.send_all(b"POST /webhook/github HTTP/1.1\r\nHost: bot.exa")
+            assert await closed_by_server(stream)
+            nursery.cancel_scope.cancel()
+    assert app.paths == []
 
 
 async def test_the_http2_preface_is_answered_505_and_the_connection_closed(app: App) -> None:
