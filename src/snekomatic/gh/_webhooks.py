@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 import sys
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -42,6 +44,12 @@ DELIVERY_ID_MAX_LENGTH = 200
 _DELIVERY_ID_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))  # visible ASCII
 # Ids (installation, hook) are kept in signed 64-bit columns, as GitHub's own ids are 64-bit.
 MAX_ID = 2**63 - 1
+# Both JSON decoders recurse once per level, so without a limit of its own a body nested near the
+# interpreter's recursion limit would be accepted or refused depending on how deep the caller's
+# stack is: the receiver could accept what a worker (deeper in its stack) can never decode. GitHub's
+# payloads nest about ten levels; this leaves room for user-supplied JSON (a repository_dispatch
+# client_payload) and far more stack than any caller uses below sys.getrecursionlimit() (1000).
+MAX_JSON_NESTING = 256
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,8 +98,10 @@ def parse_webhook(headers: Mapping[str, str], body: bytes, secrets: Sequence[byt
        surrogate (``"\\ud800"``, which no UTF-8 text can hold) is malformed too; numbers beyond a
        double's range decode as infinities, as Python's ``json`` does, and an integer longer than
        the interpreter converts (``sys.get_int_max_str_digits()``, 4300 digits by default) is
-       malformed. ``installation.id``, when an integer, must be between 1 and :data:`MAX_ID` (a
-       signed 64-bit integer) -> :class:`~snekomatic.gh.errors.MalformedPayload` (400) too.
+       malformed, as is JSON nested more than :data:`MAX_JSON_NESTING` arrays and objects deep
+       (whatever the caller's stack depth). ``installation.id``, when an integer, must be between 1
+       and :data:`MAX_ID` (a signed 64-bit integer) ->
+       :class:`~snekomatic.gh.errors.MalformedPayload` (400) too.
 
     Returns the :class:`Event`. Raises only those :class:`~snekomatic.gh.errors.WebhookError`
     subclasses. Handles the webhook secrets, which never appear in a message. Pure: not a checkpoint.
@@ -176,10 +186,29 @@ def _json_text(content_type: str | None, body: bytes) -> bytes:
     """The payload's JSON text: the body itself, or the form's ``payload`` field."""
     media_type = _media_type(content_type)
     if media_type == _JSON:
-        return body
-    if media_type == _FORM:
-        return _form_payload_field(body)
-    raise UnsupportedMediaType(content_type)
+        raw = body
+    elif media_type == _FORM:
+        raw = _form_payload_field(body)
+    else:
+        raise UnsupportedMediaType(content_type)
+    if _nested_too_deeply(raw):
+        raise MalformedPayload(f"the payload is nested more than {MAX_JSON_NESTING} levels deep")
+    return raw
+
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_NESTING_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def _nested_too_deeply(raw: bytes) -> bool:
+    """Whether valid JSON ``raw`` nests deeper than ``MAX_JSON_NESTING`` (for invalid JSON the
+    answer does not matter: the decoders refuse it either way)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_NESTING:  # the usual case: no scan
+        return False
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    steps = map(_NESTING_STEP.__getitem__, brackets)
+    return max(itertools.accumulate(steps), default=0) > MAX_JSON_NESTING
 
 
 def _form_payload_field(body: bytes) -> bytes:
