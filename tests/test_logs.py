@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -118,3 +119,16 @@ def test_secret_shaped_values_are_redacted_from_log_lines(new_lines: NewLines) -
     structlog.get_logger("test").info("minted", token="ghs_16C7e42F292c6912E7710c838347Ae178B4a")
     [line] = new_lines()
     assert line["token"] == "[redacted]"
+
+
+def test_another_librarys_exception_text_is_redacted(new_lines: NewLines) -> None:
+    # Hypercorn, httpx, SQLAlchemy... log through standard logging with exc_info: the traceback's
+    # text is rendered from the exception, whose message may quote a credential.
+    token = "ghs_16C7e42F292c6912E7710c838347Ae178B4a"
+    try:
+        raise RuntimeError(f"request with Authorization: token {token} failed")
+    except RuntimeError:
+        logging.getLogger("some.library").exception("unexpected error")
+    [line] = new_lines()
+    assert token not in json.dumps(line)
+    assert "RuntimeError" in line["exception"]

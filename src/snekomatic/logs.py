@@ -79,6 +79,8 @@ def configure_logging(
             foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                # Render the traceback to text first, so that redaction sees it.
+                structlog.processors.format_exc_info,
                 redact_event,
                 renderer,
             ],
