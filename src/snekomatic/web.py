@@ -31,7 +31,7 @@ from snekomatic.gh.sansio import (
     WEBHOOK_MAX_BODY_BYTES,
     Envelope,
     SignatureVerifier,
-    parse_webhook_envelope,
+    decode_webhook_envelope,
 )
 from snekomatic.inbox import InboxUnavailable
 from snekomatic.web_server import connection_cap, serve_http11
@@ -258,7 +258,7 @@ class _WebhookEndpoint:
         try:
             body = await self._read_verified_body(receive, headers)
             # Only the envelope: the payload is decoded by the worker that processes the delivery.
-            event = parse_webhook_envelope(headers, body, self._secrets)
+            event = decode_webhook_envelope(headers, body)  # verified as it streamed in
         except WebhookError as exc:
             await _answer(send, exc.status_hint, _TEXT, f"{exc}\n".encode())
             return

@@ -45,6 +45,7 @@ PUBLIC_API = {
     "parse_retry_after",
     "parse_webhook",
     "parse_webhook_envelope",  # added for the inbox, as Envelope
+    "decode_webhook_envelope",  # for a receiver that verified the body as it streamed in
     "request_headers",
     "server_clock_offset",
     "signature_for",

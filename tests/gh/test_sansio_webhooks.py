@@ -29,6 +29,7 @@ from snekomatic.gh.sansio import (
     Envelope,
     Event,
     decode_webhook,
+    decode_webhook_envelope,
     parse_webhook,
     parse_webhook_envelope,
     signature_for,
@@ -70,18 +71,22 @@ def envelope_of(event: Event) -> Envelope:
 
 
 def _parse(body: bytes, headers: dict[str, str]) -> Event:
-    """parse_webhook, checked against parse_webhook_envelope: same refusals, same envelope."""
+    """parse_webhook, checked against parse_webhook_envelope and (past the signature and size)
+    decode_webhook_envelope: same refusals, same envelope."""
     try:
         envelope = parse_webhook_envelope(headers, body, [SECRET])
     except WebhookError as refusal:
         with pytest.raises(type(refusal)):
             parse_webhook(headers, body, [SECRET])
+        if not isinstance(refusal, InvalidSignature | PayloadTooLarge):
+            with pytest.raises(type(refusal)):
+                decode_webhook_envelope(headers, body)
         raise
     try:
         event = parse_webhook(headers, body, [SECRET])
     except WebhookError as refusal:
         pytest.fail(f"parse_webhook_envelope accepted what parse_webhook refuses: {refusal!r}")
-    assert envelope == envelope_of(event)
+    assert envelope == envelope_of(event) == decode_webhook_envelope(headers, body)
     return event
 
 

@@ -44,6 +44,7 @@ from snekomatic.gh._webhooks import WEBHOOK_MAX_BODY_BYTES as WEBHOOK_MAX_BODY_B
 from snekomatic.gh._webhooks import Envelope as Envelope
 from snekomatic.gh._webhooks import Event as Event
 from snekomatic.gh._webhooks import decode_webhook as decode_webhook
+from snekomatic.gh._webhooks import decode_webhook_envelope as decode_webhook_envelope
 from snekomatic.gh._webhooks import parse_webhook as parse_webhook
 from snekomatic.gh._webhooks import parse_webhook_envelope as parse_webhook_envelope
 
@@ -62,6 +63,7 @@ __all__ = [
     "SignatureVerifier",
     "app_jwt_claims",
     "decode_webhook",
+    "decode_webhook_envelope",
     "encode_app_jwt",
     "error_for_response",
     "expand_url",
