@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from snekomatic.compose import http_limits
 from snekomatic.config import SettingsError, load_settings
 from snekomatic.gh.testing import generate_private_key
 
@@ -64,6 +65,16 @@ def test_secrets_never_appear_in_the_settings_repr() -> None:
         pytest.param({"PORT": "eighty"}, "PORT", id="port"),
         pytest.param({"GITHUB_APP_ID": "one"}, "GITHUB_APP_ID", id="app-id"),
         pytest.param({"GITHUB_API_URL": "ftp://example"}, "GITHUB_API_URL", id="api-url"),
+        pytest.param({"SNEKOMATIC_BODY_TIMEOUT": "-1"}, "SNEKOMATIC_BODY_TIMEOUT", id="timeout"),
+        pytest.param(
+            {"SNEKOMATIC_MAX_CONNECTIONS": "0"}, "SNEKOMATIC_MAX_CONNECTIONS", id="connections"
+        ),
+        pytest.param(
+            # Less than one 25 MiB body: no delivery of the largest size could ever be accepted.
+            {"SNEKOMATIC_UNVERIFIED_BODY_MIB": "24"},
+            "SNEKOMATIC_UNVERIFIED_BODY_MIB",
+            id="budget",
+        ),
     ],
 )
 def test_a_malformed_setting_is_named_and_its_value_is_not_shown(
@@ -79,3 +90,19 @@ def test_a_malformed_setting_is_named_and_its_value_is_not_shown(
 def test_per_organization_configuration_is_opt_in(value: str | None, expected: bool) -> None:
     environ = {} if value is None else {"SNEKOMATIC_ORG_CONFIG": value}
     assert load_settings(environ).org_config is expected
+
+
+def test_the_http_limits_follow_the_settings() -> None:
+    settings = load_settings(
+        {
+            "SNEKOMATIC_BODY_TIMEOUT": "2.5",
+            "SNEKOMATIC_MAX_CONNECTIONS": "50",
+            "SNEKOMATIC_UNVERIFIED_BODY_MIB": "100",
+        }
+    )
+    limits = http_limits(settings)
+    assert (limits.body_timeout, limits.max_connections, limits.unverified_body_bytes) == (
+        2.5,
+        50,
+        100 * 1024 * 1024,
+    )

@@ -58,6 +58,7 @@ from snekomatic.store import (
     run_sync,
     upgrade,
 )
+from snekomatic.web import HttpLimits, MiB
 
 log = structlog.get_logger("snekomatic")
 
@@ -201,6 +202,14 @@ def report_failed_attempt(delivery: Delivery, exc: BaseException, last: bool) ->
     report_delivery_failure(exc, delivery_id=delivery.delivery_id, event=delivery.event, last=last)
 
 
+def http_limits(settings: Settings) -> HttpLimits:
+    return HttpLimits(
+        unverified_body_bytes=settings.unverified_body_mib * MiB,
+        body_timeout=settings.body_timeout,
+        max_connections=settings.max_connections,
+    )
+
+
 def build_service(
     settings: Settings,
     store: Store,
@@ -274,6 +283,7 @@ def build_service(
         startup=startup,
         metrics=metrics,
         rate_limits=app.rate_limits,
+        http_limits=http_limits(settings),
     )
 
 

@@ -66,6 +66,18 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535, validation_alias=_env("PORT"))
     workers: int = Field(default=4, ge=0, le=256, validation_alias=_env("SNEKOMATIC_WORKERS"))
     log_level: str = Field(default="info", validation_alias=_env("LOG_LEVEL"))
+    # What webhook clients may hold (snekomatic.web.HttpLimits): seconds for a body to arrive after
+    # its headers, connections at once (lowered to fit the file limit), and MiB of bodies held before
+    # their signature is decided (at least one 25 MiB body).
+    body_timeout: float = Field(
+        default=10.0, gt=0, le=600, validation_alias=_env("SNEKOMATIC_BODY_TIMEOUT")
+    )
+    max_connections: int = Field(
+        default=1000, ge=1, validation_alias=_env("SNEKOMATIC_MAX_CONNECTIONS")
+    )
+    unverified_body_mib: int = Field(
+        default=64, ge=25, validation_alias=_env("SNEKOMATIC_UNVERIFIED_BODY_MIB")
+    )
     # Follow each organization's .github/snekomatic.yml. Off by default: it needs the app's
     # "contents: read" permission and the "push" event, beyond the minimal manifest in app.yml.
     org_config: bool = Field(default=False, validation_alias=_env("SNEKOMATIC_ORG_CONFIG"))

@@ -25,7 +25,7 @@ from snekomatic.gh.sansio import Envelope, RateLimit
 from snekomatic.inbox import Doorbell, GroupCommitIngest, ProcessIdentity, Workers
 from snekomatic.metrics import Metrics
 from snekomatic.store import Delivery, NewDelivery, Store, StoreUnavailable, run_sync
-from snekomatic.web import create_app, serve_http
+from snekomatic.web import DEFAULT_HTTP_LIMITS, HttpLimits, create_app, serve_http
 
 __all__ = ["Service", "repeat_every", "stop_on_signals", "worker_name"]
 
@@ -57,6 +57,7 @@ class Service:
     startup: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     metrics: Metrics | None = None
     rate_limits: Callable[[], Mapping[int, Mapping[str, RateLimit]]] = dict
+    http_limits: HttpLimits = DEFAULT_HTTP_LIMITS
 
     async def accept(self, event: Envelope, headers: Mapping[str, str], body: bytes) -> bool:
         """Store a verified delivery; True if new. Rings the doorbell so idle workers start at once."""
@@ -123,10 +124,18 @@ class Service:
                     accept=self.accept,
                     database_ok=self.database_ok,
                     metrics=self.metrics_page if self.metrics is not None else None,
+                    limits=self.http_limits,
                 )
                 async with trio.open_nursery() as web:
                     binds = await web.start(
-                        partial(serve_http, app, host=host, port=port, shutdown_trigger=stop.wait)
+                        partial(
+                            serve_http,
+                            app,
+                            host=host,
+                            port=port,
+                            shutdown_trigger=stop.wait,
+                            limits=self.http_limits,
+                        )
                     )
                     log.info("listening", urls=binds)
                     task_status.started(binds)
