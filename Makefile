@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest bench run clean
+.PHONY: test lint typecheck pytest bench soak run clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/with_postgres.py --keep-fsync -- $(BIN)/python -m bench
+
+# A few minutes, not part of `make test`: see bench/README.md. SOAK_ARGS="--deliveries 2000" for less.
+# The soak starts its own throwaway PostgreSQL (fsync on) because it restarts it mid-run.
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 run: $(STAMP)
 	$(BIN)/snekomatic dev
