@@ -64,6 +64,9 @@ USER_AGENT = "snekomatic-soak/1.0 (loopback)"
 SERVE_WORKERS = 2
 WORKER_TASKS = 4
 WORKER_KILL_EVERY = 30.0
+# At each kill, wait this long for the worker to hold a pull_request or issue_comment delivery (one that
+# calls GitHub), so that the kill interrupts work in progress rather than an idle process.
+KILL_AIM_SECONDS = 8.0
 PG_RESTART_AT = 0.45
 SERVE_RESTART_AT = 0.65
 RESEND_AFTER = 2.0
@@ -290,6 +293,7 @@ class Events:
     t0: float = 0.0
     failures: list[str] = field(default_factory=list)
     worker_kills: int = 0
+    interrupted: list[str] = field(default_factory=list)  # delivery ids held by a killed worker
     postgres_restarts: int = 0
     serve_restarts: int = 0
 
@@ -311,6 +315,29 @@ def backlog(database: str) -> tuple[int, int]:
         return -1, -1
     assert row is not None
     return int(row[0]), int(row[1])
+
+
+def wait_for_lease(database: str, pid: int, seconds: float) -> list[str]:
+    """The deliveries of GitHub-calling events leased by process ``pid``, once there are any (polled
+    every 10 ms); [] after ``seconds`` or while the database does not answer."""
+    give_up = time.monotonic() + seconds
+    try:
+        with psycopg.connect(database, connect_timeout=3, autocommit=True) as db:
+            while time.monotonic() < give_up:
+                held = [
+                    str(guid)
+                    for (guid,) in db.execute(
+                        "SELECT delivery_id FROM deliveries WHERE status = 'leased'"
+                        " AND event IN ('pull_request', 'issue_comment') AND lease_owner LIKE %s",
+                        (f"%:{pid}:%",),
+                    )
+                ]
+                if held:
+                    return held
+                time.sleep(0.01)
+    except psycopg.Error:
+        pass
+    return []
 
 
 async def run_load(
@@ -338,9 +365,14 @@ async def run_load(
             await trio.sleep(WORKER_KILL_EVERY)
             role = workers[n % len(workers)]
             n += 1
+            pid = role.current.process.pid
+            held = await trio.to_thread.run_sync(wait_for_lease, database, pid, KILL_AIM_SECONDS)
             await trio.to_thread.run_sync(role.kill)
             events.worker_kills += 1
-            events.note(f"SIGKILL {role.current.name} (pid {role.current.process.pid})")
+            events.interrupted += held
+            events.note(
+                f"SIGKILL {role.current.name} (pid {pid}), holding {', '.join(held) or 'nothing'}"
+            )
             life = await trio.to_thread.run_sync(role.start)
             events.note(f"started {life.name} (pid {life.process.pid})")
 
@@ -647,6 +679,14 @@ def report(
     row(
         "fake GitHub: answers by status",
         ", ".join(f"{k}: {v}" for k, v in sorted(state.calls_by_status.items())),
+    )
+    interrupted_done = sum(
+        1 for g in events.interrupted if rows.get(g, [("", 0, None)])[0][0] == "done"
+    )
+    row(
+        "deliveries held by a worker when it was killed: done",
+        f"{interrupted_done} of {len(events.interrupted)}",
+        check(interrupted_done == len(events.interrupted), "an interrupted delivery not done"),
     )
     row(
         "faults: worker SIGKILLs / PostgreSQL restarts / serve SIGTERM+restarts",
