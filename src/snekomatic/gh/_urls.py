@@ -119,6 +119,14 @@ def _redacted(parts: urllib.parse.SplitResult) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def _redacted_unparsed(url: str) -> str:
+    """``url``, which ``urlsplit`` refused, cut before its query or fragment and without userinfo."""
+    url = url.partition("?")[0].partition("#")[0]
+    scheme, slashes, rest = url.partition("//")
+    netloc, slash, path = rest.partition("/")
+    return scheme + slashes + netloc.rpartition("@")[2] + slash + path
+
+
 def expand_url(template: str, url_vars: Mapping[str, Any] | None, *, base_url: str) -> str:
     """The absolute URL for ``template`` with ``url_vars`` filled in, on ``base_url``'s origin.
 
@@ -138,15 +146,20 @@ def expand_url(template: str, url_vars: Mapping[str, Any] | None, *, base_url: s
     ``/invitations``). Query values are not restricted.
 
     Raises :class:`~snekomatic.gh.errors.ForbiddenURL` for an absolute URL elsewhere, or containing
-    whitespace, control characters, backslashes or a dot segment (the message shows it without
-    query string or userinfo); ``ValueError`` for an unbalanced brace, a malformed expression, a
+    whitespace, control characters, backslashes or a dot segment, or whose host part cannot be
+    parsed (``https://[x/``; the message shows it without query string or userinfo); ``ValueError`` for an unbalanced brace, a malformed expression, a
     ``{name}`` without a value, a path value of ``""``, ``"."`` or ``".."``, or a relative template
     with a dot segment. Pure: not a checkpoint.
     """
     expanded = _expand(template, url_vars or {})
     base = urllib.parse.urlsplit(base_url)
     allowed = urllib.parse.urlunsplit((base.scheme, base.netloc, "", "", ""))
-    target = urllib.parse.urlsplit(expanded)
+    try:
+        target = urllib.parse.urlsplit(expanded)
+    except ValueError:
+        # Only a URL with a host part can fail to split ("https://[x/", or a host with a
+        # look-alike of "/", "?", "#", "@" or ":" under NFKC): absolute, and on no origin.
+        raise ForbiddenURL(_redacted_unparsed(expanded), allowed) from None
     if not target.scheme and not expanded.startswith("//"):
         if not _UNSAFE_IN_URL.isdisjoint(expanded):
             raise ValueError(
