@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest bench soak run clean
+.PHONY: test lint typecheck pytest bench soak fuzz run clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,14 @@ bench: $(STAMP)
 # The soak starts its own throwaway PostgreSQL (fsync on) because it restarts it mid-run.
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
+
+# Longer fuzzing (a bounded run of tests/fuzz is part of `make test`): the same properties with
+# SNEKOMATIC_FUZZ_EXAMPLES examples each, then, if atheris is installed, FUZZ_SECONDS of
+# coverage-guided libFuzzer per target (tests/fuzz/atheris_main.py). Failures land in .hypothesis/.
+FUZZ_SECONDS ?= 30
+fuzz: $(STAMP)
+	SNEKOMATIC_FUZZ=long $(BIN)/python -m pytest tests/fuzz -q --timeout=0 --hypothesis-show-statistics $(PYTEST_ARGS)
+	$(BIN)/python -m tests.fuzz.atheris_main --seconds $(FUZZ_SECONDS)
 
 run: $(STAMP)
 	$(BIN)/snekomatic dev
