@@ -5,7 +5,7 @@ Every test in ``tests/fuzz`` is decorated with :data:`FUZZ`, one of two register
 - ``snekomatic-fuzz`` (the default, run by ``make test``): a bounded number of examples per property,
   so the whole directory takes well under 30 s;
 - ``snekomatic-fuzz-long`` (``SNEKOMATIC_FUZZ=long``, run by ``make fuzz``): many more examples
-  (``SNEKOMATIC_FUZZ_EXAMPLES``, default 20,000 per property), every phase including ``target``.
+  (``SNEKOMATIC_FUZZ_EXAMPLES``, default 5,000 per property: about 8 minutes), every phase.
 
 Both keep Hypothesis's example database (``.hypothesis/``), so a failure found by a long run is replayed
 first by every later run until it is fixed. Neither has a deadline: a shared CI machine is not a timer.
@@ -40,12 +40,12 @@ _COMMON: dict[str, Any] = {
 }
 settings.register_profile(
     "snekomatic-fuzz",
-    max_examples=int(os.environ.get("SNEKOMATIC_FUZZ_EXAMPLES", "120")),
+    max_examples=int(os.environ.get("SNEKOMATIC_FUZZ_EXAMPLES", "200")),
     **_COMMON,
 )
 settings.register_profile(
     "snekomatic-fuzz-long",
-    max_examples=int(os.environ.get("SNEKOMATIC_FUZZ_EXAMPLES", "20000")),
+    max_examples=int(os.environ.get("SNEKOMATIC_FUZZ_EXAMPLES", "5000")),
     **_COMMON,
 )
 # Applied to each fuzz test as a decorator, so the profile never leaks into the rest of the suite.

@@ -334,16 +334,18 @@ def test_any_template_raises_only_documented_errors_and_stays_on_origin(
 
 
 def _is_absolute(url: str) -> bool:
-    # As urlsplit sees it: leading C0 controls and spaces dropped, then a scheme or "//".
+    # A scheme as urlsplit sees it (leading C0 controls and spaces dropped, tabs and newlines
+    # removed), or a literal "//". " //host" is a relative template with whitespace: ValueError.
     stripped = url.lstrip("".join(chr(c) for c in range(0x21))).replace("\t", "")
     stripped = stripped.replace("\r", "").replace("\n", "")
-    return re.match(r"[A-Za-z][A-Za-z0-9+.-]*:|//", stripped) is not None
+    return url.startswith("//") or re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", stripped) is not None
 
 
 @FUZZ
 @given(_any_templates().map(lambda t: t.replace("{", "").replace("}", "")), st.sampled_from(BASES))
 @example("https://[x/a", "https://api.github.com")
 @example("//[::1/x", "https://api.github.com")
+@example(" https://[x/", "https://api.github.com")
 @example("https://api.github.com\uff03.evil.example/x", "https://api.github.com")
 def test_absolute_url_elsewhere_is_forbidden_not_a_value_error(url: str, base_url: str) -> None:
     """A URL with no template expression that is absolute is either on the origin or ForbiddenURL:

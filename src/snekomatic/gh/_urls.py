@@ -149,7 +149,7 @@ def expand_url(template: str, url_vars: Mapping[str, Any] | None, *, base_url: s
     whitespace, control characters, backslashes or a dot segment, or whose host part cannot be
     parsed (``https://[x/``; the message shows it without query string or userinfo); ``ValueError`` for an unbalanced brace, a malformed expression, a
     ``{name}`` without a value, a path value of ``""``, ``"."`` or ``".."``, or a relative template
-    with a dot segment. Pure: not a checkpoint.
+    with a dot segment, whitespace, control characters or backslashes. Pure: not a checkpoint.
     """
     expanded = _expand(template, url_vars or {})
     base = urllib.parse.urlsplit(base_url)
