@@ -249,11 +249,17 @@ def wait_blocking(check: Callable[[], bool], *, deadline: float, what: str) -> N
 
 
 def start_serve(
-    env: dict[str, str], cwd: Path, *, workers: int | None = None, log_name: str = "serve.log"
+    env: dict[str, str],
+    cwd: Path,
+    *,
+    workers: int | None = None,
+    log_name: str = "serve.log",
+    preexec_fn: Callable[[], None] | None = None,
 ) -> ServeProcess:
     """Start ``python -m snekomatic serve`` on a free loopback port; return once /healthz answers 200.
 
-    Its logs go to ``cwd / log_name``. Blocking: from a Trio test, call it through ``to_thread``.
+    Its logs go to ``cwd / log_name``; ``preexec_fn`` runs in the child before it starts (to lower
+    its limits, say). Blocking: from a Trio test, call it through ``to_thread``.
     """
     port = free_port()
     argv = [sys.executable, "-m", "snekomatic", "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -261,7 +267,9 @@ def start_serve(
         argv += ["--workers", str(workers)]
     log_path = cwd / log_name
     with log_path.open("ab") as log:
-        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=log)
+        process = subprocess.Popen(
+            argv, env=env, cwd=cwd, stdout=log, stderr=log, preexec_fn=preexec_fn
+        )
     serve = ServeProcess(process=process, base_url=f"http://127.0.0.1:{port}", log_path=log_path)
 
     def ready() -> bool:

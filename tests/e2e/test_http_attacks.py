@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import resource
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -30,12 +28,11 @@ import pytest
 from snekomatic.gh.testing import FakeGitHub, build_webhook_request, generate_private_key
 from tests.e2e.conftest import (
     APP_ID,
-    SERVE_READY_SECONDS,
     ServeProcess,
-    free_port,
     hosted_fake,
     serve_env,
     sqlite_database,
+    start_serve,
     stop_serve,
     wait_blocking,
 )
@@ -90,34 +87,6 @@ def _limit_files() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (FILE_LIMIT, FILE_LIMIT))
 
 
-def start_serve_with_file_limit(env: dict[str, str], cwd: Path) -> ServeProcess:
-    """``snekomatic serve`` on a free loopback port with at most ``FILE_LIMIT`` open files."""
-    port = free_port()
-    argv = [sys.executable, "-m", "snekomatic", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    log_path = cwd / "serve.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            argv, env=env, cwd=cwd, stdout=log, stderr=log, preexec_fn=_limit_files
-        )
-    serve = ServeProcess(process=process, base_url=f"http://127.0.0.1:{port}", log_path=log_path)
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"serve exited with {process.returncode}:\n{serve.log_tail()}")
-        try:
-            return httpx.get(f"{serve.base_url}/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_blocking(ready, deadline=SERVE_READY_SECONDS, what="serve ready")
-    except BaseException:
-        process.kill()
-        process.wait()
-        raise
-    return serve
-
-
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     workdir = tmp_path_factory.mktemp("e2e-attacks")
@@ -125,7 +94,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     with hosted_fake(fake) as host:
         env = serve_env(fake, api_url=host.base_url, database=sqlite_database(workdir))
         env["SNEKOMATIC_BODY_TIMEOUT"] = str(BODY_TIMEOUT)
-        serve = start_serve_with_file_limit(env, workdir)
+        serve = start_serve(env, workdir, preexec_fn=_limit_files)
         try:
             yield Target(serve=serve, secret=fake.webhook_secret)
         finally:
