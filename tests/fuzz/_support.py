@@ -55,6 +55,11 @@ FUZZ = settings.get_profile("snekomatic-fuzz-long" if LONG else "snekomatic-fuzz
 # --- seeds: real inputs ----------------------------------------------------------------------------
 
 
+def one_of_seeds(seeds: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    """``st.sampled_from(seeds)`` without a repr of every seed (megabytes for the payload bodies)."""
+    return st.integers(0, len(seeds) - 1).map(seeds.__getitem__)
+
+
 @cache
 def payload_bodies() -> tuple[bytes, ...]:
     """The raw bytes of every real webhook payload example, as GitHub would send them."""

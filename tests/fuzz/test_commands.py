@@ -15,7 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from snekomatic.gh.commands import Command, is_command_name, parse_commands
-from tests.fuzz._support import FUZZ, markdown_bodies
+from tests.fuzz._support import FUZZ, markdown_bodies, one_of_seeds
 
 # The grammar, restated from the docstring rather than imported.
 NAME = re.compile(r"/[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -76,11 +76,11 @@ def _joined(pieces: list[str]) -> str:
 
 
 _MARKDOWN = st.one_of(
-    st.sampled_from(markdown_bodies()),
+    one_of_seeds(markdown_bodies()),
     st.lists(st.sampled_from(_MARKDOWN_PIECES) | st.text(max_size=5), max_size=30).map(_joined),
     st.builds(
         lambda seed, extra, at: seed[:at] + extra + seed[at:],
-        st.sampled_from(markdown_bodies()),
+        one_of_seeds(markdown_bodies()),
         st.lists(st.sampled_from(_MARKDOWN_PIECES), max_size=6).map(_joined),
         st.integers(0, 200),
     ),
