@@ -37,6 +37,7 @@ soak: $(STAMP)
 # coverage-guided libFuzzer per target (tests/fuzz/atheris_main.py). Failures land in .hypothesis/.
 FUZZ_SECONDS ?= 30
 fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[fuzz]' || echo "fuzz: atheris did not install; the hypothesis run goes on without it"
 	SNEKOMATIC_FUZZ=long $(BIN)/python -m pytest tests/fuzz -q --timeout=0 --hypothesis-show-statistics $(PYTEST_ARGS)
 	$(BIN)/python -m tests.fuzz.atheris_main --seconds $(FUZZ_SECONDS)
 
