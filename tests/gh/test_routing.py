@@ -439,3 +439,24 @@ def test_the_limiter_forgets_senders_beyond_its_bound() -> None:
 def test_an_unusable_limit_is_refused(limit: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="CommandLimit"):
         CommandLimit(**limit)
+
+
+async def _nothing(ctx: HandlerContext) -> None:
+    pass
+
+
+def test_may_handle_judges_from_event_and_action_and_errs_towards_yes() -> None:
+    router = Router()
+    assert not router.may_handle("pull_request", "closed")  # no routes, nothing runs
+    router.route("pull_request", action="closed")(_nothing)
+    assert router.may_handle("pull_request", "closed")
+    assert not router.may_handle("pull_request", "opened")
+    assert not router.may_handle("issues", "closed")
+    router.route("issues", sender={"login": "x"})(_nothing)  # needs the payload: counted as handled
+    assert router.may_handle("issues", "labeled")
+    router.route_command("/ping")(_nothing)
+    assert router.may_handle("issue_comment", "created")
+    assert not router.may_handle("issue_comment", "deleted")
+    everything = Router()
+    everything.route("*")(_nothing)
+    assert everything.may_handle("check_run", None)

@@ -240,6 +240,26 @@ class Router:
 
         return register
 
+    def may_handle(self, event: str, action: str | None) -> bool:
+        """Whether a delivery of ``event`` with ``action`` could make any handler run, judged from
+        those two alone (a receiver storing deliveries can settle the others at once). Pure.
+
+        Conservative: a route whose other restrictions need the payload counts as handling it, and
+        so does a command route for every (event, action) of :data:`COMMAND_SOURCES`. False only
+        when :meth:`dispatch` would certainly call nothing.
+        """
+        for route in self._routes:
+            if route.command is not None:
+                if (event, action) in COMMAND_SOURCES:
+                    return True
+                continue
+            if route.event not in (ANY_EVENT, event):
+                continue
+            if "action" in route.restrictions and route.restrictions["action"] != action:
+                continue
+            return True
+        return False
+
     def calls_for(self, event: Event) -> list[tuple[Handler, Command | None]]:
         """The handler calls ``event`` triggers, in order: ``(handler, first command or None)``.
 

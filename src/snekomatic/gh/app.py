@@ -287,6 +287,11 @@ class GithubApp:
         line, ``ctx.commands`` all of them. See :meth:`Router.route_command`."""
         return self._router.route_command(command)
 
+    def may_handle(self, event: str, action: str | None) -> bool:
+        """Whether a delivery of ``event`` with ``action`` could make a registered handler run; False
+        only when :meth:`dispatch` would certainly do nothing (see ``Router.may_handle``). Pure."""
+        return self._router.may_handle(event, action)
+
     async def dispatch(self, event: Event) -> None:
         """Run every handler that matches ``event``, in registration order.
 
