@@ -3,7 +3,9 @@ one statement sent from the event loop) agree, and the writer rides out what a c
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import replace
 
 import psycopg
 import pytest
@@ -12,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from snekomatic.store import (
     DeliveryListener,
+    DeliveryStatus,
     DeliveryWriter,
     NewDelivery,
     Store,
@@ -200,3 +203,54 @@ async def test_a_statement_left_unanswered_is_given_up_and_the_next_batch_works(
         assert await writer.insert_deliveries([new_delivery("after")]) == [True]
     finally:
         writer.close()
+
+
+@pytest.fixture(params=["store", "writer"])
+def insert_ids(
+    request: pytest.FixtureRequest, store: Store, writer: DeliveryWriter
+) -> Callable[[Sequence[NewDelivery]], Awaitable[list[int | None]]]:
+    """Both ways in, saying the ids the rows were stored as."""
+    if request.param == "writer":
+        return writer.insert_delivery_ids
+
+    async def through_the_store(rows: Sequence[NewDelivery]) -> list[int | None]:
+        return store.insert_delivery_ids(rows)
+
+    return through_the_store
+
+
+async def test_rows_are_stored_pending_settled_or_leased_to_their_inserter(
+    store: Store, insert_ids: Callable[[Sequence[NewDelivery]], Awaitable[list[int | None]]]
+) -> None:
+    until = NOW + dt.timedelta(seconds=60)
+    pending = new_delivery("pending")
+    settled = replace(new_delivery("settled"), settled=True)
+    leased = replace(new_delivery("leased"), leased_to="host:1:2:3:ab/handoff", lease_until=until)
+
+    ids = await insert_ids([pending, settled, leased, replace(pending, settled=True)])
+
+    assert ids[3] is None and len({*ids[:3]}) == 3
+    stored = {d.delivery_id: d for d in store.list_deliveries(limit=10)}
+    assert [(d.id, d.status, d.attempts) for d in stored.values()] == [
+        (ids[2], DeliveryStatus.LEASED, 1),
+        (ids[1], DeliveryStatus.DONE, 0),
+        (ids[0], DeliveryStatus.PENDING, 0),
+    ]
+    assert stored["settled"].finished_at == NOW and stored["pending"].finished_at is None
+    assert (stored["leased"].lease_owner, stored["leased"].lease_expires_at) == (
+        "host:1:2:3:ab/handoff",
+        until,
+    )
+    # Only the pending one is anyone's to claim; the leased one is its inserter's until it expires.
+    claimed = store.claim_next_delivery("other/0", now=NOW, lease=600)
+    assert claimed is not None and claimed.delivery_id == "pending"
+    assert store.claim_next_delivery("other/0", now=NOW, lease=60) is None
+    late = store.claim_next_delivery("other/0", now=until + dt.timedelta(seconds=1), lease=60)
+    assert late is not None and (late.delivery_id, late.attempts) == ("leased", 2)
+
+
+def test_a_new_delivery_is_pending_settled_or_leased_never_two_at_once() -> None:
+    with pytest.raises(ValueError, match="pending, settled, or leased"):
+        replace(new_delivery(), settled=True, leased_to="x/0", lease_until=NOW)
+    with pytest.raises(ValueError, match="pending, settled, or leased"):
+        replace(new_delivery(), leased_to="x/0")

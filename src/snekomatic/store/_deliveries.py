@@ -21,6 +21,7 @@ from snekomatic.store._delivery_rows import (
     DeliverySummary,
     NewDelivery,
     delivery_from_row,
+    initial_columns,
     stored_headers,
     summary_fields,
 )
@@ -72,8 +73,9 @@ def fits_one_statement(rows: Sequence[NewDelivery]) -> bool:
 
 
 def postgres_insert_values(rows: Sequence[NewDelivery]) -> list[Any]:
-    """The eight arrays (one value per row each) of PostgreSQL's one-statement insert of ``rows``:
-    hook id, delivery id, event, action, installation id, received at, body, headers (JSON text).
+    """The arrays (one value per row each) of PostgreSQL's one-statement insert of ``rows``: hook
+    id, delivery id, event, action, installation id, received at, body, headers (JSON text), status,
+    lease owner, lease expiry (see :func:`~snekomatic.store._delivery_rows.initial_columns`).
     """
     return [
         [row.hook_id or 0 for row in rows],
@@ -84,6 +86,9 @@ def postgres_insert_values(rows: Sequence[NewDelivery]) -> list[Any]:
         [_aware_utc(row.received_at) for row in rows],
         [row.body for row in rows],
         [json.dumps(stored_headers(row.headers)) for row in rows],
+        [row.status.value for row in rows],
+        [row.leased_to for row in rows],
+        [None if row.lease_until is None else _aware_utc(row.lease_until) for row in rows],
     ]
 
 
@@ -93,13 +98,10 @@ def _aware_utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def new_per_row(keys: list[tuple[int, str]], inserted: set[tuple[int, str]]) -> list[bool]:
-    """Per key, whether it was inserted; a repeat of a key within ``keys`` is a duplicate."""
-    results = []
-    for key in keys:
-        results.append(key in inserted)
-        inserted.discard(key)
-    return results
+def ids_per_row(keys: list[tuple[int, str]], inserted: dict[tuple[int, str], int]) -> list[int | None]:
+    """Per key, the id it was inserted as, or None: a duplicate (stored before, or a repeat of a key
+    earlier in ``keys``)."""
+    return [inserted.pop(key, None) for key in keys]
 
 
 class DeliveryMethods:
@@ -111,11 +113,15 @@ class DeliveryMethods:
         """Insert ``rows`` in one transaction; per row, True if it was new, False if a duplicate.
 
         A duplicate is a row whose (hook id, delivery id) is already stored, or repeats an earlier
-        row of ``rows``; it is skipped, and the stored row is left as it was. New rows are pending
-        and due at their ``received_at``. Headers are filtered to :data:`STORED_HEADERS`.
-        Returns only after the commit. Raises :class:`StoreUnavailable` when the database fails
-        (then nothing of ``rows`` was stored).
+        row of ``rows``; it is skipped, and the stored row is left as it was. New rows are stored as
+        each says (:class:`NewDelivery`: pending and due at ``received_at`` by default). Headers are
+        filtered to :data:`STORED_HEADERS`. Returns only after the commit. Raises
+        :class:`StoreUnavailable` when the database fails (then nothing of ``rows`` was stored).
         """
+        return [id is not None for id in self.insert_delivery_ids(rows)]
+
+    def insert_delivery_ids(self, rows: Sequence[NewDelivery]) -> list[int | None]:
+        """:meth:`insert_deliveries`, saying per row the id it was stored as (None: a duplicate)."""
         if not rows:
             return []
         values = [
@@ -128,9 +134,7 @@ class DeliveryMethods:
                 "received_at": row.received_at,
                 "body": row.body,
                 "headers": stored_headers(row.headers),
-                "status": DeliveryStatus.PENDING.value,
-                "attempts": 0,
-                "next_attempt_at": row.received_at,
+                **initial_columns(row),
             }
             for row in rows
         ]
@@ -140,16 +144,22 @@ class DeliveryMethods:
         statement = (
             dialect_insert(self.engine, deliveries)
             .on_conflict_do_nothing(index_elements=["hook_id", "delivery_id"])
-            .returning(deliveries.c.hook_id, deliveries.c.delivery_id)
+            .returning(deliveries.c.id, deliveries.c.hook_id, deliveries.c.delivery_id)
         )
-        inserted: set[tuple[int, str]] = set()
+        inserted: dict[tuple[int, str], int] = {}
         with transaction(self.engine, write=True) as conn:
             for chunk in _chunks(values):  # bounded in rows and bytes: no giant statement
                 result = conn.execute(statement, chunk)
-                inserted.update((r.hook_id, r.delivery_id) for r in result)
-            if inserted:
+                inserted.update(((r.hook_id, r.delivery_id), r.id) for r in result)
+            # Only new pending rows are work for others: leased ones are their inserter's, settled
+            # ones nobody's.
+            if any(
+                (row.hook_id or 0, row.delivery_id) in inserted
+                for row in rows
+                if row.status is DeliveryStatus.PENDING
+            ):
                 notify_new_work(conn)
-        return new_per_row([(row.hook_id or 0, row.delivery_id) for row in rows], inserted)
+        return ids_per_row([(row.hook_id or 0, row.delivery_id) for row in rows], inserted)
 
     def claim_next_delivery(self, owner: str, *, now: dt.datetime, lease: float) -> Delivery | None:
         """Lease the next due delivery to ``owner`` for ``lease`` seconds, or None if none is due.

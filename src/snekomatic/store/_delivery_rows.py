@@ -12,7 +12,15 @@ from sqlalchemy import Row
 from snekomatic.store._states import DeliveryStatus
 from snekomatic.store._tables import deliveries
 
-__all__ = ["STORED_HEADERS", "Delivery", "DeliverySummary", "NewDelivery", "stored_headers"]
+__all__ = [
+    "STORED_HEADERS",
+    "Delivery",
+    "DeliverySummary",
+    "NewDelivery",
+    "delivery_from_new",
+    "initial_columns",
+    "stored_headers",
+]
 
 # The only request headers ever stored. Never the signatures (X-Hub-Signature, -256): they are
 # useless once verified and are derived from the webhook secret.
@@ -42,6 +50,37 @@ class NewDelivery:
     # Kept out of the repr: bodies run to megabytes, and raw headers include the signature.
     body: bytes = field(repr=False)
     headers: Mapping[str, str] = field(repr=False)
+    # How it is stored: pending (the default); done already (``settled``: no handler would act on
+    # it); or leased to ``leased_to`` until ``lease_until``, its first attempt counted, for the
+    # process that stores it to hand to one of its own workers without a claim.
+    settled: bool = False
+    leased_to: str | None = None
+    lease_until: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if (self.leased_to is None) != (self.lease_until is None) or (
+            self.settled and self.leased_to is not None
+        ):
+            raise ValueError("a new delivery is pending, settled, or leased with an expiry")
+
+    @property
+    def status(self) -> DeliveryStatus:
+        """The status it is stored with."""
+        if self.settled:
+            return DeliveryStatus.DONE
+        return DeliveryStatus.PENDING if self.leased_to is None else DeliveryStatus.LEASED
+
+
+def initial_columns(row: NewDelivery) -> dict[str, Any]:
+    """The status, attempt and lease columns ``row`` is inserted with (see :class:`NewDelivery`)."""
+    return {
+        "status": row.status.value,
+        "attempts": 0 if row.leased_to is None else 1,
+        "next_attempt_at": row.lease_until or row.received_at,
+        "lease_owner": row.leased_to,
+        "lease_expires_at": row.lease_until,
+        "finished_at": row.received_at if row.settled else None,
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,6 +154,29 @@ def summary_fields(row: Row[Any]) -> dict[str, Any]:
 
 def delivery_from_row(row: Row[Any]) -> Delivery:
     return Delivery(**summary_fields(row), body=bytes(row.body), headers=dict(row.headers))
+
+
+def delivery_from_new(row: NewDelivery, id: int) -> Delivery:
+    """The :class:`Delivery` that inserting ``row`` stored as ``id`` (without reading it back)."""
+    columns = initial_columns(row)
+    return Delivery(
+        id=id,
+        hook_id=row.hook_id,
+        delivery_id=row.delivery_id,
+        event=row.event,
+        action=row.action,
+        installation_id=row.installation_id,
+        received_at=row.received_at,
+        status=row.status,
+        attempts=columns["attempts"],
+        next_attempt_at=columns["next_attempt_at"],
+        lease_owner=row.leased_to,
+        lease_expires_at=row.lease_until,
+        last_error=None,
+        finished_at=columns["finished_at"],
+        body=row.body,
+        headers=stored_headers(row.headers),
+    )
 
 
 def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -23,7 +23,7 @@ import anyio
 
 from snekomatic.store._deliveries import (
     fits_one_statement,
-    new_per_row,
+    ids_per_row,
     postgres_insert_values,
 )
 from snekomatic.store._delivery_rows import NewDelivery
@@ -40,16 +40,24 @@ __all__ = ["DeliveryWriter", "open_delivery_writer"]
 # Only the rows really inserted run pg_notify, so listeners wake when (and only when) there is new
 # work; PostgreSQL folds the repeats of one transaction into one notification, sent at commit.
 # (The f-string puts in module constants, never data.)
+# Each row is stored as its NewDelivery says (pending, done, or leased to its inserter: see
+# initial_columns, which the CASEs below mirror).
 _INSERT = f"""\
 INSERT INTO deliveries (hook_id, delivery_id, event, action, installation_id, received_at, body,
-    headers, status, attempts, next_attempt_at)
+    headers, status, attempts, next_attempt_at, lease_owner, lease_expires_at, finished_at)
 SELECT u.hook_id, u.delivery_id, u.event, u.action, u.installation_id, u.received_at, u.body,
-    u.headers::json, '{DeliveryStatus.PENDING.value}', 0, u.received_at
+    u.headers::json, u.status,
+    CASE WHEN u.status = '{DeliveryStatus.LEASED.value}' THEN 1 ELSE 0 END,
+    COALESCE(u.lease_expires_at, u.received_at), u.lease_owner, u.lease_expires_at,
+    CASE WHEN u.status = '{DeliveryStatus.DONE.value}' THEN u.received_at END
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[],
-    $7::bytea[], $8::text[])
-    AS u(hook_id, delivery_id, event, action, installation_id, received_at, body, headers)
+    $7::bytea[], $8::text[], $9::text[], $10::text[], $11::timestamptz[])
+    AS u(hook_id, delivery_id, event, action, installation_id, received_at, body, headers, status,
+        lease_owner, lease_expires_at)
 ON CONFLICT (hook_id, delivery_id) DO NOTHING
-RETURNING hook_id, delivery_id, pg_notify('{DELIVERY_CHANNEL}', '')::text""".encode()  # noqa: S608
+RETURNING id, hook_id, delivery_id,
+    CASE WHEN status = '{DeliveryStatus.PENDING.value}'
+        THEN pg_notify('{DELIVERY_CHANNEL}', '')::text END""".encode()  # noqa: S608
 
 
 class DeliveryWriter(Protocol):
@@ -57,6 +65,10 @@ class DeliveryWriter(Protocol):
 
     async def insert_deliveries(self, rows: Sequence[NewDelivery]) -> list[bool]:
         """As :meth:`Store.insert_deliveries`: one transaction; per row, True if new."""
+        ...
+
+    async def insert_delivery_ids(self, rows: Sequence[NewDelivery]) -> list[int | None]:
+        """As :meth:`Store.insert_delivery_ids`: one transaction; per row, its id if new."""
         ...
 
     def close(self) -> None:
@@ -85,6 +97,9 @@ class _ThreadedWriter:
     async def insert_deliveries(self, rows: Sequence[NewDelivery]) -> list[bool]:
         return await run_sync(self._store.insert_deliveries, rows)
 
+    async def insert_delivery_ids(self, rows: Sequence[NewDelivery]) -> list[int | None]:
+        return await run_sync(self._store.insert_delivery_ids, rows)
+
     def close(self) -> None:
         pass
 
@@ -111,10 +126,13 @@ class _PostgresWriter:
         self._lock = anyio.Lock()
 
     async def insert_deliveries(self, rows: Sequence[NewDelivery]) -> list[bool]:
+        return [id is not None for id in await self.insert_delivery_ids(rows)]
+
+    async def insert_delivery_ids(self, rows: Sequence[NewDelivery]) -> list[int | None]:
         if not rows:
             return []
         if not fits_one_statement(rows):
-            return await run_sync(self._store.insert_deliveries, rows)
+            return await run_sync(self._store.insert_delivery_ids, rows)
         import psycopg  # only PostgreSQL deployments need it
 
         values = postgres_insert_values(rows)
@@ -138,7 +156,7 @@ class _PostgresWriter:
                 except BaseException:
                     self.close()  # cancelled (or worse) mid-statement: the protocol state is unknown
                     raise
-                return new_per_row(keys, inserted)
+                return ids_per_row(keys, inserted)
         raise AssertionError("unreachable")
 
     async def _connect(self) -> Any:
@@ -166,8 +184,8 @@ def _broken(connection: Any) -> bool:
     return bool(connection.closed) or connection.pgconn.status != pq.ConnStatus.OK
 
 
-async def _insert(connection: Any, values: list[Any]) -> set[tuple[int, str]]:
-    """Send the INSERT with ``values`` and return the (hook id, delivery id) of the rows it added."""
+async def _insert(connection: Any, values: list[Any]) -> dict[tuple[int, str], int]:
+    """Send the INSERT with ``values``; the rows it added: (hook id, delivery id) -> id."""
     from psycopg import generators, pq
     from psycopg.adapt import PyFormat, Transformer
     from psycopg.errors import error_from_result
@@ -184,7 +202,9 @@ async def _insert(connection: Any, values: list[Any]) -> set[tuple[int, str]]:
     if result.status != pq.ExecStatus.TUPLES_OK:
         raise error_from_result(result, encoding=encoding)
     return {
-        (int(result.get_value(row, 0)), result.get_value(row, 1).decode(encoding))
+        (int(result.get_value(row, 1)), result.get_value(row, 2).decode(encoding)): int(
+            result.get_value(row, 0)
+        )
         for row in range(result.ntuples)
     }
 
