@@ -12,8 +12,10 @@ This package imports nothing else from snekomatic.
 """
 
 from snekomatic.gh._cache import ResponseCache as ResponseCache
+from snekomatic.gh._pacing import LocalWriteSlots as LocalWriteSlots
 from snekomatic.gh._pacing import Pacer as Pacer
 from snekomatic.gh._pacing import Pacing as Pacing
+from snekomatic.gh._pacing import WriteSlots as WriteSlots
 from snekomatic.gh._retry import RetryPolicy as RetryPolicy
 from snekomatic.gh._routing import CommandLimit as CommandLimit
 from snekomatic.gh._routing import NoInstallation as NoInstallation
@@ -67,6 +69,7 @@ __all__ = [
     "HTTPError",
     "HandlerContext",
     "InvalidSignature",
+    "LocalWriteSlots",
     "MalformedHeader",
     "MalformedPayload",
     "MissingHeader",
@@ -85,6 +88,7 @@ __all__ = [
     "UnsupportedMediaType",
     "ValidationFailed",
     "WebhookError",
+    "WriteSlots",
     "find_marked_comment",
     "find_or_create_comment",
     "marker_comment",

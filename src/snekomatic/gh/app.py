@@ -43,7 +43,7 @@ from types import TracebackType
 from typing import Any, Final, final
 
 from snekomatic.gh._cache import ResponseCache
-from snekomatic.gh._pacing import Pacer
+from snekomatic.gh._pacing import Pacer, WriteSlots
 from snekomatic.gh._retry import RetryPolicy
 from snekomatic.gh._routing import DEFAULT_COMMAND_LIMIT, CommandLimit, H, HandlerContext, Router
 from snekomatic.gh._tokens import (
@@ -88,6 +88,9 @@ class GithubApp:
         command_limit: how many slash commands of one sender are answered per installation
             (:class:`~snekomatic.gh._routing.CommandLimit`; in memory, per process); None: no limit.
         environ: where unset settings are looked up (default ``os.environ``).
+        write_slots: where each installation's writes are spaced (GitHub's 1 s between writes);
+            None: in memory, per process. Pass a shared :class:`~snekomatic.gh._pacing.WriteSlots`
+            when several processes act for the same installations.
     """
 
     def __init__(
@@ -103,6 +106,7 @@ class GithubApp:
         retry: RetryPolicy = DEFAULT_RETRY,
         environ: Mapping[str, str] | None = None,
         command_limit: CommandLimit | None = DEFAULT_COMMAND_LIMIT,
+        write_slots: WriteSlots | None = None,
     ) -> None:
         self._app_id = None if app_id is None else str(app_id).strip()
         self._private_key = private_key
@@ -117,6 +121,7 @@ class GithubApp:
         self._jwt = AppJWTCache(self._encode_jwt, self._clock)
         self._tokens = InstallationTokenCache(self._mint_token, self._clock)
         self._app_client: GitHubClient | None = None
+        self._write_slots = write_slots
         self._pacers: dict[int, Pacer] = {}
         self._caches: dict[int, ResponseCache] = {}
         self._router = Router(command_limit=command_limit)
@@ -229,7 +234,7 @@ class GithubApp:
         """A client that authenticates as the installation (``token <t>``). Not a checkpoint.
 
         Clients of one installation share its token, its :class:`Pacer` (serial requests, 1 s between
-        writes) and its response cache, so making one per task or per event is cheap. ``"42"`` and
+        writes, kept through this app's ``write_slots``) and its response cache, so making one per task or per event is cheap. ``"42"`` and
         ``42`` are the same installation. Raises ``ValueError`` for an id that is not a number and
         ``ConfigurationError`` for a missing user agent.
         """
@@ -240,11 +245,17 @@ class GithubApp:
             user_agent=self.user_agent,
             auth=InstallationAuthenticator(self._tokens, key),
             retry=self._retry,
-            pacer=self._pacers.setdefault(key, Pacer()),
+            pacer=self._pacer_for(key),
             cache=self._caches.setdefault(key, ResponseCache()),
             cache_scope=f"installation:{key}",
             clock=self._clock.now,
         )
+
+    def _pacer_for(self, key: int) -> Pacer:
+        pacer = self._pacers.get(key)
+        if pacer is None:
+            pacer = self._pacers[key] = Pacer(write_slots=self._write_slots, installation_id=key)
+        return pacer
 
     async def token_for(
         self, installation_id: int | str, *, min_ttl: float = TOKEN_MIN_TTL_SECONDS

@@ -1,0 +1,216 @@
+"""The WriteSlots seam: a Pacer takes the start of each write from its WriteSlots, so that processes
+sharing one (snekomatic keeps them in the database) write to an installation at most once a second
+between them. Autojump clock: no real sleeping."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import trio
+import trio.testing
+
+from snekomatic.gh import GithubApp, LocalWriteSlots, Pacer, Pacing, WriteSlots
+from snekomatic.gh.client import GitHubClient
+from tests.gh._scripted_github import USER_AGENT, Reply, ScriptedGitHub
+from tests.gh.local_github import LocalGitHub, new_private_key
+
+BASE = "https://api.github.test"
+EPOCH = 1_700_000_000.0
+
+
+@dataclass
+class ReservingSlots:
+    """A stand-in for a shared backend: each call reserves the next free start of its installation
+    (as the database does), then sleeps until it. Records every call."""
+
+    calls: list[tuple[int, float]] = field(default_factory=list)
+    next_free: dict[int, float] = field(default_factory=dict)
+
+    async def acquire(self, installation_id: int, interval: float) -> None:
+        self.calls.append((installation_id, interval))
+        start = max(self.next_free.get(installation_id, -float("inf")), trio.current_time())
+        self.next_free[installation_id] = start + interval
+        await trio.sleep_until(start)
+
+
+@pytest.fixture
+def server() -> ScriptedGitHub:
+    server = ScriptedGitHub()
+    for method in ("GET", "POST", "PATCH"):
+        server.script(method, "/fast", Reply(200, {}))
+    return server
+
+
+@pytest.fixture
+async def http(server: ScriptedGitHub) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server)) as client:
+        yield client
+
+
+def make_client(http: httpx.AsyncClient, pacer: Pacer) -> GitHubClient:
+    return GitHubClient(http, base_url=BASE, user_agent=USER_AGENT, pacer=pacer)
+
+
+def gaps(times: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(sorted(times))]
+
+
+def test_both_kinds_of_slots_satisfy_the_protocol() -> None:
+    slots: list[WriteSlots] = [LocalWriteSlots(), ReservingSlots()]
+    assert len(slots) == 2
+
+
+async def test_a_pacer_takes_each_write_start_from_its_write_slots(
+    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+) -> None:
+    slots = ReservingSlots()
+    client = make_client(
+        http, Pacer(Pacing(write_interval=2.0), write_slots=slots, installation_id=7)
+    )
+    with trio.fail_after(60):
+        await client.post("/fast")
+        await client.getitem("/fast")
+        await client.patch("/fast")
+    assert slots.calls == [(7, 2.0), (7, 2.0)]  # the read asked for no slot
+    assert gaps([r.started_at for r in server.requests]) == [0.0, 2.0]
+
+
+async def test_pacers_of_two_processes_sharing_write_slots_write_one_second_apart(
+    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+) -> None:
+    # Two processes: each its own Pacer (serial lock, pause) for installation 7, one shared backend.
+    shared = ReservingSlots()
+    clients = [make_client(http, Pacer(write_slots=shared, installation_id=7)) for _ in range(2)]
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            for client in clients * 3:
+                nursery.start_soon(client.post, "/fast")
+    starts = [r.started_at for r in server.requests]
+    assert len(starts) == 6
+    assert gaps(starts) == [1.0] * 5
+
+
+async def test_pacers_of_two_processes_without_shared_slots_write_together(
+    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+) -> None:
+    # What the shared slots are for: on their own, two processes write at twice the rate.
+    clients = [make_client(http, Pacer(installation_id=7)) for _ in range(2)]
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            for client in clients:
+                nursery.start_soon(client.post, "/fast")
+    assert gaps([r.started_at for r in server.requests]) == [0.0]
+
+
+async def test_a_zero_interval_asks_the_write_slots_nothing(
+    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+) -> None:
+    slots = ReservingSlots()
+    client = make_client(http, Pacer(Pacing(write_interval=0), write_slots=slots))
+    with trio.fail_after(60):
+        await client.post("/fast")
+    assert slots.calls == []
+
+
+async def test_a_write_cancelled_while_waiting_for_its_slot_releases_the_pacer(
+    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+) -> None:
+    shared = ReservingSlots()
+    pacer = Pacer(write_slots=shared, installation_id=7)
+    shared.next_free[7] = 10.0  # another process holds the next ten seconds
+    with trio.fail_after(60):
+        with trio.move_on_after(1.0):
+            await make_client(http, pacer).post("/fast")
+        await make_client(http, pacer).getitem("/fast")  # not held behind the abandoned write
+        assert trio.current_time() == pytest.approx(1.0)
+        await make_client(http, pacer).post("/fast")  # its slot was taken: the next one
+    assert [r.method for r in server.requests] == ["GET", "POST"]
+    assert server.requests[1].started_at == pytest.approx(11.0)
+
+
+async def test_local_write_slots_space_each_installation_apart(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    slots = LocalWriteSlots()
+    starts: dict[int, list[float]] = {1: [], 2: []}
+
+    async def write(installation_id: int) -> None:
+        await slots.acquire(installation_id, 1.5)
+        starts[installation_id].append(trio.current_time())
+
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            for installation_id in (1, 2, 1, 2, 1):
+                nursery.start_soon(write, installation_id)
+    assert starts == {1: [0.0, 1.5, 3.0], 2: [0.0, 1.5]}
+
+
+async def test_local_write_slots_keep_no_slot_for_a_cancelled_waiter(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    slots = LocalWriteSlots()
+    with trio.fail_after(60):
+        await slots.acquire(1, 1.0)
+        with trio.move_on_after(0.5):
+            await slots.acquire(1, 1.0)
+        await slots.acquire(1, 1.0)
+    assert trio.current_time() == pytest.approx(1.0)
+
+
+def test_a_pacer_names_shared_slots_in_its_repr() -> None:
+    assert repr(Pacer()) == "Pacer(Pacing(write_interval=1.0, serial=True))"
+    shared = Pacer(write_slots=ReservingSlots(), installation_id=7)
+    assert "write_slots=ReservingSlots(" in repr(shared)
+    assert "installation_id=7" in repr(shared)
+
+
+# --- GithubApp ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def private_key() -> str:
+    return new_private_key()
+
+
+def _app(http: httpx.AsyncClient, key: str, **kwargs: Any) -> GithubApp:
+    return GithubApp(
+        app_id=1,
+        private_key=key,
+        webhook_secret="s3cret",
+        user_agent="snekomatic-tests",
+        base_url="http://github.local",
+        http=http,
+        clock=lambda: EPOCH + trio.current_time(),
+        environ={},
+        **kwargs,
+    )
+
+
+async def test_github_apps_sharing_write_slots_pace_each_installation_between_them(
+    private_key: str, autojump_clock: trio.testing.MockClock
+) -> None:
+    github = LocalGitHub(private_key=private_key, clock=lambda: EPOCH + trio.current_time())
+    shared = ReservingSlots()
+    written: list[tuple[int, float]] = []
+
+    async def write(app: GithubApp, installation_id: int) -> None:
+        await app.client_for(installation_id).post("/repos/o/r/issues/1/comments", data={})
+        written.append((installation_id, trio.current_time()))
+
+    async with github.http() as http:
+        apps = [_app(http, private_key, write_slots=shared) for _ in range(2)]
+        with trio.fail_after(600):
+            async with trio.open_nursery() as nursery:
+                for app in apps:
+                    nursery.start_soon(write, app, 3)
+                    nursery.start_soon(write, app, 3)
+                    nursery.start_soon(write, app, 4)
+    # Token mints go through the app client (app-wide, paced per process): only comments took slots.
+    assert sorted(shared.calls) == [(3, 1.0)] * 4 + [(4, 1.0)] * 2
+    assert gaps([t for i, t in written if i == 3]) == [1.0] * 3
+    assert gaps([t for i, t in written if i == 4]) == [1.0]
