@@ -31,6 +31,8 @@ from snekomatic.store._migrate import check_schema as check_schema
 from snekomatic.store._migrate import head_revision as head_revision
 from snekomatic.store._migrate import upgrade as upgrade
 from snekomatic.store._notify import DeliveryListener as DeliveryListener
+from snekomatic.store._pacing import SharedWriteSlots as SharedWriteSlots
+from snekomatic.store._pacing import WriteSlot as WriteSlot
 from snekomatic.store._states import DeliveryStatus as DeliveryStatus
 from snekomatic.store._store import Store as Store
 from snekomatic.store._tables import metadata as metadata
@@ -48,9 +50,11 @@ __all__ = [
     "Invitation",
     "NewDelivery",
     "SchemaDriftError",
+    "SharedWriteSlots",
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "WriteSlot",
     "check_schema",
     "create_store_engine",
     "database_url",

@@ -12,12 +12,13 @@ from snekomatic.store._engine import transaction
 from snekomatic.store._invitations import InvitationMethods
 from snekomatic.store._leader import LeaderMethods
 from snekomatic.store._notify import DeliveryListener
+from snekomatic.store._pacing import WriteSlotMethods
 
 __all__ = ["Store"]
 
 
 @final
-class Store(DeliveryMethods, InvitationMethods, LeaderMethods):
+class Store(DeliveryMethods, InvitationMethods, LeaderMethods, WriteSlotMethods):
     """Named, synchronous database operations over one engine; thread-safe.
 
     Each method runs its own transaction (committed before it returns), returns plain values

@@ -37,6 +37,7 @@ __all__ = [
     "metadata",
     "org_throttles",
     "redelivery_requests",
+    "write_slots",
 ]
 
 # Named constraints, so that migrations (and SQLite's batch mode, which rebuilds tables) can refer
@@ -186,4 +187,13 @@ redelivery_requests = Table(
     Column("github_delivery_id", BigInteger, primary_key=True, autoincrement=False),
     Column("guid", Text, nullable=False),
     Column("requested_at", UTCDateTime, nullable=False),
+)
+
+# GitHub's "at least one second between" writes is per installation, whichever process writes: the
+# earliest moment each installation's next write may start, reserved by every process in turn.
+write_slots = Table(
+    "write_slots",
+    metadata,
+    Column("installation_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("next_write_at", UTCDateTime, nullable=False),
 )
