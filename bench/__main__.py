@@ -22,8 +22,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import databases, loadgen, micro, processes, report
+from bench import databases, loadgen, micro, peers, processes, report
 from bench.invite_latency import invite_latency_section
+from bench.scaleout import scaleout_section
 from bench.suite import Receiver, ReceiverResult, run_receiver, serve_env, snekomatic_serve_argv
 from snekomatic.gh.sansio import signature_for
 
@@ -83,14 +84,37 @@ def python_receiver(key: str, title: str, kind: str) -> Receiver:
     )
 
 
-def serve_receiver(key: str, title: str, database_url: str, count: Any, workdir: Path) -> Receiver:
+def default_workers() -> int:
+    """How many in-process workers ``serve`` runs when SNEKOMATIC_WORKERS is unset."""
+    from snekomatic.config import Settings
+
+    return int(Settings.model_fields["workers"].default)
+
+
+def serve_receiver(
+    key: str,
+    title: str,
+    database_url: str,
+    workdir: Path,
+    *,
+    workers: int | None,
+    probe: databases.PostgresProbe | None = None,
+) -> Receiver:
+    """``snekomatic serve`` on ``database_url``; ``workers`` None: its default in-process workers,
+    and the receiver's backlog is polled until drained after each run."""
     port = processes.free_port()
     env = serve_env(
         secret=WEBHOOK_SECRET,
         private_key=private_key_pem(),
         database_url=database_url,
         dead_api_url=f"http://{processes.HOST}:{processes.free_port()}",
+        workers=workers,
     )
+    if probe is not None:
+        count, backlog = probe.count, probe.backlog
+    else:
+        count = partial(databases.count_sqlite, database_url)
+        backlog = partial(databases.backlog_sqlite, database_url)
     return Receiver(
         key=key,
         title=title,
@@ -100,17 +124,54 @@ def serve_receiver(key: str, title: str, database_url: str, count: Any, workdir:
         env=env,
         healthz="/healthz",
         ready_deadline=20.0,
-        count_rows=partial(count, database_url),
+        count_rows=count,
+        backlog=backlog if workers is None else None,
+        drain_deadline=DRAIN_DEADLINE_S,
         cwd=workdir,
     )
 
 
-RECEIVER_KEYS = ("ceiling", "hypercorn", "a", "b", "c")
+def peer_receiver(peer: peers.Peer, database_url: str) -> Receiver:
+    """A durable peer on its own fresh database; rows counted through its ``GET /count``."""
+    port = processes.free_port()
+    env = {
+        name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ
+    }
+    env.update(peer.env, DATABASE_URL=database_url, HOST=processes.HOST, PORT=str(port))
+    env.update(GITHUB_WEBHOOK_SECRET=WEBHOOK_SECRET, WEBHOOK_SECRET=WEBHOOK_SECRET, APP_ID="1")
+    argv = [*peer.argv, "--port", str(port)] if peer.key == "gidgethub" else list(peer.argv)
+    base_url = f"http://{processes.HOST}:{port}"
+    return Receiver(
+        key=peer.key,
+        title=peer.title,
+        argv=argv,
+        port=port,
+        env=env,
+        healthz="/count",  # answers once the table exists and the pool connects
+        ready_deadline=30.0,
+        count_rows=partial(peers.count_rows, base_url),
+        cwd=peer.cwd,
+        webhook_path=peer.webhook_path,
+    )
+
+
+RECEIVER_KEYS = ("ceiling", "hypercorn", "a", "probot", "gidgethub", "c", "b", "c0", "b0")
+SERVE_TITLES = {
+    "c": "snekomatic serve on PostgreSQL, default workers (as deployed)",
+    "b": "snekomatic serve on SQLite, default workers (as deployed)",
+    "c0": "snekomatic serve on PostgreSQL, workers off (diagnostic: ingest only)",
+    "b0": "snekomatic serve on SQLite, workers off (diagnostic: ingest only)",
+}
+DRAIN_DEADLINE_S = 60.0
 
 
 def run_receivers(
     load: Any, workdir: Path, only: frozenset[str] = frozenset(RECEIVER_KEYS)
 ) -> list[ReceiverResult]:
+    """Every receiver in ``only``, in turn: the floors, the durable peers, then snekomatic.
+
+    The peers and snekomatic on PostgreSQL each get a fresh database on the same server.
+    """
     python_kinds = [
         ("ceiling", "trivial server: raw asyncio protocol, canned 202", "raw"),
         ("hypercorn", "bare ASGI 202 on Hypercorn (trio), body unread", "hypercorn"),
@@ -121,41 +182,74 @@ def run_receivers(
         for key, title, kind in python_kinds
         if key in only
     ]
-    if "b" in only:
-        sqlite_dir = workdir / "sqlite"
-        sqlite_dir.mkdir()
-        sqlite = databases.sqlite_url(sqlite_dir)
-        results.append(
-            run_receiver(
-                serve_receiver(
-                    "b", "snekomatic serve on SQLite", sqlite, databases.count_sqlite, sqlite_dir
-                ),
-                load,
-                CONCURRENCIES,
-                log_dir=workdir,
-            )
-        )
-    if "c" not in only:
-        return results
     server = os.environ.get("TEST_DATABASE_URL")
-    if not server:
-        print("\n(c) skipped: TEST_DATABASE_URL is not set (run it through `make bench`)")
-        results.append(ReceiverResult("c", "snekomatic serve on PostgreSQL", "no PostgreSQL"))
-        return results
+    for peer in (peers.probot_peer(), peers.gidgethub_peer()):
+        if peer.key not in only:
+            continue
+        if peer.skipped is None and not server:
+            peer.skipped = "TEST_DATABASE_URL is not set (run it through `make bench`)"
+        if peer.skipped is not None:
+            print(f"\n--- ({peer.key}) {peer.title}\n    skipped: {peer.skipped}", flush=True)
+            results.append(ReceiverResult(peer.key, peer.title, peer.skipped))
+            continue
+        assert server is not None
+        with databases.fresh_postgres(server) as url:
+            results.append(
+                run_receiver(
+                    peer_receiver(peer, url),
+                    load,
+                    CONCURRENCIES,
+                    log_dir=workdir,
+                    note=f"{peer.versions}; run from {peers.peers_dir()}",
+                )
+            )
+    workers = default_workers()
+    for key in ("c", "b", "c0", "b0"):
+        if key not in only:
+            continue
+        serve_workers = None if key in ("c", "b") else 0
+        note = (
+            f"SNEKOMATIC_WORKERS unset: {workers} in-process workers; the payload is processed"
+            " (pull_request closed, not merged: handled, no GitHub call)"
+            if serve_workers is None
+            else "SNEKOMATIC_WORKERS=0: stored, never processed"
+        )
+        if key in ("b", "b0"):
+            sqlite_dir = workdir / f"sqlite-{key}"
+            sqlite_dir.mkdir()
+            receiver = serve_receiver(
+                key,
+                SERVE_TITLES[key],
+                databases.sqlite_url(sqlite_dir),
+                sqlite_dir,
+                workers=serve_workers,
+            )
+            results.append(run_receiver(receiver, load, CONCURRENCIES, log_dir=workdir, note=note))
+            continue
+        if not server:
+            print(f"\n({key}) skipped: TEST_DATABASE_URL is not set (run it through `make bench`)")
+            results.append(ReceiverResult(key, SERVE_TITLES[key], "no PostgreSQL"))
+            continue
+        results.append(_serve_on_postgres(key, server, load, workdir, serve_workers, note))
+    return results
+
+
+def _serve_on_postgres(
+    key: str, server: str, load: Any, workdir: Path, workers: int | None, note: str
+) -> ReceiverResult:
     import psycopg
 
-    pg_dir = workdir / "postgres"
+    pg_dir = workdir / f"postgres-{key}"
     pg_dir.mkdir()
     try:
-        with databases.fresh_postgres(server) as url:
+        with databases.fresh_postgres(server) as url, databases.PostgresProbe(url) as probe:
             receiver = serve_receiver(
-                "c", "snekomatic serve on PostgreSQL", url, databases.count_postgres, pg_dir
+                key, SERVE_TITLES[key], url, pg_dir, workers=workers, probe=probe
             )
-            results.append(run_receiver(receiver, load, CONCURRENCIES, log_dir=workdir))
+            return run_receiver(receiver, load, CONCURRENCIES, log_dir=workdir, note=note)
     except psycopg.Error as exc:
-        print(f"\n(c) skipped: PostgreSQL not usable ({type(exc).__name__}: {exc})")
-        results.append(ReceiverResult("c", "snekomatic serve on PostgreSQL", str(exc)))
-    return results
+        print(f"\n({key}) skipped: PostgreSQL not usable ({type(exc).__name__}: {exc})")
+        return ReceiverResult(key, SERVE_TITLES[key], str(exc))
 
 
 def signature_section() -> dict[str, Any]:
@@ -220,6 +314,9 @@ def _result_json(result: ReceiverResult) -> dict[str, Any]:
         "skipped": result.skipped,
         "runs": [{**dataclasses.asdict(run), "per_second": run.per_second} for run in result.runs],
         "rows": [{**dataclasses.asdict(row), "missing": row.missing} for row in result.rows],
+        "drains": [dataclasses.asdict(drain) for drain in result.drains],
+        "memory": result.memory,
+        "note": result.note,
     }
 
 
@@ -236,6 +333,12 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(RECEIVER_KEYS),
         help=f"comma-separated receivers to run, of {','.join(RECEIVER_KEYS)} (all); when some are"
         " left out, the sansio and client-overhead sections are skipped too",
+    )
+    parser.add_argument(
+        "--scaleout-deliveries",
+        type=int,
+        default=0,
+        help="deliveries the scale-out section drains (20,000; 2,000 with --quick)",
     )
     args = parser.parse_args(argv)
     only = frozenset(key.strip() for key in args.only.split(",") if key.strip())
@@ -269,15 +372,30 @@ def main(argv: list[str] | None = None) -> int:
         else:
             load = partial(_python_load, payload, duration)
         results = run_receivers(load, workdir, only)
+        report.summary_table(results, CONCURRENCIES)
         ratios = report.ratios(results, CONCURRENCIES)
-        targets = report.targets(results)
+        to_peer = report.peer_ratios(results, CONCURRENCIES)
+        scaleout: dict[str, Any] = {"skipped": "--only"}
+        if "c" in only:
+            scaleout = scaleout_section(
+                deliveries=args.scaleout_deliveries or (2_000 if args.quick else 20_000),
+                wrk=wrk,
+                payload=payload,
+                secret=WEBHOOK_SECRET,
+                private_key=private_key_pem(),
+                workdir=workdir,
+                load=load,
+                deadline_s=60.0 if args.quick else 180.0,
+            )
         sansio_numbers: dict[str, Any] = {"skipped": "--only"}
         overhead: dict[str, Any] = {"skipped": "--only"}
         latency: dict[str, Any] = {"skipped": "--only"}
         if only == set(RECEIVER_KEYS):
             sansio_numbers = signature_section()
             overhead = client_overhead_section(300 if args.quick else 1000, workdir)
-            latency = invite_latency_section(50 if args.quick else 200)
+            latency = invite_latency_section(30 if args.quick else 100)
+        # after every section, so that the issue 10 latency figures can be judged too
+        targets = report.targets(results, latency)
 
     elapsed = time.monotonic() - started
     facts["load_average_at_end"] = os.getloadavg()
@@ -289,7 +407,9 @@ def main(argv: list[str] | None = None) -> int:
         "concurrencies": list(CONCURRENCIES),
         "receivers": [_result_json(result) for result in results],
         "ratios_to_a": ratios,
+        "ratios_to_faster_peer": to_peer,
         "targets": targets,
+        "scaleout": scaleout,
         "sansio": sansio_numbers,
         "client_overhead": overhead,
         "invite_latency": latency,
@@ -301,15 +421,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _wrk_load(
-    wrk: str, payload: loadgen.Payload, duration: float, base_url: str, concurrency: int
+    wrk: str,
+    payload: loadgen.Payload,
+    duration: float,
+    base_url: str,
+    concurrency: int,
+    path: str = loadgen.WEBHOOK_PATH,
 ) -> loadgen.LoadResult:
-    return loadgen.run_wrk(wrk, base_url, payload, concurrency=concurrency, duration=duration)
+    return loadgen.run_wrk(
+        wrk, base_url, payload, concurrency=concurrency, duration=duration, path=path
+    )
 
 
 def _python_load(
-    payload: loadgen.Payload, duration: float, base_url: str, concurrency: int
+    payload: loadgen.Payload,
+    duration: float,
+    base_url: str,
+    concurrency: int,
+    path: str = loadgen.WEBHOOK_PATH,
 ) -> loadgen.LoadResult:
-    return loadgen.run_python(base_url, payload, concurrency=concurrency, duration=duration)
+    return loadgen.run_python(
+        base_url, payload, concurrency=concurrency, duration=duration, path=path
+    )
 
 
 if __name__ == "__main__":

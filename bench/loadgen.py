@@ -93,10 +93,16 @@ def _apt(argv: list[str]) -> int:
     ).returncode
 
 
-def run_wrk(
-    wrk: str, base_url: str, payload: Payload, *, concurrency: int, duration: float
-) -> LoadResult:
-    """Run wrk against ``base_url`` + /webhook/github for ``duration`` seconds; parse its JSON line."""
+def wrk_command(
+    wrk: str,
+    base_url: str,
+    payload: Payload,
+    *,
+    concurrency: int,
+    duration: float,
+    path: str = WEBHOOK_PATH,
+) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment of a wrk run against ``base_url`` + ``path`` for ``duration`` s."""
     threads = min(concurrency, 2)
     env = {
         **os.environ,
@@ -105,7 +111,7 @@ def run_wrk(
         "BENCH_EVENT": payload.event,
         "BENCH_HOOK_ID": HOOK_ID,
         "BENCH_RUN_ID": secrets.token_hex(4),
-        "BENCH_PATH": WEBHOOK_PATH,
+        "BENCH_PATH": path,
     }
     argv = [
         wrk,
@@ -115,8 +121,24 @@ def run_wrk(
         f"--timeout={REQUEST_TIMEOUT_S}s",
         "-s",
         str(LUA_SCRIPT),
-        base_url + WEBHOOK_PATH,
+        base_url + path,
     ]
+    return argv, env
+
+
+def run_wrk(
+    wrk: str,
+    base_url: str,
+    payload: Payload,
+    *,
+    concurrency: int,
+    duration: float,
+    path: str = WEBHOOK_PATH,
+) -> LoadResult:
+    """Run wrk against ``base_url`` + ``path`` for ``duration`` seconds; parse its JSON line."""
+    argv, env = wrk_command(
+        wrk, base_url, payload, concurrency=concurrency, duration=duration, path=path
+    )
     completed = subprocess.run(
         argv, env=env, capture_output=True, text=True, timeout=duration + 60, check=False
     )
@@ -156,7 +178,7 @@ def _percentile(ordered: list[float], fraction: float) -> float:
 
 
 async def _python_load(
-    base_url: str, payload: Payload, concurrency: int, duration: float
+    base_url: str, payload: Payload, concurrency: int, duration: float, path: str
 ) -> LoadResult:
     import httpx
     import trio
@@ -183,7 +205,7 @@ async def _python_load(
             }
             begin = time.perf_counter()
             try:
-                response = await http.post(base_url + WEBHOOK_PATH, content=body, headers=headers)
+                response = await http.post(base_url + path, content=body, headers=headers)
             except httpx.ConnectError:
                 counts["connect"] += 1
                 continue
@@ -221,8 +243,15 @@ async def _python_load(
     )
 
 
-def run_python(base_url: str, payload: Payload, *, concurrency: int, duration: float) -> LoadResult:
+def run_python(
+    base_url: str,
+    payload: Payload,
+    *,
+    concurrency: int,
+    duration: float,
+    path: str = WEBHOOK_PATH,
+) -> LoadResult:
     """The fallback load generator: ``concurrency`` keep-alive connections for ``duration`` seconds."""
     import trio
 
-    return trio.run(_python_load, base_url, payload, concurrency, duration)
+    return trio.run(_python_load, base_url, payload, concurrency, duration, path)

@@ -139,7 +139,9 @@ def gidgethub_peer(*, install: bool = True) -> Peer:
     venv = cache_dir() / "gidgethub-venv"
     python = venv / "bin" / "python"
     check = [str(python), "-c", "import aiohttp, gidgethub, asyncpg"]
-    ready = python.exists() and subprocess.run(check, capture_output=True, timeout=60).returncode == 0
+    ready = (
+        python.exists() and subprocess.run(check, capture_output=True, timeout=60).returncode == 0
+    )
     if not ready:
         if not install:
             peer.skipped = f"not installed in {venv}"

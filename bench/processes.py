@@ -135,3 +135,76 @@ def running(
         yield server
     finally:
         stop(server)
+
+
+# -- what a process costs, from /proc (Linux) ----------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name (index 0 is the state); None if gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rfind(")") + 2 :].split()
+
+
+def session_pids(sid: int) -> list[int]:
+    """Every process in session ``sid`` (a server started with ``start_new_session`` and its children)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields is not None and int(fields[3]) == sid:  # field 6 of stat: session id
+                pids.append(int(entry.name))
+    return pids
+
+
+def _status_kb(pid: int, name: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(name + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def rss_mb(sid: int) -> dict[str, float]:
+    """Resident memory of session ``sid``'s processes now (VmRSS) and at their peak (VmHWM), in MB
+    (10^6 bytes), summed over the processes (a single process for every receiver here)."""
+    pids = session_pids(sid)
+    rss = sum(_status_kb(pid, "VmRSS") for pid in pids)
+    peak = sum(_status_kb(pid, "VmHWM") for pid in pids)
+    return {"rss_mb": round(rss * 1024 / 1e6, 1), "peak_mb": round(peak * 1024 / 1e6, 1)}
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU seconds used so far by ``pids`` (those still alive)."""
+    total = 0
+    for pid in pids:
+        fields = _stat_fields(pid)
+        if fields is not None:
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / CLOCK_TICKS
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, summed over its CPUs (/proc/stat)."""
+    first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(value) for value in first[:8]]  # user nice system idle iowait irq softirq steal
+    idle = ticks[3] + ticks[4]
+    return (sum(ticks) - idle) / CLOCK_TICKS, sum(ticks) / CLOCK_TICKS
+
+
+def children_of(pid: int) -> list[int]:
+    """``pid`` and its direct children (PostgreSQL's postmaster and its backends)."""
+    found = [pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields is not None and int(fields[1]) == pid:  # field 4 of stat: parent pid
+                found.append(int(entry.name))
+    return found
