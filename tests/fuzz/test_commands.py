@@ -14,7 +14,7 @@ import re
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from snekomatic.gh.commands import Command, is_command_name, parse_commands
+from snekomatic.gh.commands import Command, _parse_commands, is_command_name, parse_commands
 from tests.fuzz._support import FUZZ, markdown_bodies, one_of_seeds
 
 # The grammar, restated from the docstring rather than imported.
@@ -200,3 +200,23 @@ def test_finds_exactly_the_top_level_command_lines(
     markdown, expected = document
     commands = parse_commands(markdown.replace("\n", newline))
     assert [c.line for c in commands] == expected
+
+
+# --- the cheap pre-check ----------------------------------------------------------------------------
+
+
+@FUZZ
+@given(_MARKDOWN | _documents().map(lambda document: document[0]))
+# Whitespace to str.strip() but not to markdown-it, then the slash as an entity or escaped: commands.
+@example("\x1c&#47;ping")
+@example("\x85\\/ping")
+@example("hello\r\u2028/ping")  # a bare "\r" ends a line
+def test_the_pre_check_never_changes_the_answer(markdown: str) -> None:
+    # parse_commands skips markdown-it for a body with no line that could start a command; the
+    # full parse of every body must agree with it.
+    assert parse_commands(markdown) == (_parse_commands(markdown) if markdown else [])
+
+
+def test_the_pre_check_agrees_on_every_real_body() -> None:
+    for markdown in markdown_bodies():
+        assert parse_commands(markdown) == _parse_commands(markdown), markdown[:200]

@@ -28,9 +28,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+if TYPE_CHECKING:
+    # markdown-it itself is imported by _markdown(), at the first body that may hold a command: a
+    # process that never sees one does not carry the parser (about 60 modules).
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 __all__ = ["Command", "is_command_name", "parse_commands"]
 
@@ -38,6 +42,11 @@ __all__ = ["Command", "is_command_name", "parse_commands"]
 _NAME = re.compile(r"/[A-Za-z0-9][A-Za-z0-9_-]*")
 _LINE_BREAKS = frozenset({"softbreak", "hardbreak"})
 _TEXT = frozenset({"text", "text_special"})  # text_special: a backslash escape or an entity
+# Where a command can start. Its line, stripped by str.strip(), begins with "/", so in the source the
+# line (after a "\n" or a "\r", the only line breaks of CommonMark) is whitespace, then "/" written
+# as itself, escaped ("\\/") or as an entity ("&#47;", "&sol;"). Any other first character is text
+# that is not whitespace, or markup that makes the line something other than plain text.
+_MAY_START_A_COMMAND = re.compile(r"(?:^|\r)\s*[/\\&]", re.MULTILINE)
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)\b[^>]*?(/?)>")
 # Elements with no closing tag: they never contain anything.
@@ -80,6 +89,8 @@ def is_command_name(name: str) -> bool:
 
 @cache
 def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
     # CommonMark, as GitHub's renderer is a CommonMark superset; HTML blocks must stay recognised so
     # that commands inside <!-- comments --> or <details> blocks are not picked up.
     # text_join is off so that an escaped slash stays a distinct token and never starts a command.
@@ -92,8 +103,12 @@ def parse_commands(markdown: str | None) -> list[Command]:
     ``None`` (GitHub sends ``"body": null`` for an empty description) and ``""`` give ``[]``. Line endings
     may be ``\\n`` or ``\\r\\n``. Pure: never raises for any string input.
     """
-    if not markdown:
-        return []
+    if not markdown or not _MAY_START_A_COMMAND.search(markdown):
+        return []  # what the parser would say, without it: see _MAY_START_A_COMMAND
+    return _parse_commands(markdown)
+
+
+def _parse_commands(markdown: str) -> list[Command]:
     tokens = _markdown().parse(markdown)
     commands: list[Command] = []
     html_depth = 0  # elements opened by top-level HTML blocks and not yet closed
