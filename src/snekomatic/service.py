@@ -17,13 +17,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
-import sentry_sdk
 import structlog
 import trio
 
 from snekomatic.gh.sansio import Envelope, RateLimit
 from snekomatic.inbox import Doorbell, GroupCommitIngest, ProcessIdentity, Workers
 from snekomatic.metrics import Metrics
+from snekomatic.sentry import capture_exception
 from snekomatic.store import Delivery, NewDelivery, Store, StoreUnavailable, run_sync
 from snekomatic.web import DEFAULT_HTTP_LIMITS, HttpLimits, create_app, serve_http
 
@@ -165,5 +165,5 @@ async def repeat_every(interval: float, job: Callable[[], Awaitable[object]], *,
         # A boundary like the worker's: the failure is recorded, the schedule goes on.
         except Exception as exc:  # noqa: BLE001
             log.error(f"{name} failed", error=f"{type(exc).__name__}: {exc}")
-            sentry_sdk.capture_exception(exc)
+            capture_exception(exc)
         await trio.sleep(interval)
