@@ -8,16 +8,23 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import trio
 
 from snekomatic.compose import fail
-from snekomatic.dev import DEFAULT_DATABASE, DevError, DevOptions, DevSite, run_dev
 from snekomatic.logs import configure_logging
 from snekomatic.service import stop_on_signals
 
+if TYPE_CHECKING:
+    from snekomatic.dev import DevSite
+
 __all__ = ["describe_site", "dev"]
+
+#: :data:`snekomatic.dev.DEFAULT_DATABASE` (a test keeps them equal). Not imported from there:
+#: :mod:`snekomatic.dev` brings the fake GitHub, which ``snekomatic serve`` must not load.
+DEFAULT_DATABASE = Path("snekomatic-dev.sqlite3")
 
 
 def describe_site(site: DevSite) -> str:
@@ -63,6 +70,8 @@ def dev(port: int, fake_port: int, database: Path) -> None:
 
     Reads no settings from the environment or .env; listens on 127.0.0.1 only.
     """
+    from snekomatic.dev import DevError, DevOptions, run_dev
+
     configure_logging("info")
     options = DevOptions(port=port, fake_port=fake_port, database=database)
 

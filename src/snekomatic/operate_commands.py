@@ -25,7 +25,6 @@ from snekomatic.compose import (
     settings_or_fail,
 )
 from snekomatic.gh.errors import GitHubError
-from snekomatic.gh.testing import send_webhook
 from snekomatic.inbox._queue import utc_now
 from snekomatic.logs import configure_logging
 from snekomatic.operate import (
@@ -99,6 +98,8 @@ def replay(
 def _replay_file(
     file: Path, *, event: str | None, url: str | None, delivery_id: str | None
 ) -> None:
+    # Here, not at the top: `snekomatic serve` imports this module too, and needs no fake GitHub.
+    from snekomatic.gh.testing import send_webhook
 
     settings = settings_or_fail(need_app=False)
     if not settings.github_webhook_secret:

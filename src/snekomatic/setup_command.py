@@ -7,7 +7,6 @@ The flow itself lives in :mod:`snekomatic.setup_flow`; this module turns options
 from __future__ import annotations
 
 import sys
-import webbrowser
 from functools import partial
 from pathlib import Path
 
@@ -102,6 +101,8 @@ def setup(
     GitHub redirects back, and the app's id, private key and webhook secret go to the env file.
     Nothing secret is printed.
     """
+    import webbrowser  # only this command opens a browser
+
     options = SetupOptions(
         manifest_path=manifest_path or default_manifest_path(),
         env_file=env_file,
