@@ -123,7 +123,7 @@ def _show(repository: Repository | None) -> str | None:
 async def _run(
     settings: Settings, store: Store, org: str, plan: BackfillPlan, summary: BackfillSummary
 ) -> None:
-    async with github_app(settings) as app:
+    async with github_app(settings, store=store) as app:
         run = await begin_backfill(app, store, org, plan=plan, summary=summary)
         label = f"{'dry run of ' if plan.dry_run else ''}backfill of {run.org.org_login}"
         with click.progressbar(run.repositories, label=label, item_show_func=_show) as bar:

@@ -48,6 +48,7 @@ from snekomatic.store import (
     Delivery,
     NewDelivery,
     SchemaDriftError,
+    SharedWriteSlots,
     Store,
     StoreError,
     StoreUnavailable,
@@ -119,9 +120,12 @@ def feature_options(settings: Settings) -> FeatureOptions:
         fail(f"INVITE_MESSAGE_FILE is not a usable template: {exc}")
 
 
-def github_app(settings: Settings, *, metrics: Metrics | None = None) -> GithubApp:
+def github_app(
+    settings: Settings, *, metrics: Metrics | None = None, store: Store | None = None
+) -> GithubApp:
     """The GithubApp for these settings; it never reads the environment itself. With ``metrics``,
-    its calls to GitHub are counted."""
+    its calls to GitHub are counted. With ``store``, the writes to each installation are spaced
+    (GitHub's 1 s) across every process using that database, not only within this one."""
     http = None if metrics is None else new_http_client(event_hooks=metrics.http_event_hooks())
     return GithubApp(
         http=http,
@@ -131,12 +135,13 @@ def github_app(settings: Settings, *, metrics: Metrics | None = None) -> GithubA
         user_agent=settings.github_user_agent,
         base_url=settings.github_api_url,
         environ={},
+        write_slots=None if store is None else SharedWriteSlots(store),
     )
 
 
 def bot(settings: Settings, store: Store, *, metrics: Metrics | None = None) -> GithubApp:
     """The GithubApp with the bot's features routed on it."""
-    app = github_app(settings, metrics=metrics)
+    app = github_app(settings, metrics=metrics, store=store)
     register_features(app, store, options=feature_options(settings))
     return app
 
