@@ -25,7 +25,7 @@ pytest: $(STAMP)
 	$(BIN)/python tools/with_postgres.py -- $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python tools/with_postgres.py --keep-fsync -- $(BIN)/python -m bench
+	$(BIN)/python tools/with_postgres.py --keep-fsync -- $(BIN)/python -m bench $(BENCH_ARGS)
 
 # A few minutes, not part of `make test`: see bench/README.md. SOAK_ARGS="--deliveries 2000" for less.
 # The soak starts its own throwaway PostgreSQL (fsync on) because it restarts it mid-run.
