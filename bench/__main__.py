@@ -1,9 +1,12 @@
 """``python -m bench``: the whole benchmark in one run; a readable report, and JSON in bench-results/.
 
-Order: machine facts; the load generator's ceiling against a trivial server; receivers (a) bare
-signature check, (b) ``snekomatic serve`` on SQLite, (c) on PostgreSQL, at concurrency 1, 10 and 50;
-ratios to (a) and the targets of issue 3; signature checks per second and Link parsing; the client's
-overhead over raw httpx (when bench/client_overhead.py exists).
+Order: machine facts; receivers at concurrency 1, 10 and 50: the load generator's ceiling, bare
+Hypercorn, (a) the signature-checking floor, the two durable peers of ../shared/peers (Probot +
+node-postgres, gidgethub + aiohttp + asyncpg), ``snekomatic serve`` with its default workers on
+PostgreSQL (c) and SQLite (b) (backlog at the load's end, seconds to drain), and with workers off
+(c0, b0: ingest only, a diagnostic); RSS idle and after load for each; a summary; ratios to (a) and to
+the faster peer; scale-out (N deliveries drained by 1, 2, 4 worker processes); signature checks and Link
+parsing; the client's overhead over raw httpx; invite latency; the targets of issues 3 and 10.
 """
 
 from __future__ import annotations
