@@ -123,3 +123,35 @@ async def test_without_the_database_writes_are_paced_in_this_process_and_it_is_l
     assert [line["event"] for line in logs if line["log_level"] == "warning"] == [
         "write pacing falls back to this process alone: the database cannot be used"
     ]
+
+
+class _FlakyStore:
+    """A store that cannot be reached for its first ``down`` reservations, then answers."""
+
+    def __init__(self, store: Store, *, down: int) -> None:
+        self._store = store
+        self.down = down
+
+    def reserve_write_slot(
+        self, installation_id: int, *, interval: float, now: dt.datetime | None = None
+    ) -> WriteSlot:
+        if self.down:
+            self.down -= 1
+            raise StoreUnavailable("cannot connect to the database")
+        return self._store.reserve_write_slot(installation_id, interval=interval, now=now)
+
+
+async def test_once_the_database_answers_again_pacing_is_shared_again(store: Store) -> None:
+    flaky = _FlakyStore(store, down=2)
+    slots = SharedWriteSlots(flaky)  # type: ignore[arg-type]
+    with capture_logs() as logs, trio.fail_after(20):
+        for _ in range(3):
+            await slots.acquire(INSTALLATION, 0.5)
+        # Now in the database: another process's next write waits behind this one's.
+        assert store.reserve_write_slot(INSTALLATION, interval=0.5).wait > 0
+
+    assert flaky.down == 0
+    assert [line["event"] for line in logs] == [
+        "write pacing falls back to this process alone: the database cannot be used",
+        "write pacing is shared through the database again",
+    ]
