@@ -180,11 +180,11 @@ def delivery_processor(app: GithubApp) -> Callable[[Delivery], Awaitable[None]]:
     return process
 
 
-def delivery_ingest(store: Store) -> GroupCommitIngest[NewDelivery]:
+def delivery_ingest(store: Store) -> GroupCommitIngest[NewDelivery, int | None]:
     """The group-commit ingest of deliveries into ``store``, through its delivery writer."""
     writer = open_delivery_writer(store)
     return GroupCommitIngest(
-        writer.insert_deliveries,
+        writer.insert_delivery_ids,
         unavailable=(StoreUnavailable,),
         on_stop=writer.close,
         on_error=lambda exc: log.error("delivery not stored", error=str(exc)),
@@ -289,6 +289,7 @@ def build_service(
         metrics=metrics,
         rate_limits=app.rate_limits,
         http_limits=http_limits(settings),
+        may_handle=app.may_handle,
     )
 
 

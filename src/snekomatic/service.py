@@ -15,13 +15,13 @@ import datetime as dt
 import signal
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 
 import structlog
 import trio
 
 from snekomatic.gh.sansio import Envelope, RateLimit
-from snekomatic.inbox import Doorbell, GroupCommitIngest, ProcessIdentity, Workers
+from snekomatic.inbox import Doorbell, GroupCommitIngest, Inbox, ProcessIdentity, Workers
 from snekomatic.metrics import Metrics
 from snekomatic.sentry import capture_exception
 from snekomatic.store import Delivery, NewDelivery, Store, StoreUnavailable, run_sync
@@ -48,7 +48,7 @@ class Service:
     """
 
     store: Store
-    ingest: GroupCommitIngest[NewDelivery]
+    ingest: GroupCommitIngest[NewDelivery, int | None]
     workers: Workers[Delivery] | None
     doorbell: Doorbell
     webhook_secrets: list[bytes]
@@ -58,25 +58,24 @@ class Service:
     metrics: Metrics | None = None
     rate_limits: Callable[[], Mapping[int, Mapping[str, RateLimit]]] = dict
     http_limits: HttpLimits = DEFAULT_HTTP_LIMITS
+    # Whether a delivery of (event, action) could make a handler run (GithubApp.may_handle); the
+    # others are stored settled. The default settles nothing early.
+    may_handle: Callable[[str, str | None], bool] = lambda event, action: True
 
     async def accept(self, event: Envelope, headers: Mapping[str, str], body: bytes) -> bool:
-        """Store a verified delivery; True if new. Rings the doorbell so idle workers start at once."""
-        row = NewDelivery(
-            hook_id=event.hook_id,
-            delivery_id=event.delivery_id,
-            event=event.event,
-            action=event.action,
-            installation_id=event.installation_id,
-            received_at=self.clock(),
-            body=body,
-            headers=headers,
+        """Store a verified delivery (:meth:`snekomatic.inbox.Inbox.accept`); True if new."""
+        return await self.inbox.accept(event, headers, body)
+
+    @cached_property
+    def inbox(self) -> Inbox:
+        return Inbox(
+            ingest=self.ingest,
+            workers=self.workers,
+            doorbell=self.doorbell,
+            clock=self.clock,
+            may_handle=self.may_handle,
+            on_accepted=self.metrics.note_accepted if self.metrics is not None else _ignore,
         )
-        is_new = await self.ingest.store(row)
-        if is_new:
-            self.doorbell.ring()
-        if self.metrics is not None:
-            self.metrics.note_accepted(is_new)
-        return is_new
 
     async def metrics_page(self) -> bytes:
         """``GET /metrics``: this process's counters and the database's backlog (Prometheus text)."""
@@ -142,6 +141,10 @@ class Service:
             if self.workers is not None:
                 await self.workers.stop()
             nursery.cancel_scope.cancel()
+
+
+def _ignore(is_new: bool) -> None:
+    pass
 
 
 async def stop_on_signals(stop: trio.Event) -> None:

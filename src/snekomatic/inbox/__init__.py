@@ -4,6 +4,7 @@ from snekomatic.inbox._ingest import GroupCommitIngest as GroupCommitIngest
 from snekomatic.inbox._ingest import InboxUnavailable as InboxUnavailable
 from snekomatic.inbox._owners import ProcessIdentity as ProcessIdentity
 from snekomatic.inbox._owners import reap_dead_owners as reap_dead_owners
+from snekomatic.inbox._pipeline import Inbox as Inbox
 from snekomatic.inbox._queue import DatabaseClock as DatabaseClock
 from snekomatic.inbox._workers import DeliveryQueue as DeliveryQueue
 from snekomatic.inbox._workers import Doorbell as Doorbell
@@ -16,6 +17,7 @@ __all__ = [
     "DeliveryQueue",
     "Doorbell",
     "GroupCommitIngest",
+    "Inbox",
     "InboxUnavailable",
     "ProcessIdentity",
     "WorkerPolicy",

@@ -22,6 +22,7 @@ import trio
 __all__ = ["GroupCommitIngest", "InboxUnavailable"]
 
 Row = TypeVar("Row")
+Result = TypeVar("Result")
 
 
 class InboxUnavailable(Exception):
@@ -29,19 +30,19 @@ class InboxUnavailable(Exception):
 
 
 @dataclass(eq=False)
-class _Waiter(Generic[Row]):
+class _Waiter(Generic[Row, Result]):
     row: Row
     done: trio.Event = field(default_factory=trio.Event)
-    is_new: bool = False
+    result: Result | None = None
     committed: bool = False
     error: BaseException | None = None
 
 
-class GroupCommitIngest(Generic[Row]):
+class GroupCommitIngest(Generic[Row, Result]):
     """Stores rows through ``insert_many``, batching the rows that arrive while a commit is running.
 
-    ``await insert_many(rows) -> list[bool]`` inserts all ``rows`` in one transaction and says, per
-    row, whether it was new (False: a duplicate, already stored). Any exception it raises becomes :class:`InboxUnavailable` for the rows concerned and
+    ``await insert_many(rows) -> list[Result]`` inserts all ``rows`` in one transaction and says, per
+    row, what became of it (whether it was new, say, or the id it was stored as). Any exception it raises becomes :class:`InboxUnavailable` for the rows concerned and
     is passed to ``on_error`` (for logging and Sentry). ``unavailable`` lists the exception types that
     mean "the database is unreachable": those fail the whole batch at once; any other failure of a batch
     is retried row by row, so that only a poisonous row fails.
@@ -54,7 +55,7 @@ class GroupCommitIngest(Generic[Row]):
 
     def __init__(
         self,
-        insert_many: Callable[[Sequence[Row]], Awaitable[list[bool]]],
+        insert_many: Callable[[Sequence[Row]], Awaitable[list[Result]]],
         *,
         unavailable: tuple[type[BaseException], ...],
         on_error: Callable[[BaseException], None] = lambda exc: None,
@@ -68,7 +69,7 @@ class GroupCommitIngest(Generic[Row]):
         self._max_batch = max_batch
         self._committers = committers
         self._on_stop = on_stop
-        self._send, self._receive = trio.open_memory_channel[_Waiter[Row]](math.inf)
+        self._send, self._receive = trio.open_memory_channel[_Waiter[Row, Result]](math.inf)
         self.batches = 0  # statistics: commits made, rows stored
         self.rows = 0
 
@@ -82,19 +83,19 @@ class GroupCommitIngest(Generic[Row]):
         finally:
             self._on_stop()
 
-    async def store(self, row: Row) -> bool:
-        """Store ``row`` durably; True if it was new, False if it was already stored.
+    async def store(self, row: Row) -> Result:
+        """Store ``row`` durably; what ``insert_many`` said of it.
 
         Returns only after the transaction holding the row has committed. Raises
         :class:`InboxUnavailable` if the database failed. If cancelled while waiting, the row may still
         be committed (the caller only loses the answer), which is safe: deliveries are idempotent.
         """
-        waiter = _Waiter(row)
+        waiter: _Waiter[Row, Result] = _Waiter(row)
         self._send.send_nowait(waiter)
         await waiter.done.wait()
         if waiter.error is not None:
             raise InboxUnavailable("the delivery could not be stored") from waiter.error
-        return waiter.is_new
+        return waiter.result  # type: ignore[return-value]  # set with committed
 
     async def _commit_batches(self) -> None:
         async for first in self._receive:
@@ -115,7 +116,7 @@ class GroupCommitIngest(Generic[Row]):
                             waiter.error = InboxUnavailable("the inbox is shutting down")
                         waiter.done.set()
 
-    async def _commit(self, batch: list[_Waiter[Row]]) -> None:
+    async def _commit(self, batch: list[_Waiter[Row, Result]]) -> None:
         try:
             results = await self._insert_many([w.row for w in batch])
         # The per-batch boundary: a failure is answered 503 and reported, never left hanging.
@@ -132,6 +133,6 @@ class GroupCommitIngest(Generic[Row]):
             return
         self.batches += 1
         self.rows += len(batch)
-        for waiter, is_new in zip(batch, results, strict=True):
-            waiter.is_new = is_new
+        for waiter, result in zip(batch, results, strict=True):
+            waiter.result = result
             waiter.committed = True

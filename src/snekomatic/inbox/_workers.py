@@ -10,6 +10,7 @@ get ``grace`` seconds to finish. Whatever is still running then is cancelled and
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,7 +20,15 @@ import trio
 
 from snekomatic.logs import redact
 
-__all__ = ["DeliveryQueue", "Doorbell", "WorkerPolicy", "Workers", "describe_error", "retry_delay"]
+__all__ = [
+    "DeliveryQueue",
+    "Doorbell",
+    "Reservation",
+    "WorkerPolicy",
+    "Workers",
+    "describe_error",
+    "retry_delay",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,6 +157,23 @@ def _type_and_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
+class Reservation(Generic[Claimed]):
+    """A free worker promised to a delivery being stored (:meth:`Workers.reserve`): hand or cancel."""
+
+    def __init__(self, workers: Workers[Claimed]) -> None:
+        self._workers = workers
+        self.owner = workers.handoff_owner
+
+    async def hand(self, delivery: Claimed) -> None:
+        """Give the stored delivery (leased to :attr:`owner`) to the promised worker. After shutdown
+        began, its lease is released instead. A checkpoint."""
+        await self._workers._hand(delivery)
+
+    def cancel(self) -> None:
+        """Nothing was stored: the worker is free again. Not a checkpoint."""
+        self._workers._take_reservation()
+
+
 class Workers(Generic[Claimed]):
     """``count`` workers processing deliveries from ``queue`` with ``process``.
 
@@ -197,6 +223,10 @@ class Workers(Generic[Claimed]):
         self._stopping = trio.Event()
         self._in_flight: set[trio.CancelScope] = set()
         self._finished = trio.Event()
+        # Deliveries this process stored leased to HANDOFF (see reserve()), waiting for a worker.
+        self._handed: collections.deque[Claimed] = collections.deque()
+        self._reserved = 0
+        self.handoff_owner = f"{name}/handoff"
         self.completed = 0  # statistics
         self.failed = 0
 
@@ -222,12 +252,53 @@ class Workers(Generic[Claimed]):
         for scope in list(self._in_flight):
             scope.cancel()
         await self._finished.wait()
+        while self._handed:  # handed over but never started: back to the queue, at once
+            await self._release_unstarted(self._handed.popleft())
 
     def idle(self) -> bool:
-        return not self._in_flight
+        return not self._in_flight and not self._handed
+
+    def reserve(self) -> Reservation[Claimed] | None:
+        """Promise a delivery about to be stored to a free worker of this process, or None if none is
+        free (every worker busy or promised, or stopping).
+
+        The caller stores the delivery leased to :attr:`handoff_owner` (with the policy's lease),
+        then either :meth:`Reservation.hand` s it over (no claim transaction: the worker starts at
+        once) or, if it was not stored (a duplicate, a failure), :meth:`Reservation.cancel` s.
+        Not a checkpoint.
+        """
+        if self._stopping.is_set():
+            return None
+        if len(self._in_flight) + self._reserved + len(self._handed) >= self._count:
+            return None
+        self._reserved += 1
+        return Reservation(self)
+
+    def _take_reservation(self) -> None:
+        if self._reserved <= 0:
+            raise RuntimeError("a reservation was used twice")
+        self._reserved -= 1
+
+    async def _hand(self, delivery: Claimed) -> None:
+        self._take_reservation()
+        if self._stopping.is_set():
+            await self._release_unstarted(delivery)
+            return
+        self._handed.append(delivery)
+        self.doorbell.ring()
+
+    async def _release_unstarted(self, delivery: Claimed) -> None:
+        with trio.CancelScope(shield=True), trio.move_on_after(10):
+            try:
+                await self._queue.release(delivery.id, self.handoff_owner)
+            except self._unavailable as exc:
+                self._on_unavailable(exc)  # the lease expires instead
 
     async def _work(self, owner: str) -> None:
         while not self._stopping.is_set():
+            if self._handed:
+                await self._attempt(self._handed.popleft(), self.handoff_owner)
+                continue
             try:
                 claimed = await self._queue.claim(owner, self.policy.lease)
             except self._unavailable as exc:
