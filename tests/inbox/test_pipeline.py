@@ -20,9 +20,10 @@ from snekomatic.store import (
     NewDelivery,
     Store,
     StoreUnavailable,
+    delivery_from_new,
     run_sync,
 )
-from snekomatic.store._delivery_rows import delivery_from_new
+from tests.store.builders import new_delivery
 
 FAST = WorkerPolicy(lease=10, renew_every=3, deadline=10, poll_interval=0.05, grace=2)
 
@@ -223,3 +224,31 @@ async def test_handed_over_but_not_started_at_shutdown_goes_back_to_the_queue(
     assert (rows["handed"].status, rows["handed"].attempts) == (DeliveryStatus.PENDING, 0)
     assert (rows["busy"].status, rows["busy"].attempts) == (DeliveryStatus.PENDING, 0)
     assert process.processed == Counter()
+
+
+async def test_outcomes_that_arrive_together_are_recorded_in_one_transaction(store: Store) -> None:
+    batches: list[int] = []
+
+    class Recording(Store):
+        def settle_deliveries(self, settlements, *, now):  # type: ignore[no-untyped-def]
+            batches.append(len(settlements))
+            return super().settle_deliveries(settlements, now=now)
+
+    recording = Recording(store.engine)
+    queue = StoreQueue(recording)
+    await run_sync(store.insert_deliveries, [new_delivery(f"g{i}") for i in range(10)])
+    claimed = [await queue.claim(f"w{i}", 30) for i in range(10)]
+    results: list[bool] = []
+
+    async def complete(delivery: Delivery, owner: str) -> None:
+        results.append(await queue.complete(delivery.id, owner))
+
+    async with trio.open_nursery() as nursery:
+        for index, delivery in enumerate(claimed):
+            assert delivery is not None
+            nursery.start_soon(complete, delivery, f"w{index}")
+        nursery.start_soon(complete, claimed[0], "w9")  # not its lease: refused, alone
+
+    assert sorted(results) == [False] + [True] * 10
+    assert sum(batches) == 11 and len(batches) < 11
+    assert {r.status for r in await run_sync(store.list_deliveries)} == {DeliveryStatus.DONE}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import StatementError
 
-from snekomatic.store import DeliveryStatus, Store
+from snekomatic.store import DeliveryStatus, Settlement, Store
 from tests.store.builders import NOW, new_delivery, seconds
 
 LEASE = 30.0
@@ -320,3 +320,32 @@ def test_delivery_reprs_leave_out_body_and_headers() -> None:
 
     assert "feedface" not in repr(delivery)
     assert "BODY" not in repr(delivery)
+
+
+def test_several_outcomes_are_recorded_in_one_transaction_each_as_held(store: Store) -> None:
+    store.insert_deliveries([new_delivery(f"g{i}") for i in range(4)])
+    claimed = [store.claim_next_delivery(f"w{i}", now=NOW, lease=30) for i in range(4)]
+    assert all(claimed)
+    a, b, c, d = (delivery.id for delivery in claimed if delivery is not None)
+
+    held = store.settle_deliveries(
+        [
+            Settlement("complete", a, "w0"),
+            Settlement("retry", b, "w1", next_attempt_at=NOW + seconds(60), error="E: x"),
+            Settlement("dead_letter", c, "w2", error="E: y"),
+            Settlement("complete", d, "not-its-owner"),
+            Settlement("release", d, "w3"),
+        ],
+        now=NOW + seconds(1),
+    )
+
+    assert held == [True, True, True, False, True]
+    rows = {row.id: row for row in store.list_deliveries()}
+    assert (rows[a].status, rows[a].finished_at) == (DeliveryStatus.DONE, NOW + seconds(1))
+    assert (rows[b].status, rows[b].next_attempt_at, rows[b].last_error) == (
+        DeliveryStatus.PENDING,
+        NOW + seconds(60),
+        "E: x",
+    )
+    assert (rows[c].status, rows[c].last_error) == (DeliveryStatus.DEAD, "E: y")
+    assert (rows[d].status, rows[d].attempts) == (DeliveryStatus.PENDING, 0)

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from snekomatic.gh.sansio import Envelope
 from snekomatic.inbox._ingest import GroupCommitIngest
 from snekomatic.inbox._workers import Doorbell, Workers
-from snekomatic.store import Delivery, NewDelivery
-from snekomatic.store._delivery_rows import delivery_from_new
+from snekomatic.store import Delivery, NewDelivery, delivery_from_new
 
 __all__ = ["Inbox"]
 

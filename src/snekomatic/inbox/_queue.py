@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import structlog
+import trio
 
-from snekomatic.store import Delivery, Store, StoreUnavailable, run_sync
+from snekomatic.store import Delivery, Settlement, Store, StoreUnavailable, run_sync
 
 __all__ = ["DatabaseClock", "StoreQueue", "utc_now"]
 
@@ -55,12 +57,22 @@ class DatabaseClock:
         self.offset = server - (before + (after - before) / 2)
 
 
+@dataclass(eq=False)
+class _Waiting:
+    settlement: Settlement
+    done: bool = False
+    held: bool = False
+    error: BaseException | None = None
+
+
 class StoreQueue:
     """Claims and settles deliveries in ``store``; every method is one short transaction in a thread."""
 
     def __init__(self, store: Store, *, clock: Callable[[], dt.datetime] = utc_now) -> None:
         self._store = store
         self._clock = clock
+        self._queued: list[_Waiting] = []
+        self._settling = trio.Lock()
 
     async def claim(self, owner: str, lease: float) -> Delivery | None:
         return await run_sync(
@@ -73,23 +85,51 @@ class StoreQueue:
         )
 
     async def complete(self, delivery_id: int, owner: str) -> bool:
-        return await run_sync(self._store.complete_delivery, delivery_id, owner, now=self._clock())
+        return await self._settle(Settlement("complete", delivery_id, owner))
 
     async def retry(self, delivery_id: int, owner: str, delay: float, error: str) -> bool:
-        now = self._clock()
-        return await run_sync(
-            self._store.retry_delivery,
-            delivery_id,
-            owner,
-            now=now,
-            next_attempt_at=now + dt.timedelta(seconds=delay),
-            error=error,
+        next_attempt_at = self._clock() + dt.timedelta(seconds=delay)
+        settlement = Settlement(
+            "retry", delivery_id, owner, next_attempt_at=next_attempt_at, error=error
         )
+        return await self._settle(settlement)
 
     async def dead_letter(self, delivery_id: int, owner: str, error: str) -> bool:
-        return await run_sync(
-            self._store.dead_letter, delivery_id, owner, now=self._clock(), error=error
-        )
+        return await self._settle(Settlement("dead_letter", delivery_id, owner, error=error))
 
     async def release(self, delivery_id: int, owner: str) -> bool:
-        return await run_sync(self._store.release_lease, delivery_id, owner, now=self._clock())
+        return await self._settle(Settlement("release", delivery_id, owner))
+
+    async def _settle(self, settlement: Settlement) -> bool:
+        """Record ``settlement`` with whatever other outcomes are waiting: one transaction for all.
+
+        Group commit without a task of its own: the first caller commits every settlement queued
+        so far while the next ones gather behind the lock, and each learns its own result. (The
+        workers call this shielded, so no caller leaves mid-commit.)
+        """
+        waiting = _Waiting(settlement)
+        self._queued.append(waiting)
+        async with self._settling:
+            if not waiting.done:
+                batch, self._queued = self._queued, []
+                try:
+                    held = await run_sync(
+                        self._store.settle_deliveries,
+                        [w.settlement for w in batch],
+                        now=self._clock(),
+                    )
+                except Exception as exc:  # noqa: BLE001 - handed to every caller of the batch
+                    for other in batch:
+                        other.done, other.error = True, exc
+                except BaseException:
+                    # Cancelled: the others' settlements go to whoever commits next (repeating one
+                    # already recorded only finds the lease gone, and changes nothing).
+                    self._queued[:0] = [other for other in batch if other is not waiting]
+                    raise
+                else:
+                    for other, result in zip(batch, held, strict=True):
+                        other.done, other.held = True, result
+        if waiting.error is not None:
+            raise waiting.error
+        return waiting.held
+

@@ -15,10 +15,12 @@ Typical use (the composition root)::
 
 from __future__ import annotations
 
+from snekomatic.store._deliveries import Settlement as Settlement
 from snekomatic.store._delivery_rows import STORED_HEADERS as STORED_HEADERS
 from snekomatic.store._delivery_rows import Delivery as Delivery
 from snekomatic.store._delivery_rows import DeliverySummary as DeliverySummary
 from snekomatic.store._delivery_rows import NewDelivery as NewDelivery
+from snekomatic.store._delivery_rows import delivery_from_new as delivery_from_new
 from snekomatic.store._engine import create_store_engine as create_store_engine
 from snekomatic.store._engine import database_url as database_url
 from snekomatic.store._engine import run_sync as run_sync
@@ -50,6 +52,7 @@ __all__ = [
     "Invitation",
     "NewDelivery",
     "SchemaDriftError",
+    "Settlement",
     "SharedWriteSlots",
     "Store",
     "StoreError",
@@ -58,6 +61,7 @@ __all__ = [
     "check_schema",
     "create_store_engine",
     "database_url",
+    "delivery_from_new",
     "head_revision",
     "metadata",
     "open_delivery_writer",

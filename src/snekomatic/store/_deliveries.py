@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from sqlalchemy import Engine, Select, Update, func, select, text, update
 
@@ -30,7 +31,7 @@ from snekomatic.store._notify import notify_new_work
 from snekomatic.store._states import TRANSITIONS, DeliveryStatus, Transition
 from snekomatic.store._tables import CLAIMABLE_SQL, deliveries
 
-__all__ = ["DeliveryMethods"]
+__all__ = ["DeliveryMethods", "Settlement"]
 
 # Rows per INSERT statement: keeps SQLite under its limit on bound variables, and statements
 # under a sane size when bodies are large (GitHub sends up to 25 MB).
@@ -66,6 +67,32 @@ def _chunks(values: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 
 _NO_LEASE: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """One outcome of a leased delivery for :meth:`DeliveryMethods.settle_deliveries`: ``complete``
+    (done), ``retry`` (pending again at ``next_attempt_at``, with ``error``), ``dead_letter`` (with
+    ``error``) or ``release`` (pending now, the attempt not counted), if ``owner`` holds ``id``."""
+
+    kind: Literal["complete", "retry", "dead_letter", "release"]
+    id: int
+    owner: str
+    next_attempt_at: dt.datetime | None = None
+    error: str | None = None
+
+
+def _settlement_statement(settlement: Settlement, now: dt.datetime) -> Update:
+    statement = _settle(settlement.kind, settlement.id, settlement.owner)
+    if settlement.kind == "complete":
+        return statement.values(finished_at=now, **_NO_LEASE)
+    if settlement.kind == "retry":
+        return statement.values(
+            next_attempt_at=settlement.next_attempt_at, last_error=settlement.error, **_NO_LEASE
+        )
+    if settlement.kind == "dead_letter":
+        return statement.values(last_error=settlement.error, finished_at=now, **_NO_LEASE)
+    return statement.values(next_attempt_at=now, attempts=deliveries.c.attempts - 1, **_NO_LEASE)
 
 def fits_one_statement(rows: Sequence[NewDelivery]) -> bool:
     """Whether ``rows`` are few and small enough to be inserted by one statement."""
@@ -230,7 +257,7 @@ class DeliveryMethods:
 
     def complete_delivery(self, id: int, owner: str, *, now: dt.datetime) -> bool:
         """Mark delivery ``id`` done. False (and nothing changed) if ``owner`` does not hold it."""
-        return self._update_one(_settle("complete", id, owner).values(finished_at=now, **_NO_LEASE))
+        return self.settle_deliveries([Settlement("complete", id, owner)], now=now)[0]
 
     def retry_delivery(
         self, id: int, owner: str, *, now: dt.datetime, next_attempt_at: dt.datetime, error: str
@@ -240,20 +267,15 @@ class DeliveryMethods:
         The backoff is the caller's to compute. ``error`` must hold no secret. False if ``owner``
         does not hold the lease. ``now`` is accepted for symmetry and not stored.
         """
-        statement = _settle("retry", id, owner).values(
-            next_attempt_at=next_attempt_at, last_error=error, **_NO_LEASE
-        )
-        return self._update_one(statement)
+        settlement = Settlement("retry", id, owner, next_attempt_at=next_attempt_at, error=error)
+        return self.settle_deliveries([settlement], now=now)[0]
 
     def dead_letter(self, id: int, owner: str, *, now: dt.datetime, error: str) -> bool:
         """Give up on delivery ``id``: dead, with ``error`` kept for people to read and replay.
 
         False if ``owner`` does not hold the lease.
         """
-        statement = _settle("dead_letter", id, owner).values(
-            last_error=error, finished_at=now, **_NO_LEASE
-        )
-        return self._update_one(statement)
+        return self.settle_deliveries([Settlement("dead_letter", id, owner, error=error)], now=now)[0]
 
     def release_lease(self, id: int, owner: str, *, now: dt.datetime) -> bool:
         """Hand delivery ``id`` back at graceful shutdown: pending, due ``now``, attempt not counted.
@@ -263,10 +285,25 @@ class DeliveryMethods:
         counts its attempt, so a delivery that keeps crashing its worker does end dead.
         False if ``owner`` does not hold the lease.
         """
-        statement = _settle("release", id, owner).values(
-            next_attempt_at=now, attempts=deliveries.c.attempts - 1, **_NO_LEASE
-        )
-        return self._update_one(statement, due_now=True)
+        return self.settle_deliveries([Settlement("release", id, owner)], now=now)[0]
+
+    def settle_deliveries(
+        self, settlements: Sequence[Settlement], *, now: dt.datetime
+    ) -> list[bool]:
+        """Record several outcomes in one transaction (one commit, one fsync); per settlement,
+        whether its owner still held the lease (False: nothing changed for that one), as the
+        single methods above say. Raises :class:`StoreUnavailable` when the database fails (then
+        none was recorded)."""
+        results = []
+        due_now = False
+        with transaction(self.engine, write=True) as conn:
+            for settlement in settlements:
+                changed = conn.execute(_settlement_statement(settlement, now)).rowcount == 1
+                results.append(changed)
+                due_now |= changed and settlement.kind == "release"
+            if due_now:
+                notify_new_work(conn)
+        return results
 
     def lease_owners(self) -> set[str]:
         """The owners of the leases held now (live or expired, not yet reclaimed)."""
