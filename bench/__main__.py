@@ -396,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         if only == set(RECEIVER_KEYS):
             sansio_numbers = signature_section()
             overhead = client_overhead_section(300 if args.quick else 1000, workdir)
-            latency = invite_latency_section(30 if args.quick else 100)
+            latency = invite_latency_section(20 if args.quick else 100)
         # after every section, so that the issue 10 latency figures can be judged too
         targets = report.targets(results, latency)
 

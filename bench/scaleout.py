@@ -176,10 +176,15 @@ def drain(url: str, count: int, *, env: dict[str, str], workdir: Path, deadline_
             pg_end = processes.cpu_seconds(processes.children_of(pg_pid)) if pg_pid else 0.0
             workers_end = [processes.cpu_seconds([pid]) for pid in pids]
             machine_end = processes.machine_cpu_seconds()
-            died = [worker.pid for worker in workers if worker.poll() is not None]
+            died = [number for number, worker in enumerate(workers) if worker.poll() is not None]
         statuses = databases.postgres_status_counts(url)
     if died:
-        print(f"    !!! {len(died)} worker process(es) exited early; logs in {workdir}")
+        log = workdir / f"worker-{count}-{died[0]}.log"
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+        print(
+            f"    !!! {len(died)} of {count} worker process(es) exited before the drain ended: "
+            f"{' '.join(tail)[:300]}"
+        )
     if first is None:
         return Drain(count, total, 0, ended - started, 0.0, 0.0, [], None, 0.0, statuses)
     at, settled_first, pg_first, workers_first, machine_first = first
@@ -261,7 +266,8 @@ def scaleout_section(
                 with databases.fresh_postgres(server, template=template) as url:
                     found = drain(url, count, env=env, workdir=directory, deadline_s=deadline_s)
                 result["drains"].append(found.__dict__)
-                base = base or found.per_second or None
+                if count == 1 and found.settled >= found.deliveries:
+                    base = found.per_second or None
                 print("    " + _format(found, base))
     except processes.NotReady as exc:
         print(f"    skipped: the filling serve did not start ({exc})")
