@@ -115,10 +115,13 @@ async def test_already_recorded_contributor_is_left_alone(
 ) -> None:
     await run_sync(world.store.insert_invitation, recorded(world, state))
     pr, delivery = await world.merge(world.contributor)
+    asked: list[int] = []
+    world.store.org_throttled_until = lambda org_id, **kw: asked.append(org_id)  # type: ignore[method-assign]
     with trio.fail_after(MINUTE):
         await world.dispatch(delivery)
     assert (world.invitees(), world.comments(pr), org_calls(world)) == ([], [], 0)
     assert await world.state_of(world.contributor) == state
+    assert asked == []  # a finished invitation costs one read of the store, not two
 
 
 async def test_recorded_invitation_without_comment_gets_only_the_comment(

@@ -333,3 +333,10 @@ def test_invitation_refusals_are_classified(
 )
 def test_state_after_refusal(refusal: InvitationRefusal, state: str | None) -> None:
     assert rules.state_after_refusal(refusal) == state
+
+
+@pytest.mark.parametrize("state", sorted(rules.FINAL_STATES))
+@pytest.mark.parametrize("throttled", [False, True])
+def test_a_final_state_asks_for_nothing_paused_or_not(state: str, throttled: bool) -> None:
+    # advance_invitation returns on a final state before reading the organization's pause.
+    assert rules.next_step(state, throttled=throttled) is rules.Step.NOTHING

@@ -211,8 +211,10 @@ async def advance_invitation(
     invitation = await run_sync(store.get_invitation, target.org_id, target.user_id)
     claimed = False
     while True:
-        paused_until = await run_sync(store.org_throttled_until, target.org_id, now=now)
         state = None if invitation is None else invitation.state
+        if state in rules.FINAL_STATES:
+            return state  # nothing is ever done again, paused or not: no need to ask
+        paused_until = await run_sync(store.org_throttled_until, target.org_id, now=now)
         step = rules.next_step(state, throttled=paused_until is not None)
         if step is rules.Step.NOTHING:
             return state
