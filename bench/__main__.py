@@ -341,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         "--scaleout-deliveries",
         type=int,
         default=0,
-        help="deliveries the scale-out section drains (20,000; 2,000 with --quick)",
+        help="deliveries the scale-out section drains (20,000; 1,000 with --quick)",
     )
     args = parser.parse_args(argv)
     only = frozenset(key.strip() for key in args.only.split(",") if key.strip())
@@ -381,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         scaleout: dict[str, Any] = {"skipped": "--only"}
         if "c" in only:
             scaleout = scaleout_section(
-                deliveries=args.scaleout_deliveries or (2_000 if args.quick else 20_000),
+                deliveries=args.scaleout_deliveries or (1_000 if args.quick else 20_000),
                 wrk=wrk,
                 payload=payload,
                 secret=WEBHOOK_SECRET,
@@ -396,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         if only == set(RECEIVER_KEYS):
             sansio_numbers = signature_section()
             overhead = client_overhead_section(300 if args.quick else 1000, workdir)
-            latency = invite_latency_section(20 if args.quick else 100)
+            latency = invite_latency_section(10 if args.quick else 100)
         # after every section, so that the issue 10 latency figures can be judged too
         targets = report.targets(results, latency)
 
