@@ -43,6 +43,15 @@ class MemoryQueue:
                 return Item(item.id, item.attempts)
         return None
 
+    async def claim_many(self, owner: str, lease: float, limit: int) -> list[Item]:
+        claimed = []
+        for _ in range(limit):
+            item = await self.claim(owner, lease)
+            if item is None:
+                break
+            claimed.append(item)
+        return claimed
+
     def _held(self, delivery_id: int, owner: str) -> Item | None:
         item = self.items[delivery_id]
         return item if item.status == "leased" and item.owner == owner else None

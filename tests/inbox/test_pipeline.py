@@ -29,15 +29,15 @@ FAST = WorkerPolicy(lease=10, renew_every=3, deadline=10, poll_interval=0.05, gr
 
 
 class CountingQueue(StoreQueue):
-    """The store's queue, counting claims that found something."""
+    """The store's queue, counting the deliveries its claims took."""
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
         self.claims = 0
 
-    async def claim(self, owner: str, lease: float) -> Delivery | None:
-        claimed = await super().claim(owner, lease)
-        self.claims += claimed is not None
+    async def claim_many(self, owner: str, lease: float, limit: int) -> list[Delivery]:
+        claimed = await super().claim_many(owner, lease, limit)
+        self.claims += len(claimed)
         return claimed
 
 
@@ -252,3 +252,28 @@ async def test_outcomes_that_arrive_together_are_recorded_in_one_transaction(sto
     assert sorted(results) == [False] + [True] * 10
     assert sum(batches) == 11 and len(batches) < 11
     assert {r.status for r in await run_sync(store.list_deliveries)} == {DeliveryStatus.DONE}
+
+
+async def test_a_backlog_is_claimed_in_batches_for_the_idle_workers(
+    store: Store, running: Callable[..., Awaitable[Process]]
+) -> None:
+    await run_sync(store.insert_deliveries, [new_delivery(f"b{i}") for i in range(40)])
+    batches: list[int] = []
+    process = Process(store, "drain", count=4)
+    original = process.queue.claim_many
+
+    async def recording(owner: str, lease: float, limit: int) -> list[Delivery]:
+        claimed = await original(owner, lease, limit)
+        if claimed:
+            batches.append(len(claimed))
+        return claimed
+
+    process.queue.claim_many = recording  # type: ignore[method-assign]
+    async with trio.open_nursery() as nursery:
+        await nursery.start(process.run)
+        process.workers.doorbell.ring()
+        await settled(store, 40)
+        await process.workers.stop()
+        nursery.cancel_scope.cancel()
+    assert sum(batches) == 40 and max(batches) > 1
+    assert process.processed == Counter({f"b{i}": 1 for i in range(40)})

@@ -79,6 +79,14 @@ class StoreQueue:
             self._store.claim_next_delivery, owner, now=self._clock(), lease=lease
         )
 
+    async def claim_many(self, owner: str, lease: float, limit: int) -> list[Delivery]:
+        if limit == 1:  # the common case keeps the one-row statement
+            claimed = await self.claim(owner, lease)
+            return [] if claimed is None else [claimed]
+        return await run_sync(
+            self._store.claim_deliveries, owner, now=self._clock(), lease=lease, limit=limit
+        )
+
     async def renew(self, delivery_id: int, owner: str, lease: float) -> bool:
         return await run_sync(
             self._store.renew_lease, delivery_id, owner, now=self._clock(), lease=lease

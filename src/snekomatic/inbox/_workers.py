@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import collections
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
@@ -84,6 +84,9 @@ class DeliveryQueue(Protocol[Claimed_co]):
     """
 
     async def claim(self, owner: str, lease: float) -> Claimed_co | None: ...
+    async def claim_many(
+        self, owner: str, lease: float, limit: int
+    ) -> Sequence[Claimed_co]: ...
     async def renew(self, delivery_id: int, owner: str, lease: float) -> bool: ...
     async def complete(self, delivery_id: int, owner: str) -> bool: ...
     async def retry(self, delivery_id: int, owner: str, delay: float, error: str) -> bool: ...
@@ -223,8 +226,9 @@ class Workers(Generic[Claimed]):
         self._stopping = trio.Event()
         self._in_flight: set[trio.CancelScope] = set()
         self._finished = trio.Event()
-        # Deliveries this process stored leased to HANDOFF (see reserve()), waiting for a worker.
-        self._handed: collections.deque[Claimed] = collections.deque()
+        # Leased deliveries waiting for a free worker of this process, with their lease's owner:
+        # stored leased to handoff_owner (see reserve()), or claimed in a batch by another worker.
+        self._handed: collections.deque[tuple[Claimed, str]] = collections.deque()
         self._reserved = 0
         self.handoff_owner = f"{name}/handoff"
         self.completed = 0  # statistics
@@ -253,7 +257,7 @@ class Workers(Generic[Claimed]):
             scope.cancel()
         await self._finished.wait()
         while self._handed:  # handed over but never started: back to the queue, at once
-            await self._release_unstarted(self._handed.popleft())
+            await self._release_unstarted(*self._handed.popleft())
 
     def idle(self) -> bool:
         return not self._in_flight and not self._handed
@@ -269,7 +273,7 @@ class Workers(Generic[Claimed]):
         """
         if self._stopping.is_set():
             return None
-        if len(self._in_flight) + self._reserved + len(self._handed) >= self._count:
+        if self._spare() <= 0:
             return None
         self._reserved += 1
         return Reservation(self)
@@ -282,34 +286,44 @@ class Workers(Generic[Claimed]):
     async def _hand(self, delivery: Claimed) -> None:
         self._take_reservation()
         if self._stopping.is_set():
-            await self._release_unstarted(delivery)
+            await self._release_unstarted(delivery, self.handoff_owner)
             return
-        self._handed.append(delivery)
+        self._handed.append((delivery, self.handoff_owner))
         self.doorbell.ring()
 
-    async def _release_unstarted(self, delivery: Claimed) -> None:
+    def _spare(self) -> int:
+        """Workers neither busy, nor promised, nor about to take a handed delivery."""
+        return self._count - len(self._in_flight) - self._reserved - len(self._handed)
+
+    async def _release_unstarted(self, delivery: Claimed, owner: str) -> None:
         with trio.CancelScope(shield=True), trio.move_on_after(10):
             try:
-                await self._queue.release(delivery.id, self.handoff_owner)
+                await self._queue.release(delivery.id, owner)
             except self._unavailable as exc:
                 self._on_unavailable(exc)  # the lease expires instead
 
     async def _work(self, owner: str) -> None:
         while not self._stopping.is_set():
             if self._handed:
-                await self._attempt(self._handed.popleft(), self.handoff_owner)
+                await self._attempt(*self._handed.popleft())
                 continue
+            # This worker and every spare one: a backlog is claimed in batches, one transaction
+            # for as many deliveries as there are idle workers to take them.
+            limit = max(self._spare(), 1)
             try:
-                claimed = await self._queue.claim(owner, self.policy.lease)
+                claimed = await self._queue.claim_many(owner, self.policy.lease, limit)
             except self._unavailable as exc:
                 self._on_unavailable(exc)
-                claimed = None
-            if claimed is None:
+                claimed = []
+            if not claimed:
                 with trio.move_on_after(self.policy.poll_interval):
                     await self.doorbell.wait()
                 continue
+            for other in claimed[1:]:
+                self._handed.append((other, owner))
+                self.doorbell.ring()  # wake an idle worker for it
             self.doorbell.ring()  # there may be more: pass the ring on to the next idle worker
-            await self._attempt(claimed, owner)
+            await self._attempt(claimed[0], owner)
 
     async def _attempt(self, delivery: Claimed, owner: str) -> None:
         lease_lost = False

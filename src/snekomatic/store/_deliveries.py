@@ -206,18 +206,15 @@ class DeliveryMethods:
     def claim_deliveries(
         self, owner: str, *, now: dt.datetime, lease: float, limit: int
     ) -> list[Delivery]:
-        """Up to ``limit`` claims as by :meth:`claim_next_delivery`, in one transaction."""
-        claimed: list[Delivery] = []
+        """Up to ``limit`` claims as by :meth:`claim_next_delivery`, by one statement (``... LIMIT
+        n FOR UPDATE SKIP LOCKED``), in id order: a worker pool takes a backlog in batches."""
         with transaction(self.engine, write=True) as conn:
-            for _ in range(limit):
-                row = conn.execute(self._claim(owner, now=now, lease=lease)).one_or_none()
-                if row is None:
-                    break
-                claimed.append(delivery_from_row(row))
-        return claimed
+            rows = conn.execute(self._claim(owner, now=now, lease=lease, limit=limit)).all()
+        claimed = [delivery_from_row(row) for row in rows]
+        return sorted(claimed, key=lambda d: d.id)
 
     @staticmethod
-    def _claim(owner: str, *, now: dt.datetime, lease: float) -> Update:
+    def _claim(owner: str, *, now: dt.datetime, lease: float, limit: int = 1) -> Update:
         transition = TRANSITIONS["claim"]
         # Pending rows are due at their retry time, leased ones at their lease expiry: both are
         # in next_attempt_at, so the claimable index is walked in order (see _tables).
@@ -225,13 +222,13 @@ class DeliveryMethods:
             select(deliveries.c.id)
             .where(text(CLAIMABLE_SQL), deliveries.c.next_attempt_at <= now)
             .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
-            .limit(1)
+            .limit(limit)
             .with_for_update(skip_locked=True)  # compiles to nothing on SQLite
         )
         expires_at = now + dt.timedelta(seconds=lease)
         return (
             update(deliveries)
-            .where(deliveries.c.id == due.scalar_subquery())
+            .where(deliveries.c.id.in_(due))
             .values(
                 status=transition.target,
                 lease_owner=owner,
