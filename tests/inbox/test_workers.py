@@ -503,3 +503,34 @@ async def test_ring_all_wakes_every_idle_worker() -> None:
         assert woken == 1
         doorbell.ring_all()
     assert woken == 5
+
+
+async def test_a_handed_delivery_that_waited_past_its_lease_is_renewed_first_and_left_if_lost(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue = MemoryQueue()
+    processed: list[int] = []
+
+    async def process(item: Item) -> None:
+        processed.append(item.id)
+        if item.id == 1:
+            await trio.sleep(30)  # holds the only worker while the handed one waits
+
+    policy = WorkerPolicy(lease=10, renew_every=3, poll_interval=3600)
+    workers = Workers(queue, process, count=1, name="w", policy=policy)
+    async with idle(workers):
+        reservation = workers.reserve()
+        assert reservation is not None
+        queue.add(2)
+        handed = await queue.claim(workers.handoff_owner, policy.lease)  # stored leased to us
+        assert handed is not None
+        queue.add(1)
+        workers.doorbell.ring()
+        await trio.testing.wait_all_tasks_blocked()
+        assert processed == [1]
+        await reservation.hand(handed)  # no worker free: it waits
+        await trio.sleep(15)  # its lease ran out; another process claims it
+        assert await queue.claim("elsewhere/0", 100) is not None
+        await trio.sleep(20)
+    assert processed == [1]  # not run a second time here
+    assert queue.items[2].owner == "elsewhere/0"

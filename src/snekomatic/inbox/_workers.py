@@ -228,8 +228,13 @@ class Workers(Generic[Claimed]):
         self._finished = trio.Event()
         # Leased deliveries waiting for a free worker of this process, with their lease's owner:
         # stored leased to handoff_owner (see reserve()), or claimed in a batch by another worker.
-        self._handed: collections.deque[tuple[Claimed, str]] = collections.deque()
+        # And when it was handed (trio's clock): one that waited long is renewed before it starts.
+        self._handed: collections.deque[tuple[Claimed, str, float]] = collections.deque()
         self._reserved = 0
+        # Workers' worth of deliveries being claimed right now: claimers at the same moment share
+        # the spare workers out (a reservation is not held back by them: a claim that finds
+        # nothing is the usual case).
+        self._claiming = 0
         self.handoff_owner = f"{name}/handoff"
         self.completed = 0  # statistics
         self.failed = 0
@@ -257,7 +262,8 @@ class Workers(Generic[Claimed]):
             scope.cancel()
         await self._finished.wait()
         while self._handed:  # handed over but never started: back to the queue, at once
-            await self._release_unstarted(*self._handed.popleft())
+            delivery, owner, _ = self._handed.popleft()
+            await self._release_unstarted(delivery, owner)
 
     def idle(self) -> bool:
         return not self._in_flight and not self._handed
@@ -288,12 +294,26 @@ class Workers(Generic[Claimed]):
         if self._stopping.is_set():
             await self._release_unstarted(delivery, self.handoff_owner)
             return
-        self._handed.append((delivery, self.handoff_owner))
+        self._handed.append((delivery, self.handoff_owner, trio.current_time()))
         self.doorbell.ring()
 
     def _spare(self) -> int:
         """Workers neither busy, nor promised, nor about to take a handed delivery."""
         return self._count - len(self._in_flight) - self._reserved - len(self._handed)
+
+    async def _start_handed(self) -> None:
+        delivery, owner, handed_at = self._handed.popleft()
+        if trio.current_time() - handed_at >= self.policy.renew_every:
+            # It waited for a worker long enough for its lease to run low: renew it first, and
+            # leave it if it was lost (another process may hold it now).
+            try:
+                held = await self._queue.renew(delivery.id, owner, self.policy.lease)
+            except self._unavailable as exc:
+                self._on_unavailable(exc)
+                held = True  # still ours as far as we know; the next renewal tells
+            if not held:
+                return
+        await self._attempt(delivery, owner)
 
     async def _release_unstarted(self, delivery: Claimed, owner: str) -> None:
         with trio.CancelScope(shield=True), trio.move_on_after(10):
@@ -305,22 +325,26 @@ class Workers(Generic[Claimed]):
     async def _work(self, owner: str) -> None:
         while not self._stopping.is_set():
             if self._handed:
-                await self._attempt(*self._handed.popleft())
+                await self._start_handed()
                 continue
             # This worker and every spare one: a backlog is claimed in batches, one transaction
-            # for as many deliveries as there are idle workers to take them.
-            limit = max(self._spare(), 1)
+            # for as many deliveries as there are idle workers to take them (workers claiming at
+            # the same moment share them out, so none claims more than can start at once).
+            limit = max(self._spare() - self._claiming, 1)
+            self._claiming += limit
             try:
                 claimed = await self._queue.claim_many(owner, self.policy.lease, limit)
             except self._unavailable as exc:
                 self._on_unavailable(exc)
                 claimed = []
+            finally:
+                self._claiming -= limit
             if not claimed:
                 with trio.move_on_after(self.policy.poll_interval):
                     await self.doorbell.wait()
                 continue
             for other in claimed[1:]:
-                self._handed.append((other, owner))
+                self._handed.append((other, owner, trio.current_time()))
                 self.doorbell.ring()  # wake an idle worker for it
             self.doorbell.ring()  # there may be more: pass the ring on to the next idle worker
             await self._attempt(claimed[0], owner)
