@@ -349,3 +349,25 @@ def test_several_outcomes_are_recorded_in_one_transaction_each_as_held(store: St
     )
     assert (rows[c].status, rows[c].last_error) == (DeliveryStatus.DEAD, "E: y")
     assert (rows[d].status, rows[d].attempts) == (DeliveryStatus.PENDING, 0)
+
+
+def test_completions_in_one_batch_each_say_whether_their_owner_held_the_lease(
+    store: Store,
+) -> None:
+    store.insert_deliveries([new_delivery(f"g{i}") for i in range(3)])
+    claimed = [store.claim_next_delivery(f"w{i}", now=NOW, lease=30) for i in range(3)]
+    a, b, c = (delivery.id for delivery in claimed if delivery is not None)
+
+    held = store.settle_deliveries(
+        [
+            Settlement("complete", a, "w0"),
+            Settlement("complete", b, "someone-else"),
+            Settlement("complete", c, "w2"),
+            Settlement("complete", c, "w2"),  # the same settlement again: already recorded
+        ],
+        now=NOW + seconds(1),
+    )
+
+    assert held == [True, False, True, False]
+    statuses = {row.id: row.status for row in store.list_deliveries()}
+    assert statuses == {a: DeliveryStatus.DONE, b: DeliveryStatus.LEASED, c: DeliveryStatus.DONE}

@@ -231,10 +231,6 @@ class Workers(Generic[Claimed]):
         # And when it was handed (trio's clock): one that waited long is renewed before it starts.
         self._handed: collections.deque[tuple[Claimed, str, float]] = collections.deque()
         self._reserved = 0
-        # Workers' worth of deliveries being claimed right now: claimers at the same moment share
-        # the spare workers out (a reservation is not held back by them: a claim that finds
-        # nothing is the usual case).
-        self._claiming = 0
         self.handoff_owner = f"{name}/handoff"
         self.completed = 0  # statistics
         self.failed = 0
@@ -328,17 +324,15 @@ class Workers(Generic[Claimed]):
                 await self._start_handed()
                 continue
             # This worker and every spare one: a backlog is claimed in batches, one transaction
-            # for as many deliveries as there are idle workers to take them (workers claiming at
-            # the same moment share them out, so none claims more than can start at once).
-            limit = max(self._spare() - self._claiming, 1)
-            self._claiming += limit
+            # for as many deliveries as there are idle workers to take them. (Two workers claiming
+            # at once may take more than can start at once: the surplus waits here, and is renewed
+            # before it starts if it waited long; see _start_handed.)
+            limit = max(self._spare(), 1)
             try:
                 claimed = await self._queue.claim_many(owner, self.policy.lease, limit)
             except self._unavailable as exc:
                 self._on_unavailable(exc)
                 claimed = []
-            finally:
-                self._claiming -= limit
             if not claimed:
                 with trio.move_on_after(self.policy.poll_interval):
                     await self.doorbell.wait()

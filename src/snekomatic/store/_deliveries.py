@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Engine, Select, Update, func, select, text, update
+from sqlalchemy import Engine, Select, Update, func, select, text, tuple_, update
 
 from snekomatic.store._delivery_rows import (
     ALL_COLUMNS,
@@ -291,16 +292,39 @@ class DeliveryMethods:
         whether its owner still held the lease (False: nothing changed for that one), as the
         single methods above say. Raises :class:`StoreUnavailable` when the database fails (then
         none was recorded)."""
-        results = []
+        results: dict[int, bool] = {}
+        # The completions, the bulk of any batch, go as one statement; an id that appears twice
+        # in the batch (a retried settlement) goes on its own, so each result is its own.
+        ids = Counter(settlement.id for settlement in settlements)
+        together = [
+            (index, settlement)
+            for index, settlement in enumerate(settlements)
+            if settlement.kind == "complete" and ids[settlement.id] == 1
+        ]
         due_now = False
         with transaction(self.engine, write=True) as conn:
-            for settlement in settlements:
+            if together:
+                pairs = [(settlement.id, settlement.owner) for _, settlement in together]
+                statement = (
+                    update(deliveries)
+                    .where(
+                        deliveries.c.status.in_(TRANSITIONS["complete"].sources),
+                        tuple_(deliveries.c.id, deliveries.c.lease_owner).in_(pairs),
+                    )
+                    .values(status=TRANSITIONS["complete"].target, finished_at=now, **_NO_LEASE)
+                    .returning(deliveries.c.id)
+                )
+                completed = set(conn.execute(statement).scalars())
+                results.update((index, s.id in completed) for index, s in together)
+            for index, settlement in enumerate(settlements):
+                if index in results:
+                    continue
                 changed = conn.execute(_settlement_statement(settlement, now)).rowcount == 1
-                results.append(changed)
+                results[index] = changed
                 due_now |= changed and settlement.kind == "release"
             if due_now:
                 notify_new_work(conn)
-        return results
+        return [results[index] for index in range(len(settlements))]
 
     def lease_owners(self) -> set[str]:
         """The owners of the leases held now (live or expired, not yet reclaimed)."""
