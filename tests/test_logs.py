@@ -16,9 +16,9 @@ import pytest
 import structlog
 import trio
 
-from snekomatic.compose import delivery_processor
 from snekomatic.gh import GithubApp
 from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
+from snekomatic.inbox import delivery_processor
 from snekomatic.store import Delivery, DeliveryStatus
 from tests.log_scanner import CAPTURED
 from tests.payloads import load_payload
@@ -104,7 +104,7 @@ async def test_each_delivery_is_one_line_with_its_outcome_and_duration(
             "x-github-delivery": "d-7",
         },
     )
-    await delivery_processor(github_app)(delivery)  # no handler is routed: it is simply done
+    await delivery_processor(github_app.dispatch)(delivery)  # no handler is routed: it is simply done
     [line] = [line for line in new_lines() if line["event"] == "delivery processed"]
     assert (line["delivery_id"], line["github_event"], line["action"], line["outcome"]) == (
         "d-7",

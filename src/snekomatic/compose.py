@@ -26,7 +26,6 @@ from snekomatic.features import (
 )
 from snekomatic.gh.app import GithubApp
 from snekomatic.gh.client import new_http_client
-from snekomatic.gh.sansio import decode_webhook
 from snekomatic.inbox import (
     DatabaseClock,
     Doorbell,
@@ -34,6 +33,7 @@ from snekomatic.inbox import (
     ProcessIdentity,
     WorkerPolicy,
     Workers,
+    delivery_processor,
     reap_dead_owners,
 )
 from snekomatic.inbox._notify import relay_new_deliveries
@@ -153,33 +153,6 @@ def needs_a_person(exc: BaseException) -> bool:
     return isinstance(exc, MissingPermission)
 
 
-def delivery_processor(app: GithubApp) -> Callable[[Delivery], Awaitable[None]]:
-    """Runs a stored delivery through the app's handlers, with one log line per attempt."""
-
-    async def process(delivery: Delivery) -> None:
-        event = decode_webhook(delivery.headers, delivery.body)
-        started = trio.current_time()
-        with structlog.contextvars.bound_contextvars(
-            delivery_id=delivery.delivery_id,
-            github_event=delivery.event,
-            action=delivery.action,
-            installation_id=delivery.installation_id,
-            attempt=delivery.attempts,
-        ):
-            outcome = "failed"
-            try:
-                await app.dispatch(event)
-                outcome = "done"
-            finally:
-                log.info(
-                    "delivery processed",
-                    outcome=outcome,
-                    duration_ms=round((trio.current_time() - started) * 1000, 1),
-                )
-
-    return process
-
-
 def delivery_ingest(store: Store) -> GroupCommitIngest[NewDelivery, int | None]:
     """The group-commit ingest of deliveries into ``store``, through its delivery writer."""
     writer = open_delivery_writer(store)
@@ -235,7 +208,7 @@ def build_service(
     workers = (
         Workers(
             StoreQueue(store, clock=clock),
-            delivery_processor(app),
+            delivery_processor(app.dispatch),
             count=worker_count,
             name=name,
             policy=WorkerPolicy(),

@@ -18,13 +18,13 @@ import trio
 
 from snekomatic.compose import (
     bot,
-    delivery_processor,
     fail,
     github_app,
     open_store,
     settings_or_fail,
 )
 from snekomatic.gh.errors import GitHubError
+from snekomatic.inbox import delivery_processor
 from snekomatic.inbox._queue import utc_now
 from snekomatic.logs import configure_logging
 from snekomatic.operate import (
@@ -147,8 +147,9 @@ def _replay_stored(ref: str, *, now: bool) -> None:
 
         async def run() -> None:
             async with bot(settings, store) as app:
+                process = delivery_processor(app.dispatch)
                 outcome = await run_delivery_now(
-                    store, delivery, delivery_processor(app), owner=worker_name(), clock=utc_now
+                    store, delivery, process, owner=worker_name(), clock=utc_now
                 )
             if not outcome.ran:
                 message = (

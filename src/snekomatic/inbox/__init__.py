@@ -5,6 +5,7 @@ from snekomatic.inbox._ingest import InboxUnavailable as InboxUnavailable
 from snekomatic.inbox._owners import ProcessIdentity as ProcessIdentity
 from snekomatic.inbox._owners import reap_dead_owners as reap_dead_owners
 from snekomatic.inbox._pipeline import Inbox as Inbox
+from snekomatic.inbox._pipeline import delivery_processor as delivery_processor
 from snekomatic.inbox._queue import DatabaseClock as DatabaseClock
 from snekomatic.inbox._workers import DeliveryQueue as DeliveryQueue
 from snekomatic.inbox._workers import Doorbell as Doorbell
@@ -22,6 +23,7 @@ __all__ = [
     "ProcessIdentity",
     "WorkerPolicy",
     "Workers",
+    "delivery_processor",
     "reap_dead_owners",
     "retry_delay",
 ]

@@ -1,4 +1,6 @@
-"""A verified delivery's way into the inbox: stored as the work it is, and handed to a worker at once.
+"""A verified delivery's way through the inbox: stored as the work it is (:class:`Inbox`), handed to
+a worker at once when one is free, and run through the handlers (:func:`delivery_processor`); the
+workers (:mod:`snekomatic.inbox._workers`) claim what is left, retry, and record the outcomes.
 
 One delivery costs about one durable write when it can (issue 10):
 
@@ -15,15 +17,20 @@ One delivery costs about one durable write when it can (issue 10):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from snekomatic.gh.sansio import Envelope
+import structlog
+import trio
+
+from snekomatic.gh.sansio import Envelope, Event, decode_webhook
 from snekomatic.inbox._ingest import GroupCommitIngest
 from snekomatic.inbox._workers import Doorbell, Workers
 from snekomatic.store import Delivery, NewDelivery, delivery_from_new
 
-__all__ = ["Inbox"]
+__all__ = ["Inbox", "delivery_processor"]
+
+log = structlog.get_logger("snekomatic.inbox")
 
 
 @dataclass(kw_only=True)
@@ -75,3 +82,35 @@ class Inbox:
             self.doorbell.ring()
         self.on_accepted(is_new)
         return is_new
+
+
+def delivery_processor(
+    dispatch: Callable[[Event], Awaitable[None]],
+) -> Callable[[Delivery], Awaitable[None]]:
+    """What the workers run for a stored delivery: decode it and ``dispatch`` it to the handlers
+    (``GithubApp.dispatch``), with one log line per attempt saying how it ended and how long it took.
+    Raises what decoding or the handlers raise (the workers record it as a retry or a dead letter).
+    """
+
+    async def process(delivery: Delivery) -> None:
+        event = decode_webhook(delivery.headers, delivery.body)
+        started = trio.current_time()
+        with structlog.contextvars.bound_contextvars(
+            delivery_id=delivery.delivery_id,
+            github_event=delivery.event,
+            action=delivery.action,
+            installation_id=delivery.installation_id,
+            attempt=delivery.attempts,
+        ):
+            outcome = "failed"
+            try:
+                await dispatch(event)
+                outcome = "done"
+            finally:
+                log.info(
+                    "delivery processed",
+                    outcome=outcome,
+                    duration_ms=round((trio.current_time() - started) * 1000, 1),
+                )
+
+    return process
