@@ -178,12 +178,8 @@ def build_world(
     def share(name: str) -> int:
         return max(1, round(total * SHARES[name]))
 
-    def merged_by_newcomer(place: _Org, login: str, kind: Kind) -> Delivery:
-        user = fake.users.get(login.lower()) or fake.add_user(login)
-        pr = fake.open_pull_request(place.repo, author=user, title=f"Fix by {login}")
-        fake.mark_merged(pr, merged_by=place.maintainer)
-        plan.newcomer_prs.setdefault(login, []).append(pr)
-        plan.expected_invitees.setdefault(place.org.login, set()).add(login)
+    def closed(place: _Org, pr: FakePullRequest, kind: Kind) -> Delivery:
+        """The ``pull_request.closed`` webhook a maintainer's close (or merge) of ``pr`` sends."""
         payload = pull_request_payload(
             pr,
             action="closed",
@@ -192,6 +188,14 @@ def build_world(
             api_url=api,
         )
         return delivery("pull_request", payload, kind)
+
+    def merged_by_newcomer(place: _Org, login: str, kind: Kind) -> Delivery:
+        user = fake.users.get(login.lower()) or fake.add_user(login)
+        pr = fake.open_pull_request(place.repo, author=user, title=f"Fix by {login}")
+        fake.mark_merged(pr, merged_by=place.maintainer)
+        plan.newcomer_prs.setdefault(login, []).append(pr)
+        plan.expected_invitees.setdefault(place.org.login, set()).add(login)
+        return closed(place, pr, kind)
 
     for n in range(share("newcomer_merge")):
         merged_by_newcomer(places[n % orgs], f"newcomer-{n}", "newcomer_merge")
@@ -205,33 +209,13 @@ def build_world(
         pr = fake.open_pull_request(place.repo, author=rng.choice(place.members))
         fake.mark_merged(pr, merged_by=place.maintainer)
         plan.member_prs.append(pr)
-        delivery(
-            "pull_request",
-            pull_request_payload(
-                pr,
-                action="closed",
-                sender=place.maintainer,
-                installation=place.installation,
-                api_url=api,
-            ),
-            "member_merge",
-        )
+        closed(place, pr, "member_merge")
     passerby = [fake.add_user(f"passerby-{n}") for n in range(50)]
     for n in range(share("closed_unmerged")):
         place = places[n % orgs]
         pr = fake.open_pull_request(place.repo, author=rng.choice(passerby))
         pr.issue.state, pr.issue.closed_at = "closed", fake.now()
-        delivery(
-            "pull_request",
-            pull_request_payload(
-                pr,
-                action="closed",
-                sender=place.maintainer,
-                installation=place.installation,
-                api_url=api,
-            ),
-            "closed_unmerged",
-        )
+        closed(place, pr, "closed_unmerged")
     for n in range(share("pr_opened")):
         place = places[n % orgs]
         author = rng.choice(passerby)
