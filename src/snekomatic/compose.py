@@ -205,9 +205,10 @@ def build_service(
     def on_unavailable(exc: Exception) -> None:
         log.warning("database unavailable", error=str(exc))
 
+    queue = StoreQueue(store, clock=clock)
     workers = (
         Workers(
-            StoreQueue(store, clock=clock),
+            queue,
             delivery_processor(app.dispatch),
             count=worker_count,
             name=name,
@@ -218,6 +219,7 @@ def build_service(
             on_unavailable=on_unavailable,
             is_permanent=needs_a_person,
             on_settled=metrics.note_settled if metrics is not None else lambda outcome: None,
+            on_stop=queue.close,
         )
         if worker_count > 0
         else None

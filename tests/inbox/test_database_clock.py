@@ -86,8 +86,9 @@ async def test_startup_jobs_run_before_workers_claim(store: Store) -> None:
         order.append("startup")
 
     class Queue(StoreQueue):
-        async def claim(self, owner: str, lease: float) -> None:
+        async def claim_many(self, owner: str, lease: float, limit: int) -> list[Delivery]:
             order.append("claim")
+            return []
 
     async def process(delivery: Delivery) -> None:
         pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import pytest
 import trio
@@ -17,10 +17,13 @@ from snekomatic.inbox._queue import StoreQueue, utc_now
 from snekomatic.store import (
     Delivery,
     DeliveryStatus,
+    DeliveryWriter,
     NewDelivery,
+    Settlement,
     Store,
     StoreUnavailable,
     delivery_from_new,
+    open_delivery_writer,
     run_sync,
 )
 from tests.store.builders import new_delivery
@@ -229,13 +232,20 @@ async def test_handed_over_but_not_started_at_shutdown_goes_back_to_the_queue(
 async def test_outcomes_that_arrive_together_are_recorded_in_one_transaction(store: Store) -> None:
     batches: list[int] = []
 
-    class Recording(Store):
-        def settle_deliveries(self, settlements, *, now):  # type: ignore[no-untyped-def]
-            batches.append(len(settlements))
-            return super().settle_deliveries(settlements, now=now)
+    def recording(store: Store) -> DeliveryWriter:
+        writer = open_delivery_writer(store)
+        original = writer.settle_deliveries
 
-    recording = Recording(store.engine)
-    queue = StoreQueue(recording)
+        async def settle_deliveries(
+            settlements: Sequence[Settlement], *, now: dt.datetime
+        ) -> list[bool]:
+            batches.append(len(settlements))
+            return await original(settlements, now=now)
+
+        writer.settle_deliveries = settle_deliveries  # type: ignore[method-assign]
+        return writer
+
+    queue = StoreQueue(store, open_writer=recording)
     await run_sync(store.insert_deliveries, [new_delivery(f"g{i}") for i in range(10)])
     claimed = [await queue.claim(f"w{i}", 30) for i in range(10)]
     results: list[bool] = []

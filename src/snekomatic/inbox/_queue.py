@@ -1,8 +1,9 @@
-"""The store seen as the workers' :class:`~snekomatic.inbox.DeliveryQueue`: the clock and threads meet here.
+"""The store seen as the workers' :class:`~snekomatic.inbox.DeliveryQueue`: the clock meets the store here.
 
-Store functions are synchronous and take ``now``; this adapter reads a clock (in ``serve`` and
-``worker`` the :class:`DatabaseClock`; injectable for tests) and runs each call in a worker thread
-through :func:`snekomatic.store.run_sync`.
+Store functions take ``now``; this adapter reads a clock (in ``serve`` and ``worker`` the
+:class:`DatabaseClock`; injectable for tests). Claims and settlements, one or two per delivery, go
+through the store's :class:`~snekomatic.store.DeliveryWriter` (on PostgreSQL sent from the event
+loop); the rare renewals through :func:`snekomatic.store.run_sync`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from dataclasses import dataclass
 import structlog
 import trio
 
-from snekomatic.store import Delivery, Settlement, Store, StoreUnavailable, run_sync
+from snekomatic.store import (
+    Delivery,
+    DeliveryWriter,
+    Settlement,
+    Store,
+    StoreUnavailable,
+    open_delivery_writer,
+    run_sync,
+)
 
 __all__ = ["DatabaseClock", "StoreQueue", "utc_now"]
 
@@ -66,25 +75,37 @@ class _Waiting:
 
 
 class StoreQueue:
-    """Claims and settles deliveries in ``store``; every method is one short transaction in a thread."""
+    """Claims and settles deliveries in ``store``; every method is one short transaction.
 
-    def __init__(self, store: Store, *, clock: Callable[[], dt.datetime] = utc_now) -> None:
+    Claims and settlements each have a writer (a connection) of their own, made by ``open_writer``,
+    so that a claim never waits behind a settlement's commit; :meth:`close` lets go of them.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], dt.datetime] = utc_now,
+        open_writer: Callable[[Store], DeliveryWriter] = open_delivery_writer,
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._claims = open_writer(store)
+        self._settlements = open_writer(store)
         self._queued: list[_Waiting] = []
         self._settling = trio.Lock()
 
+    def close(self) -> None:
+        self._claims.close()
+        self._settlements.close()
+
     async def claim(self, owner: str, lease: float) -> Delivery | None:
-        return await run_sync(
-            self._store.claim_next_delivery, owner, now=self._clock(), lease=lease
-        )
+        claimed = await self.claim_many(owner, lease, 1)
+        return claimed[0] if claimed else None
 
     async def claim_many(self, owner: str, lease: float, limit: int) -> list[Delivery]:
-        if limit == 1:  # the common case keeps the one-row statement
-            claimed = await self.claim(owner, lease)
-            return [] if claimed is None else [claimed]
-        return await run_sync(
-            self._store.claim_deliveries, owner, now=self._clock(), lease=lease, limit=limit
+        return await self._claims.claim_deliveries(
+            owner, now=self._clock(), lease=lease, limit=limit
         )
 
     async def renew(self, delivery_id: int, owner: str, lease: float) -> bool:
@@ -121,10 +142,8 @@ class StoreQueue:
             if not waiting.done:
                 batch, self._queued = self._queued, []
                 try:
-                    held = await run_sync(
-                        self._store.settle_deliveries,
-                        [w.settlement for w in batch],
-                        now=self._clock(),
+                    held = await self._settlements.settle_deliveries(
+                        [w.settlement for w in batch], now=self._clock()
                     )
                 except Exception as exc:  # noqa: BLE001 - handed to every caller of the batch
                     for other in batch:

@@ -191,7 +191,8 @@ class Workers(Generic[Claimed]):
     claimed again (at-least-once). ``on_unavailable`` is told each time.
 
     ``on_settled(outcome)`` is told how each attempt ended once that is recorded (not when the lease
-    was lost, or the database could not be reached).
+    was lost, or the database could not be reached). ``on_stop`` is called when :meth:`stop` has
+    finished (to close the queue's connections, say).
 
     ``is_permanent(exc)`` says whether a failure cannot be cured by retrying (a missing permission,
     say): such a delivery becomes a dead letter at once instead of being retried ``max_attempts`` times.
@@ -211,6 +212,7 @@ class Workers(Generic[Claimed]):
         on_unavailable: Callable[[Exception], None] = lambda exc: None,
         is_permanent: Callable[[BaseException], bool] = lambda exc: False,
         on_settled: Callable[[Outcome], None] = lambda outcome: None,
+        on_stop: Callable[[], None] = lambda: None,
     ) -> None:
         self._queue = queue
         self._process = process
@@ -223,6 +225,7 @@ class Workers(Generic[Claimed]):
         self._on_unavailable = on_unavailable
         self._is_permanent = is_permanent
         self._on_settled = on_settled
+        self._on_stop = on_stop
         self._stopping = trio.Event()
         self._in_flight: set[trio.CancelScope] = set()
         self._finished = trio.Event()
@@ -252,14 +255,17 @@ class Workers(Generic[Claimed]):
         """
         self._stopping.set()
         self.doorbell.ring_all()
-        with trio.move_on_after(self.policy.grace):
+        try:
+            with trio.move_on_after(self.policy.grace):
+                await self._finished.wait()
+            for scope in list(self._in_flight):
+                scope.cancel()
             await self._finished.wait()
-        for scope in list(self._in_flight):
-            scope.cancel()
-        await self._finished.wait()
-        while self._handed:  # handed over but never started: back to the queue, at once
-            delivery, owner, _ = self._handed.popleft()
-            await self._release_unstarted(delivery, owner)
+            while self._handed:  # handed over but never started: back to the queue, at once
+                delivery, owner, _ = self._handed.popleft()
+                await self._release_unstarted(delivery, owner)
+        finally:
+            self._on_stop()
 
     def idle(self) -> bool:
         return not self._in_flight and not self._handed

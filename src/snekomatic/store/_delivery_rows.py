@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Row
@@ -18,6 +20,7 @@ __all__ = [
     "DeliverySummary",
     "NewDelivery",
     "delivery_from_new",
+    "delivery_from_values",
     "initial_columns",
     "stored_headers",
 ]
@@ -133,7 +136,7 @@ SUMMARY_COLUMNS = [
 ALL_COLUMNS = [*SUMMARY_COLUMNS, deliveries.c.body, deliveries.c.headers]
 
 
-def summary_fields(row: Row[Any]) -> dict[str, Any]:
+def summary_fields(row: Row[Any] | SimpleNamespace) -> dict[str, Any]:
     return {
         "id": row.id,
         "hook_id": row.hook_id or None,
@@ -152,8 +155,20 @@ def summary_fields(row: Row[Any]) -> dict[str, Any]:
     }
 
 
-def delivery_from_row(row: Row[Any]) -> Delivery:
+def delivery_from_row(row: Row[Any] | SimpleNamespace) -> Delivery:
     return Delivery(**summary_fields(row), body=bytes(row.body), headers=dict(row.headers))
+
+
+def delivery_from_values(values: tuple[Any, ...]) -> Delivery:
+    """The :class:`Delivery` of a row of :data:`ALL_COLUMNS` read by the driver itself (not through
+    SQLAlchemy, whose column types would make the times UTC and parse the headers)."""
+    fields = dict(zip((column.name for column in ALL_COLUMNS), values, strict=True))
+    for name in ("received_at", "next_attempt_at", "lease_expires_at", "finished_at"):
+        if fields[name] is not None:
+            fields[name] = fields[name].astimezone(dt.UTC)
+    if isinstance(fields["headers"], str | bytes):
+        fields["headers"] = json.loads(fields["headers"])
+    return delivery_from_row(SimpleNamespace(**fields))
 
 
 def delivery_from_new(row: NewDelivery, id: int) -> Delivery:

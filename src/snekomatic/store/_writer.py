@@ -1,37 +1,37 @@
-"""Storing webhook deliveries from async code: the ingest's one hot write.
+"""The inbox's hot writes from async code: storing, claiming and settling deliveries.
 
-:func:`open_delivery_writer` gives the inbox an async ``insert_deliveries`` with the contract of
-:meth:`Store.insert_deliveries`. On SQLite that is the store's method in a worker thread
-(:func:`run_sync`). On PostgreSQL a batch is one statement sent from the event loop itself, on a
-connection of its own: libpq runs non-blocking, psycopg's protocol generators send the statement and
-read its results, and the waits on the socket are anyio's (Trio or asyncio), so nothing blocks.
-
-Why not the thread: under webhook load (``snekomatic serve``, 10 concurrent senders) the thread and the
-event loop took turns with the GIL at every step of each round trip, ~2.5 ms of a ~3.5 ms commit
-cycle; sent from the loop, the same batches gave ~15 % more deliveries/s for less CPU per delivery.
-Everything else in the store stays synchronous (SQLAlchemy behind :func:`run_sync`).
+:func:`open_delivery_writer` gives the inbox async versions of :meth:`Store.insert_delivery_ids`,
+:meth:`Store.claim_deliveries` and :meth:`Store.settle_deliveries`, with the same contracts. On SQLite
+each is the store's method in a worker thread (:func:`run_sync`). On PostgreSQL each is one statement
+sent from the event loop itself (:class:`~snekomatic.store._loop_connection.LoopConnection`): no
+thread hop, no pool check-out, one round trip.
 """
 
 from __future__ import annotations
 
-import select
-from collections.abc import Generator, Sequence
-from functools import partial
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any, Protocol
 
-import anyio
-
 from snekomatic.store._deliveries import (
+    Settlement,
     fits_one_statement,
     ids_per_row,
     postgres_insert_values,
 )
-from snekomatic.store._delivery_rows import NewDelivery
+from snekomatic.store._delivery_rows import (
+    ALL_COLUMNS,
+    Delivery,
+    NewDelivery,
+    delivery_from_values,
+)
 from snekomatic.store._engine import run_sync
-from snekomatic.store._errors import StoreUnavailable
+from snekomatic.store._loop_connection import LoopConnection
 from snekomatic.store._notify import DELIVERY_CHANNEL
-from snekomatic.store._states import DeliveryStatus
+from snekomatic.store._states import TRANSITIONS, DeliveryStatus
 from snekomatic.store._store import Store
+from snekomatic.store._tables import CLAIMABLE_SQL
 
 __all__ = ["DeliveryWriter", "open_delivery_writer"]
 
@@ -60,15 +60,61 @@ RETURNING id, hook_id, delivery_id,
         THEN pg_notify('{DELIVERY_CHANNEL}', '')::text END""".encode()  # noqa: S608
 
 
+_COLUMNS = ", ".join(column.name for column in ALL_COLUMNS)
+
+# Store.claim_deliveries as one statement: the oldest due rows nobody has locked, leased to $1 until
+# $2, their attempt counted. (Module constants only in the f-string.)
+_CLAIM = f"""\
+UPDATE deliveries SET status = '{TRANSITIONS["claim"].target.value}', lease_owner = $1,
+    lease_expires_at = $2, next_attempt_at = $2, attempts = attempts + 1
+WHERE id IN (
+    SELECT id FROM deliveries WHERE {CLAIMABLE_SQL} AND next_attempt_at <= $3
+    ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+RETURNING {_COLUMNS}""".encode()  # noqa: S608
+
+# Every settlement's transition leaves a leased row (checked here, so the statement can say so).
+_SETTLE_KINDS = ("complete", "retry", "dead_letter", "release")
+assert all(TRANSITIONS[kind].sources == (DeliveryStatus.LEASED,) for kind in _SETTLE_KINDS)
+
+# Store.settle_deliveries as one statement, for settlements of distinct deliveries: per row its
+# kind says which columns change (as _settlement_statement does); $1 is now. A release makes the
+# delivery due now, so it wakes the listeners.
+_SETTLE = f"""\
+UPDATE deliveries AS d SET status = u.target,
+    finished_at = CASE WHEN u.kind IN ('complete', 'dead_letter') THEN $1 ELSE d.finished_at END,
+    next_attempt_at = CASE u.kind WHEN 'retry' THEN u.next_attempt_at WHEN 'release' THEN $1
+        ELSE d.next_attempt_at END,
+    last_error = CASE WHEN u.kind IN ('retry', 'dead_letter') THEN u.error ELSE d.last_error END,
+    attempts = CASE WHEN u.kind = 'release' THEN d.attempts - 1 ELSE d.attempts END,
+    lease_owner = NULL, lease_expires_at = NULL
+FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[])
+    AS u(id, owner, kind, target, next_attempt_at, error)
+WHERE d.id = u.id AND d.lease_owner = u.owner AND d.status = '{DeliveryStatus.LEASED.value}'
+RETURNING d.id, CASE WHEN u.kind = 'release'
+    THEN pg_notify('{DELIVERY_CHANNEL}', '')::text END""".encode()  # noqa: S608
+
+
 class DeliveryWriter(Protocol):
-    """Stores batches of new deliveries for the inbox's group commit."""
+    """The inbox's hot writes, async; each call is one transaction."""
 
     async def insert_deliveries(self, rows: Sequence[NewDelivery]) -> list[bool]:
-        """As :meth:`Store.insert_deliveries`: one transaction; per row, True if new."""
+        """As :meth:`Store.insert_deliveries`: per row, True if new."""
         ...
 
     async def insert_delivery_ids(self, rows: Sequence[NewDelivery]) -> list[int | None]:
-        """As :meth:`Store.insert_delivery_ids`: one transaction; per row, its id if new."""
+        """As :meth:`Store.insert_delivery_ids`: per row, its id if new."""
+        ...
+
+    async def claim_deliveries(
+        self, owner: str, *, now: dt.datetime, lease: float, limit: int
+    ) -> list[Delivery]:
+        """As :meth:`Store.claim_deliveries`: up to ``limit`` due deliveries leased to ``owner``."""
+        ...
+
+    async def settle_deliveries(
+        self, settlements: Sequence[Settlement], *, now: dt.datetime
+    ) -> list[bool]:
+        """As :meth:`Store.settle_deliveries`: per settlement, whether its owner held the lease."""
         ...
 
     def close(self) -> None:
@@ -79,11 +125,12 @@ class DeliveryWriter(Protocol):
 def open_delivery_writer(store: Store, *, timeout: float = 10.0) -> DeliveryWriter:
     """The writer for ``store``'s database: from the event loop on PostgreSQL, else in a thread.
 
-    On PostgreSQL a statement unanswered after ``timeout`` seconds is given up (its connection
-    dropped) with :class:`StoreUnavailable`: a connection to a server that vanished without closing
-    it would otherwise hold every webhook request until TCP gives up, many minutes later. GitHub
-    waits 10 s for an answer, so a later one is of no use anyway; the statement is idempotent, and
-    what it may still commit is recognised as a duplicate when GitHub sends the delivery again.
+    On PostgreSQL each writer has a connection of its own, and a statement unanswered after
+    ``timeout`` seconds is given up with :class:`StoreUnavailable` (see :class:`LoopConnection`):
+    GitHub waits 10 s for an answer, so a later one is of no use to the ingest anyway; its insert
+    is idempotent, and what it may still commit is recognised as a duplicate when GitHub sends the
+    delivery again. A claim whose answer was lost is a lease that expires; a settlement sent again
+    finds the lease gone and changes nothing.
     """
     if store.engine.dialect.name == "postgresql":
         return _PostgresWriter(store, timeout=timeout)
@@ -100,30 +147,33 @@ class _ThreadedWriter:
     async def insert_delivery_ids(self, rows: Sequence[NewDelivery]) -> list[int | None]:
         return await run_sync(self._store.insert_delivery_ids, rows)
 
+    async def claim_deliveries(
+        self, owner: str, *, now: dt.datetime, lease: float, limit: int
+    ) -> list[Delivery]:
+        return await run_sync(
+            self._store.claim_deliveries, owner, now=now, lease=lease, limit=limit
+        )
+
+    async def settle_deliveries(
+        self, settlements: Sequence[Settlement], *, now: dt.datetime
+    ) -> list[bool]:
+        return await run_sync(self._store.settle_deliveries, settlements, now=now)
+
     def close(self) -> None:
         pass
 
 
 class _PostgresWriter:
-    """One psycopg connection, used from the event loop only; concurrent calls take turns.
-
-    A batch too large for one statement goes to :meth:`Store.insert_deliveries` in a thread. A
-    connection found broken (the server restarted, or killed it) is dropped and the statement sent
-    once more on a new one (it is idempotent: ON CONFLICT DO NOTHING); if that fails too, or no
-    connection can be had, :class:`StoreUnavailable`. A statement the server refuses raises the
-    psycopg error, the connection staying usable. Cancelled or timed out mid-statement, the
-    connection is dropped: its protocol state is unknown.
-    """
+    """Each method one statement on the writer's :class:`LoopConnection`, but for the rare batch
+    that does not fit one statement (too many or too large rows to insert, a delivery settled
+    twice in one batch): those go to the :class:`Store` in a thread."""
 
     def __init__(self, store: Store, *, timeout: float) -> None:
         self._store = store
-        self._timeout = timeout
-        # The URL may hold a password: it never goes into a message.
-        self._conninfo = store.engine.url.set(drivername="postgresql").render_as_string(
-            hide_password=False
+        self._connection = LoopConnection(
+            store.engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+            timeout=timeout,
         )
-        self._connection: Any = None  # psycopg.Connection, opened on first use
-        self._lock = anyio.Lock()
 
     async def insert_deliveries(self, rows: Sequence[NewDelivery]) -> list[bool]:
         return [id is not None for id in await self.insert_delivery_ids(rows)]
@@ -133,109 +183,39 @@ class _PostgresWriter:
             return []
         if not fits_one_statement(rows):
             return await run_sync(self._store.insert_delivery_ids, rows)
-        import psycopg  # only PostgreSQL deployments need it
-
-        values = postgres_insert_values(rows)
+        # Idempotent (ON CONFLICT DO NOTHING): sent again on a new connection if this one broke.
+        inserted = await self._connection.execute(
+            _INSERT, postgres_insert_values(rows), retry_broken=True
+        )
         keys = [(row.hook_id or 0, row.delivery_id) for row in rows]
-        async with self._lock:
-            for attempt in (1, 2):
-                connection = await self._connect()
-                try:
-                    with anyio.fail_after(self._timeout):
-                        inserted = await _insert(connection, values)
-                except TimeoutError as exc:
-                    self.close()  # mid-statement: the protocol state is unknown
-                    raise StoreUnavailable("the database did not answer in time") from exc
-                except psycopg.Error as exc:
-                    if not _broken(connection):
-                        raise  # the server refused the statement; the connection is fine
-                    self.close()
-                    if attempt == 2:
-                        raise StoreUnavailable("the database connection failed") from exc
-                    continue
-                except BaseException:
-                    self.close()  # cancelled (or worse) mid-statement: the protocol state is unknown
-                    raise
-                return ids_per_row(keys, inserted)
-        raise AssertionError("unreachable")
+        return ids_per_row(keys, {(hook_id, guid): id for id, hook_id, guid, _ in inserted})
 
-    async def _connect(self) -> Any:
-        import psycopg
+    async def claim_deliveries(
+        self, owner: str, *, now: dt.datetime, lease: float, limit: int
+    ) -> list[Delivery]:
+        expires_at = now + dt.timedelta(seconds=lease)
+        rows = await self._connection.execute(_CLAIM, [owner, expires_at, now, limit])
+        return sorted((delivery_from_values(row) for row in rows), key=lambda d: d.id)
 
-        if self._connection is not None and not _broken(self._connection):
-            return self._connection
-        self.close()
-        connect = partial(psycopg.connect, self._conninfo, autocommit=True, connect_timeout=10)
-        try:
-            self._connection = await anyio.to_thread.run_sync(connect)
-        except psycopg.Error as exc:
-            raise StoreUnavailable("cannot connect to the database") from exc
-        return self._connection
+    async def settle_deliveries(
+        self, settlements: Sequence[Settlement], *, now: dt.datetime
+    ) -> list[bool]:
+        if not settlements:
+            return []
+        if max(Counter(s.id for s in settlements).values()) > 1:
+            return await run_sync(self._store.settle_deliveries, settlements, now=now)
+        values: list[Any] = [
+            now,
+            [s.id for s in settlements],
+            [s.owner for s in settlements],
+            [s.kind for s in settlements],
+            [TRANSITIONS[s.kind].target.value for s in settlements],
+            [s.next_attempt_at for s in settlements],
+            [s.error for s in settlements],
+        ]
+        # Settling again what was settled changes nothing (the lease is gone): safe to resend.
+        settled = {id for id, _ in await self._connection.execute(_SETTLE, values, retry_broken=True)}
+        return [s.id in settled for s in settlements]
 
     def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            connection.close()
-
-
-def _broken(connection: Any) -> bool:
-    from psycopg import pq
-
-    return bool(connection.closed) or connection.pgconn.status != pq.ConnStatus.OK
-
-
-async def _insert(connection: Any, values: list[Any]) -> dict[tuple[int, str], int]:
-    """Send the INSERT with ``values``; the rows it added: (hook id, delivery id) -> id."""
-    from psycopg import generators, pq
-    from psycopg.adapt import PyFormat, Transformer
-    from psycopg.errors import error_from_result
-
-    transformer = Transformer(connection)
-    params = transformer.dump_sequence(values, [PyFormat.BINARY] * len(values))
-    pgconn = connection.pgconn
-    pgconn.send_query_params(
-        _INSERT, params, param_types=transformer.types, param_formats=transformer.formats
-    )
-    results = await _drive(generators.execute(pgconn), pgconn.socket)
-    encoding = connection.info.encoding
-    result = results[-1]
-    if result.status != pq.ExecStatus.TUPLES_OK:
-        raise error_from_result(result, encoding=encoding)
-    return {
-        (int(result.get_value(row, 1)), result.get_value(row, 2).decode(encoding)): int(
-            result.get_value(row, 0)
-        )
-        for row in range(result.ntuples)
-    }
-
-
-async def _drive(generator: Generator[Any, Any, Any], fileno: int) -> Any:
-    """Run one of psycopg's protocol generators to its end, waiting on ``fileno`` with anyio.
-
-    The generator yields what it waits for (``Wait.R``, ``W`` or ``RW``) and is sent what is ready.
-    """
-    from psycopg.waiting import Ready, Wait
-
-    try:
-        waiting_for = next(generator)
-        while True:
-            if waiting_for == Wait.R:
-                await anyio.wait_readable(fileno)
-                ready = Ready.R
-            else:
-                # W, or RW (output still queued: libpq also reads, so that a server answering
-                # early is never stuck behind our send). Writable first, then whatever is ready.
-                await anyio.wait_writable(fileno)
-                ready = _ready_now(fileno) if waiting_for == Wait.RW else Ready.W
-            waiting_for = generator.send(ready)
-    except StopIteration as finished:
-        return finished.value
-
-
-def _ready_now(fileno: int) -> Any:
-    from psycopg.waiting import Ready
-
-    readable, writable, _ = select.select([fileno], [fileno], [], 0)
-    if readable and writable:
-        return Ready.RW
-    return Ready.R if readable else Ready.W
+        self._connection.close()
