@@ -13,7 +13,14 @@ from pathlib import Path
 
 import trio
 
-from snekomatic.gh.testing import FakeGitHub, generate_private_key
+from snekomatic.gh.testing import (
+    FakeDelivery,
+    FakeGitHub,
+    FakePullRequest,
+    FakeUser,
+    generate_private_key,
+)
+from snekomatic.gh.testing._deliveries import redeliver
 from snekomatic.store import Store, create_store_engine
 from snekomatic.store._tables import metadata
 from tests.e2e.conftest import (
@@ -82,4 +89,79 @@ async def test_serve_killed_between_invitation_and_comment_is_resumed_at_once_by
             world.contributor.login
         ]
         assert len(await host.run(fake.comments_on, pr.repo, pr.number)) == 1
+    engine.dispose()
+
+
+NEWCOMERS = 6
+
+
+async def test_serve_killed_between_a_batch_s_insert_and_its_outcomes_loses_nothing_and_repeats_nothing(
+    migrated_database: str, tmp_path: Path
+) -> None:
+    """Six newcomers' merges arrive at once; the bot is SIGKILLed at its first call to GitHub, when
+    the first batch is stored (handed to its workers or left pending) and no outcome is recorded.
+    What it answered 2xx is processed by its successor; what it never answered GitHub sends again.
+    Between them: six invitations and six comments, one each."""
+    fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key())
+    engine = create_store_engine(migrated_database)
+    deliveries = metadata.tables["deliveries"]
+    with hosted_fake(fake) as host:
+        env = serve_env(fake, api_url=host.base_url, database=migrated_database)
+        doomed = await trio.to_thread.run_sync(start_serve, env, tmp_path)
+        world = await host.run(_make_world, fake)
+        newcomers = [
+            await host.run(fake.add_user, f"newcomer-{index}-{world.org.login}")
+            for index in range(NEWCOMERS)
+        ]
+        await host.run(setattr, fake, "webhook_url", doomed.webhook_url)
+        kill = ("POST", "/app/installations/*/access_tokens", lambda: doomed.process.kill())
+        await host.run(host.hooks.before_answer.append, kill)
+
+        sent: list[tuple[FakePullRequest, FakeDelivery]] = []
+
+        async def merge(author: FakeUser) -> None:
+            pr, delivery = await host.run_async(_merge, fake, world.repo, author, world.maintainer)
+            assert delivery is not None
+            sent.append((pr, delivery))
+
+        with trio.fail_after(20):
+            async with trio.open_nursery() as nursery:
+                for author in newcomers:
+                    nursery.start_soon(merge, author)
+            assert await trio.to_thread.run_sync(doomed.process.wait) == -signal.SIGKILL
+        await host.run(host.hooks.before_answer.remove, kill)
+
+        def stored() -> dict[str, str]:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    deliveries.select().with_only_columns(
+                        deliveries.c.delivery_id, deliveries.c.status
+                    )
+                )
+                return {guid: status for guid, status in rows}
+
+        accepted = {d.guid for _, d in sent if 200 <= d.status_code < 300}
+        at_the_kill = await trio.to_thread.run_sync(stored)
+        assert accepted and accepted <= set(at_the_kill)  # every 2xx answer was a stored row
+        assert "done" not in at_the_kill.values()  # killed before any outcome was recorded
+
+        successor = await trio.to_thread.run_sync(start_serve, env, tmp_path)
+        try:
+            await host.run(setattr, fake, "webhook_url", successor.webhook_url)
+            for _, delivery in sent:  # what GitHub saw fail, it sends again (the redelivery sweep)
+                if delivery.guid not in accepted:
+                    await host.run_async(redeliver, fake, delivery)
+
+            async def all_done() -> bool:
+                statuses = await trio.to_thread.run_sync(stored)
+                return len(statuses) == NEWCOMERS and set(statuses.values()) == {"done"}
+
+            with trio.fail_after(LEASE_SECONDS / 2):  # well inside the leases left behind
+                await wait_until(all_done)
+        finally:
+            assert await trio.to_thread.run_sync(stop_serve, successor) == 0
+        invited = [i.invitee.login for i in await host.run(fake.invitations_for, world.org)]
+        assert sorted(invited) == sorted(user.login for user in newcomers)
+        for pr, _ in sent:
+            assert len(await host.run(fake.comments_on, pr.repo, pr.number)) == 1
     engine.dispose()
