@@ -18,7 +18,6 @@ from snekomatic.gh._pacing import Pacing as Pacing
 from snekomatic.gh._pacing import WriteSlots as WriteSlots
 from snekomatic.gh._retry import RetryPolicy as RetryPolicy
 from snekomatic.gh._routing import CommandLimit as CommandLimit
-from snekomatic.gh._routing import NoInstallation as NoInstallation
 from snekomatic.gh.app import GithubApp as GithubApp
 from snekomatic.gh.app import HandlerContext as HandlerContext
 from snekomatic.gh.client import Authenticator as Authenticator
@@ -40,6 +39,7 @@ from snekomatic.gh.errors import InvalidSignature as InvalidSignature
 from snekomatic.gh.errors import MalformedHeader as MalformedHeader
 from snekomatic.gh.errors import MalformedPayload as MalformedPayload
 from snekomatic.gh.errors import MissingHeader as MissingHeader
+from snekomatic.gh.errors import NoInstallation as NoInstallation
 from snekomatic.gh.errors import NotFound as NotFound
 from snekomatic.gh.errors import PayloadTooLarge as PayloadTooLarge
 from snekomatic.gh.errors import RateLimited as RateLimited

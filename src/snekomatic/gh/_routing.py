@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 import anyio
 
 from snekomatic.gh.commands import Command, is_command_name, parse_commands
+from snekomatic.gh.errors import NoInstallation
 
 if TYPE_CHECKING:
     from snekomatic.gh.app import GithubApp
@@ -117,10 +118,6 @@ class CommandLimiter:
             del self._buckets[next(iter(self._buckets))]
 
 
-class NoInstallation(LookupError):
-    """``HandlerContext.client`` was used for an event that names no installation."""
-
-
 @dataclass(frozen=True, kw_only=True)
 class HandlerContext:
     """Everything a handler gets: the event, the app, and (for command handlers) the command.
@@ -129,8 +126,8 @@ class HandlerContext:
     such line, in order (``()`` for other handlers): a command handler runs once per event.
 
     ``client`` is the installation's :class:`~snekomatic.gh.client.GitHubClient`, made on first use and
-    then kept for this context; it raises :class:`NoInstallation` when the event carries no
-    installation id (``ping`` and other app-level events): use ``ctx.app.app_client`` there.
+    then kept for this context; it raises :class:`~snekomatic.gh.errors.NoInstallation` when the event
+    carries no installation id (``ping`` and other app-level events): use ``ctx.app.app_client`` there.
     """
 
     event: Event
