@@ -11,22 +11,13 @@ Layers, each importing only those below it::
 This package imports nothing else from snekomatic.
 """
 
+import typing
+
+# The pure layer is imported at once: importing it needs neither anyio nor httpx.
 from snekomatic.gh._cache import ResponseCache as ResponseCache
-from snekomatic.gh._pacing import LocalWriteSlots as LocalWriteSlots
-from snekomatic.gh._pacing import Pacer as Pacer
-from snekomatic.gh._pacing import Pacing as Pacing
-from snekomatic.gh._pacing import WriteSlots as WriteSlots
 from snekomatic.gh._retry import RetryPolicy as RetryPolicy
-from snekomatic.gh._routing import CommandLimit as CommandLimit
-from snekomatic.gh.app import GithubApp as GithubApp
-from snekomatic.gh.app import HandlerContext as HandlerContext
-from snekomatic.gh.client import Authenticator as Authenticator
-from snekomatic.gh.client import GitHubClient as GitHubClient
 from snekomatic.gh.commands import Command as Command
 from snekomatic.gh.commands import parse_commands as parse_commands
-from snekomatic.gh.comments import find_marked_comment as find_marked_comment
-from snekomatic.gh.comments import find_or_create_comment as find_or_create_comment
-from snekomatic.gh.comments import marker_comment as marker_comment
 from snekomatic.gh.errors import BadRequest as BadRequest
 from snekomatic.gh.errors import ConfigurationError as ConfigurationError
 from snekomatic.gh.errors import Forbidden as Forbidden
@@ -51,6 +42,52 @@ from snekomatic.gh.errors import UnsupportedMediaType as UnsupportedMediaType
 from snekomatic.gh.errors import ValidationFailed as ValidationFailed
 from snekomatic.gh.errors import WebhookError as WebhookError
 from snekomatic.gh.sansio import Event as Event
+
+if typing.TYPE_CHECKING:
+    from snekomatic.gh._pacing import LocalWriteSlots as LocalWriteSlots
+    from snekomatic.gh._pacing import Pacer as Pacer
+    from snekomatic.gh._pacing import Pacing as Pacing
+    from snekomatic.gh._pacing import WriteSlots as WriteSlots
+    from snekomatic.gh._routing import CommandLimit as CommandLimit
+    from snekomatic.gh.app import GithubApp as GithubApp
+    from snekomatic.gh.app import HandlerContext as HandlerContext
+    from snekomatic.gh.client import Authenticator as Authenticator
+    from snekomatic.gh.client import GitHubClient as GitHubClient
+    from snekomatic.gh.comments import find_marked_comment as find_marked_comment
+    from snekomatic.gh.comments import find_or_create_comment as find_or_create_comment
+    from snekomatic.gh.comments import marker_comment as marker_comment
+else:
+    import importlib
+
+    # The I/O layer (anyio, httpx) is imported at the first use of one of its names, so that
+    # ``import snekomatic.gh.sansio`` (which runs this file first) needs only the pure layer's own
+    # dependencies, as h11 does. Hidden from type checkers, which read the imports above instead.
+    _IO_NAMES = {
+        "LocalWriteSlots": "snekomatic.gh._pacing",
+        "Pacer": "snekomatic.gh._pacing",
+        "Pacing": "snekomatic.gh._pacing",
+        "WriteSlots": "snekomatic.gh._pacing",
+        "CommandLimit": "snekomatic.gh._routing",
+        "GithubApp": "snekomatic.gh.app",
+        "HandlerContext": "snekomatic.gh.app",
+        "Authenticator": "snekomatic.gh.client",
+        "GitHubClient": "snekomatic.gh.client",
+        "find_marked_comment": "snekomatic.gh.comments",
+        "find_or_create_comment": "snekomatic.gh.comments",
+        "marker_comment": "snekomatic.gh.comments",
+    }
+
+    def __getattr__(name: str) -> object:
+        module = _IO_NAMES.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *_IO_NAMES})
+
 
 __all__ = [
     "Authenticator",
