@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import graphlib
 import subprocess
 import sys
 import types
@@ -122,6 +123,22 @@ def test_gh_sansio_and_everything_it_imports_do_no_io() -> None:
 
     assert "snekomatic.gh._jwt" in pure  # the closure does follow sansio's private modules
     assert offenders == set()
+
+
+def import_cycle(package: str) -> list[str]:
+    """One cycle in the import graph of ``package``'s modules (every import counts, under
+    ``TYPE_CHECKING`` and inside functions too), as ``[a, b, ..., a]``; ``[]`` when it has none."""
+    inside = {name for name in MODULES if name == package or name.startswith(f"{package}.")}
+    graph = {module: _project_imports(module) & inside for module in inside}
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as error:
+        return list(error.args[1])
+    return []
+
+
+def test_gh_import_graph_has_no_cycle() -> None:
+    assert import_cycle("snekomatic.gh") == []
 
 
 def test_gh_all_lists_exactly_the_public_names() -> None:
