@@ -2,11 +2,12 @@
 
 Layers, each importing only those below it::
 
-    gh.testing   a stateful fake GitHub on loopback, and a signed-webhook sender
-    gh.app       GithubApp: credentials, token cache, routing, dispatch
-    gh.client    the async REST + GraphQL client (the only module that imports httpx)
-    gh.sansio    pure rules: signatures, events, JWT claims, Link and rate-limit headers
-    gh.errors    the exception tree
+    gh.testing          a stateful fake GitHub on loopback
+    gh.app              GithubApp: credentials, token cache, routing, dispatch
+    gh.webhook_sender   signs and sends a webhook as GitHub does (to replay one, or in tests)
+    gh.client           the async REST + GraphQL client (the only module that imports httpx)
+    gh.sansio           pure rules: signatures, events, JWT claims, Link and rate-limit headers
+    gh.errors           the exception tree
 
 This package imports nothing else from snekomatic.
 """
@@ -56,6 +57,8 @@ if typing.TYPE_CHECKING:
     from snekomatic.gh.comments import find_marked_comment as find_marked_comment
     from snekomatic.gh.comments import find_or_create_comment as find_or_create_comment
     from snekomatic.gh.comments import marker_comment as marker_comment
+    from snekomatic.gh.webhook_sender import build_webhook_request as build_webhook_request
+    from snekomatic.gh.webhook_sender import send_webhook as send_webhook
 else:
     import importlib
 
@@ -75,6 +78,8 @@ else:
         "find_marked_comment": "snekomatic.gh.comments",
         "find_or_create_comment": "snekomatic.gh.comments",
         "marker_comment": "snekomatic.gh.comments",
+        "build_webhook_request": "snekomatic.gh.webhook_sender",
+        "send_webhook": "snekomatic.gh.webhook_sender",
     }
 
     def __getattr__(name: str) -> object:
@@ -126,8 +131,10 @@ __all__ = [
     "ValidationFailed",
     "WebhookError",
     "WriteSlots",
+    "build_webhook_request",
     "find_marked_comment",
     "find_or_create_comment",
     "marker_comment",
     "parse_commands",
+    "send_webhook",
 ]

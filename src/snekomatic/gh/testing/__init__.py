@@ -38,8 +38,8 @@ from snekomatic.gh.testing._payloads import pull_request_payload as pull_request
 from snekomatic.gh.testing._serve import serve_fake_github as serve_fake_github
 from snekomatic.gh.testing._thread import FakeGitHubThread as FakeGitHubThread
 from snekomatic.gh.testing._thread import fake_github_thread as fake_github_thread
-from snekomatic.gh.testing._webhooks import build_webhook_request as build_webhook_request
-from snekomatic.gh.testing._webhooks import send_webhook as send_webhook
+from snekomatic.gh.webhook_sender import build_webhook_request as build_webhook_request
+from snekomatic.gh.webhook_sender import send_webhook as send_webhook
 
 __all__ = [
     "FakeComment",

@@ -20,14 +20,12 @@ from snekomatic.gh.testing._model import (
     FakeInstallation,
     FakeRepo,
 )
-from snekomatic.gh.testing._webhooks import send_webhook
+from snekomatic.gh.webhook_sender import DELIVERY_TIMEOUT_SECONDS, send_webhook
 
 if TYPE_CHECKING:
     from snekomatic.gh.testing._state import FakeGitHubState
 
 HOOK_ID = 1
-# "GitHub expects a 2XX response within 10 seconds"; slower receivers are logged as timed out.
-DELIVERY_TIMEOUT_SECONDS = 10.0
 
 
 async def emit(
@@ -78,6 +76,8 @@ async def send(fake: FakeGitHubState, delivery: FakeDelivery, url: str) -> None:
     fake.delivery_exchanges[delivery.id] = exchange
     started = anyio.current_time()
     response: httpx.Response | None = None
+    # GitHub expects a 2XX response within DELIVERY_TIMEOUT_SECONDS; slower receivers are logged as
+    # timed out.
     with anyio.move_on_after(DELIVERY_TIMEOUT_SECONDS) as scope:
         try:
             response = await send_webhook(
