@@ -217,7 +217,6 @@ async def _measure_library(fake: FakeGitHub, fake_url: str, workdir: Path, n: in
             webhook_secret=fake.webhook_secret,
             user_agent="snekomatic-bench",
             base_url=fake_url,
-            environ={},
         ) as app:
             register_features(app, store, options=FeatureOptions())
 

@@ -52,7 +52,6 @@ async def app() -> AsyncIterator[tuple[GithubApp, FakeGitHub]]:
             webhook_secret="s",
             user_agent="t",
             base_url=base_url,
-            environ={},
         ) as github_app:
             yield github_app, fake
         nursery.cancel_scope.cancel()

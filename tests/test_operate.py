@@ -448,7 +448,7 @@ async def fake_app(nursery: trio.Nursery) -> AsyncIterator[GithubApp]:
     fake.install(fake.add_user("solo"))
     url = await nursery.start(serve_fake_github, fake)
     async with GithubApp(
-        app_id=77, private_key=key, webhook_secret="s", user_agent="t", base_url=url, environ={}
+        app_id=77, private_key=key, webhook_secret="s", user_agent="t", base_url=url
     ) as app:
         yield app
 

@@ -191,7 +191,6 @@ async def test_the_written_key_authenticates_as_the_new_app(world: World) -> Non
         webhook_secret=[s.get_secret_value() for s in settings.github_webhook_secret],
         user_agent=settings.github_user_agent,
         base_url=settings.github_api_url,
-        environ={},
     ) as app:
         answer = await app.app_client.getitem("/app")
     assert answer["id"] == only_app(world.fake).id

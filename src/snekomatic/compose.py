@@ -134,7 +134,6 @@ def github_app(
         webhook_secret=[s.get_secret_value() for s in settings.github_webhook_secret],
         user_agent=settings.github_user_agent,
         base_url=settings.github_api_url,
-        environ={},
         write_slots=None if store is None else SharedWriteSlots(store),
     )
 

@@ -163,7 +163,6 @@ async def world(
         user_agent="snekomatic-feature-tests",
         base_url=base_url,
         clock=wall_clock,
-        environ={},
     ) as app:
         register_features(app, crashing, options=options, clock=wall_clock)
         yield World(fake, app, crashing, org, repo, installation, maintainer, contributor, options)

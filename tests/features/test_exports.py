@@ -42,7 +42,7 @@ def _event(event: str, name: str) -> Event:
 
 
 def test_registered_handlers_answer_merged_pull_requests_and_ping_commands() -> None:
-    app = GithubApp(environ={})
+    app = GithubApp()
     register_features(app, store=None, options=FeatureOptions())  # type: ignore[arg-type]
     router = app._router
     closed = router.calls_for(_event("pull_request", "closed"))

@@ -23,7 +23,7 @@ EXAMPLES = sorted(PAYLOAD_EXAMPLES.rglob("*.json"))
 
 @pytest.fixture(scope="module", params=[False, True], ids=["default", "org-config"])
 def app(request: pytest.FixtureRequest) -> GithubApp:
-    app = GithubApp(environ={})
+    app = GithubApp()
     options = FeatureOptions(org_config=request.param)  # org_config routes push events too
     register_features(app, store=None, options=options)  # type: ignore[arg-type]
     return app

@@ -60,7 +60,6 @@ async def world(mock_clock: trio.testing.MockClock) -> AsyncIterator[World]:
             user_agent="snekomatic-tests",
             base_url=base_url,
             clock=wall_clock,
-            environ={},
         ) as app:
             yield World(fake, repo, pr.number, author, app.client_for(installation.id))
         nursery.cancel_scope.cancel()

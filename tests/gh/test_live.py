@@ -33,7 +33,6 @@ async def live_app() -> AsyncIterator[GithubApp]:
         private_key=key,
         webhook_secret="unused",
         user_agent="snekomatic-live-tests",
-        environ={},
     ) as app:
         yield app
 

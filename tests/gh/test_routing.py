@@ -29,7 +29,7 @@ from tests.payloads import load_payload
 def offline_app() -> GithubApp:
     """A GithubApp that never needs the network here: handlers below make no requests."""
     return GithubApp(
-        app_id=1, user_agent="snekomatic-tests", base_url="http://github.local", environ={}
+        app_id=1, user_agent="snekomatic-tests", base_url="http://github.local"
     )
 
 

@@ -186,7 +186,6 @@ def _app(http: httpx.AsyncClient, key: str, **kwargs: Any) -> GithubApp:
         base_url="http://github.local",
         http=http,
         clock=lambda: EPOCH + trio.current_time(),
-        environ={},
         **kwargs,
     )
 

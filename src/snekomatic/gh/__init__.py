@@ -3,7 +3,7 @@
 Layers, each importing only those below it::
 
     gh.testing          a stateful fake GitHub on loopback
-    gh.app              GithubApp: credentials, token cache, routing, dispatch
+    gh.app              GitHubApp: credentials, token cache, routing, dispatch
     gh.webhook_sender   signs and sends a webhook as GitHub does (to replay one, or in tests)
     gh.client           the async REST + GraphQL client (the only module that imports httpx)
     gh.sansio           pure rules: signatures, events, JWT claims, Link and rate-limit headers
@@ -15,6 +15,8 @@ This package imports nothing else from snekomatic.
 import typing
 
 # The pure layer is imported at once: importing it needs neither anyio nor httpx.
+from snekomatic.gh._app_settings import split_webhook_secrets as split_webhook_secrets
+from snekomatic.gh._app_settings import unescape_private_key as unescape_private_key
 from snekomatic.gh._cache import ResponseCache as ResponseCache
 from snekomatic.gh._retry import RetryPolicy as RetryPolicy
 from snekomatic.gh.commands import Command as Command
@@ -50,6 +52,7 @@ if typing.TYPE_CHECKING:
     from snekomatic.gh._pacing import Pacing as Pacing
     from snekomatic.gh._pacing import WriteSlots as WriteSlots
     from snekomatic.gh._routing import CommandLimit as CommandLimit
+    from snekomatic.gh.app import GitHubApp as GitHubApp
     from snekomatic.gh.app import GithubApp as GithubApp
     from snekomatic.gh.app import HandlerContext as HandlerContext
     from snekomatic.gh.client import Authenticator as Authenticator
@@ -71,6 +74,7 @@ else:
         "Pacing": "snekomatic.gh._pacing",
         "WriteSlots": "snekomatic.gh._pacing",
         "CommandLimit": "snekomatic.gh._routing",
+        "GitHubApp": "snekomatic.gh.app",
         "GithubApp": "snekomatic.gh.app",
         "HandlerContext": "snekomatic.gh.app",
         "Authenticator": "snekomatic.gh.client",
@@ -103,6 +107,7 @@ __all__ = [
     "Event",
     "Forbidden",
     "ForbiddenURL",
+    "GitHubApp",
     "GitHubClient",
     "GitHubError",
     "GitHubTransportError",
@@ -137,4 +142,6 @@ __all__ = [
     "marker_comment",
     "parse_commands",
     "send_webhook",
+    "split_webhook_secrets",
+    "unescape_private_key",
 ]
