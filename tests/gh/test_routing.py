@@ -18,7 +18,7 @@ from snekomatic.gh._routing import (
     NoInstallation,
     Router,
 )
-from snekomatic.gh.app import GithubApp
+from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.client import GitHubClient
 from snekomatic.gh.commands import Command
 from snekomatic.gh.errors import GitHubError
@@ -26,9 +26,9 @@ from snekomatic.gh.sansio import Event
 from tests.payloads import load_payload
 
 
-def offline_app() -> GithubApp:
-    """A GithubApp that never needs the network here: handlers below make no requests."""
-    return GithubApp(
+def offline_app() -> GitHubApp:
+    """A GitHubApp that never needs the network here: handlers below make no requests."""
+    return GitHubApp(
         app_id=1, user_agent="snekomatic-tests", base_url="http://github.local"
     )
 

@@ -79,7 +79,7 @@ class CommandLimit:
             raise ValueError("CommandLimit needs burst >= 1, refill_seconds > 0, max_senders >= 1")
 
 
-#: What :class:`~snekomatic.gh.app.GithubApp` uses unless told otherwise.
+#: What :class:`~snekomatic.gh.app.GitHubApp` uses unless told otherwise.
 DEFAULT_COMMAND_LIMIT: Final = CommandLimit()
 
 
@@ -210,7 +210,7 @@ class _Route:
 
 @final
 class Router:
-    """An ordered list of routes. :class:`~snekomatic.gh.app.GithubApp` holds one."""
+    """An ordered list of routes. :class:`~snekomatic.gh.app.GitHubApp` holds one."""
 
     def __init__(self, *, command_limit: CommandLimit | None = DEFAULT_COMMAND_LIMIT) -> None:
         """``command_limit``: the rate limit of each sender's commands; None for no limit."""

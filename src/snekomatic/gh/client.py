@@ -80,7 +80,7 @@ def new_http_client(
     event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
     timeout: float = 30.0,
 ) -> HTTPClient:
-    """The HTTP client :class:`~snekomatic.gh.app.GithubApp` makes when it is given none.
+    """The HTTP client :class:`~snekomatic.gh.app.GitHubApp` makes when it is given none.
 
     It follows no redirects by itself (:class:`GitHubClient` decides, same-origin only) and ignores
     proxy variables of the environment, so credentials cannot be routed elsewhere by them.
