@@ -17,6 +17,7 @@ import typing
 # The pure layer is imported at once: importing it needs neither anyio nor httpx.
 from snekomatic.gh._app_settings import split_webhook_secrets as split_webhook_secrets
 from snekomatic.gh._app_settings import unescape_private_key as unescape_private_key
+from snekomatic.gh._backoff import exponential_backoff as exponential_backoff
 from snekomatic.gh._cache import ResponseCache as ResponseCache
 from snekomatic.gh._retry import RetryPolicy as RetryPolicy
 from snekomatic.gh.commands import Command as Command
@@ -137,6 +138,7 @@ __all__ = [
     "WebhookError",
     "WriteSlots",
     "build_webhook_request",
+    "exponential_backoff",
     "find_marked_comment",
     "find_or_create_comment",
     "marker_comment",
