@@ -20,7 +20,7 @@ Two ways of running the same handlers on the same events, in one run:
   (the welcome comment waits the 1 s GitHub asks between writes), so an event is sent only once fewer
   than that many events are still waiting for their welcome comment: a worker is free for it, and the
   figure is the pipeline's latency, not a queue's (a merged PR by a newcomer is rare in production).
-- the bare library: ``GithubApp`` + ``register_features`` + a ``Store`` (SQLite) in this process, each
+- the bare library: ``GitHubApp`` + ``register_features`` + a ``Store`` (SQLite) in this process, each
   delivery signed, parsed and dispatched at once (no web server, no inbox); the comment finishes in the
   background as it does in ``serve``.
 
@@ -46,7 +46,7 @@ import trio
 from bench import databases, processes
 from bench.suite import serve_env, snekomatic_serve_argv
 from snekomatic.features import FeatureOptions, register_features
-from snekomatic.gh.app import GithubApp
+from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.testing import (
     FakeDelivery,
     FakeGitHub,
@@ -212,13 +212,12 @@ async def _measure_library(fake: FakeGitHub, fake_url: str, workdir: Path, n: in
     upgrade(engine)
     store = Store(engine)
     try:
-        async with GithubApp(
+        async with GitHubApp(
             app_id=APP_ID,
             private_key=generate_private_key(),
             webhook_secret=fake.webhook_secret,
             user_agent="snekomatic-bench",
             base_url=fake_url,
-            environ={},
         ) as app:
             register_features(app, store, options=FeatureOptions())
 

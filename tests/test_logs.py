@@ -16,7 +16,7 @@ import pytest
 import structlog
 import trio
 
-from snekomatic.gh import GithubApp
+from snekomatic.gh import GitHubApp
 from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
 from snekomatic.inbox import delivery_processor
 from snekomatic.store import Delivery, DeliveryStatus
@@ -41,25 +41,24 @@ def new_lines() -> Iterator[NewLines]:
 
 
 @pytest.fixture
-async def app() -> AsyncIterator[tuple[GithubApp, FakeGitHub]]:
+async def app() -> AsyncIterator[tuple[GitHubApp, FakeGitHub]]:
     key = generate_private_key()
     fake = FakeGitHub(app_id=3, private_key=key)
     async with trio.open_nursery() as nursery:
         base_url = await nursery.start(serve_fake_github, fake)
-        async with GithubApp(
+        async with GitHubApp(
             app_id=3,
             private_key=key,
             webhook_secret="s",
             user_agent="t",
             base_url=base_url,
-            environ={},
         ) as github_app:
             yield github_app, fake
         nursery.cancel_scope.cancel()
 
 
 async def test_each_github_call_is_one_debug_line_with_the_remaining_rate_limit(
-    app: tuple[GithubApp, FakeGitHub], new_lines: NewLines
+    app: tuple[GitHubApp, FakeGitHub], new_lines: NewLines
 ) -> None:
     github_app, fake = app
     org = fake.add_org("acme")
@@ -76,7 +75,7 @@ async def test_each_github_call_is_one_debug_line_with_the_remaining_rate_limit(
 
 
 async def test_each_delivery_is_one_line_with_its_outcome_and_duration(
-    app: tuple[GithubApp, FakeGitHub], new_lines: NewLines
+    app: tuple[GitHubApp, FakeGitHub], new_lines: NewLines
 ) -> None:
     github_app, _ = app
     payload = load_payload("pull_request", "closed.with-organization")

@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 import pytest
 import trio
 
-from snekomatic.gh.app import GithubApp
+from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.testing import (
     FakeGitHub,
     build_webhook_request,
@@ -441,19 +441,19 @@ async def test_run_now_does_not_run_a_pending_delivery(store: Store) -> None:
 
 
 @pytest.fixture
-async def fake_app(nursery: trio.Nursery) -> AsyncIterator[GithubApp]:
+async def fake_app(nursery: trio.Nursery) -> AsyncIterator[GitHubApp]:
     key = generate_private_key()
     fake = FakeGitHub(app_id=77, private_key=key)
     fake.install(fake.add_org("octo-org"))
     fake.install(fake.add_user("solo"))
     url = await nursery.start(serve_fake_github, fake)
-    async with GithubApp(
-        app_id=77, private_key=key, webhook_secret="s", user_agent="t", base_url=url, environ={}
+    async with GitHubApp(
+        app_id=77, private_key=key, webhook_secret="s", user_agent="t", base_url=url
     ) as app:
         yield app
 
 
-async def test_installation_states_come_from_github(fake_app: GithubApp) -> None:
+async def test_installation_states_come_from_github(fake_app: GitHubApp) -> None:
     with trio.fail_after(30):
         states = await read_installation_states(fake_app)
     assert sorted(s.account for s in states) == ["octo-org", "solo"]

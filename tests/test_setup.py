@@ -22,7 +22,7 @@ import trio
 import yaml
 
 from snekomatic.config import load_settings
-from snekomatic.gh.app import GithubApp
+from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
 from snekomatic.gh.testing._routes_manifest import FakeManifestApp, manifest_apps
 from snekomatic.setup_flow import (
@@ -185,13 +185,12 @@ async def test_the_written_key_authenticates_as_the_new_app(world: World) -> Non
     run = await world.start_setup()
     await world.complete(run)
     settings = load_settings(env_file=str(world.tmp_path / ".env"))
-    async with GithubApp(
+    async with GitHubApp(
         app_id=settings.github_app_id,
         private_key=settings.private_key_pem(),
         webhook_secret=[s.get_secret_value() for s in settings.github_webhook_secret],
         user_agent=settings.github_user_agent,
         base_url=settings.github_api_url,
-        environ={},
     ) as app:
         answer = await app.app_client.getitem("/app")
     assert answer["id"] == only_app(world.fake).id

@@ -24,7 +24,7 @@ from snekomatic.features import (
     register_features,
     send_deferred_invitations,
 )
-from snekomatic.gh.app import GithubApp
+from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.client import new_http_client
 from snekomatic.inbox import (
     DatabaseClock,
@@ -122,25 +122,24 @@ def feature_options(settings: Settings) -> FeatureOptions:
 
 def github_app(
     settings: Settings, *, metrics: Metrics | None = None, store: Store | None = None
-) -> GithubApp:
-    """The GithubApp for these settings; it never reads the environment itself. With ``metrics``,
+) -> GitHubApp:
+    """The GitHubApp for these settings; it never reads the environment itself. With ``metrics``,
     its calls to GitHub are counted. With ``store``, the writes to each installation are spaced
     (GitHub's 1 s) across every process using that database, not only within this one."""
     http = None if metrics is None else new_http_client(event_hooks=metrics.http_event_hooks())
-    return GithubApp(
+    return GitHubApp(
         http=http,
         app_id=settings.github_app_id,
         private_key=settings.private_key_pem(),
         webhook_secret=[s.get_secret_value() for s in settings.github_webhook_secret],
         user_agent=settings.github_user_agent,
         base_url=settings.github_api_url,
-        environ={},
         write_slots=None if store is None else SharedWriteSlots(store),
     )
 
 
-def bot(settings: Settings, store: Store, *, metrics: Metrics | None = None) -> GithubApp:
-    """The GithubApp with the bot's features routed on it."""
+def bot(settings: Settings, store: Store, *, metrics: Metrics | None = None) -> GitHubApp:
+    """The GitHubApp with the bot's features routed on it."""
     app = github_app(settings, metrics=metrics, store=store)
     register_features(app, store, options=feature_options(settings))
     return app
@@ -191,7 +190,7 @@ def http_limits(settings: Settings) -> HttpLimits:
 def build_service(
     settings: Settings,
     store: Store,
-    app: GithubApp,
+    app: GitHubApp,
     *,
     worker_count: int,
     sweep: bool,

@@ -18,6 +18,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from snekomatic.gh import split_webhook_secrets, unescape_private_key
+
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
 
@@ -103,18 +105,16 @@ class Settings(BaseSettings):
     @classmethod
     def _split_secrets(cls, value: object) -> object:
         if isinstance(value, str):
-            return _split_secrets_text(value)
+            return tuple(split_webhook_secrets(value))
         if isinstance(value, SecretStr):
-            return _split_secrets_text(value.get_secret_value())
+            return tuple(split_webhook_secrets(value.get_secret_value()))
         return value
 
     @field_validator("github_private_key", mode="before")
     @classmethod
     def _unescape_key(cls, value: object) -> object:
         # Heroku config vars and .env files often carry the PEM on one line with literal "\n".
-        if isinstance(value, str) and "\\n" in value:
-            return value.replace("\\n", "\n")
-        return value
+        return unescape_private_key(value) if isinstance(value, str) else value
 
     @field_validator("github_api_url")
     @classmethod
@@ -127,12 +127,13 @@ class Settings(BaseSettings):
         return [secret.get_secret_value().encode() for secret in self.github_webhook_secret]
 
     def private_key_pem(self) -> str | None:
-        """The app's private key, from ``GITHUB_PRIVATE_KEY`` or the file ``GITHUB_PRIVATE_KEY_PATH``."""
+        """The app's private key, from ``GITHUB_PRIVATE_KEY`` or the file ``GITHUB_PRIVATE_KEY_PATH``
+        (literal ``\\n`` escapes in either become newlines)."""
         if self.github_private_key is not None:
             return self.github_private_key.get_secret_value()
         if self.github_private_key_path is not None:
             try:
-                return self.github_private_key_path.read_text()
+                return unescape_private_key(self.github_private_key_path.read_text())
             except OSError as exc:
                 raise SettingsError(
                     f"GITHUB_PRIVATE_KEY_PATH cannot be read: {exc.strerror}"
@@ -159,10 +160,6 @@ class Settings(BaseSettings):
             raise SettingsError("GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) is not set")
         if "PRIVATE KEY-----" not in key:
             raise SettingsError("GITHUB_PRIVATE_KEY is not a PEM private key")
-
-
-def _split_secrets_text(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 _ALIASES = {

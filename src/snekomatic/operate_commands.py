@@ -23,6 +23,7 @@ from snekomatic.compose import (
     open_store,
     settings_or_fail,
 )
+from snekomatic.gh import send_webhook
 from snekomatic.gh.errors import GitHubError
 from snekomatic.inbox import delivery_processor
 from snekomatic.inbox._queue import utc_now
@@ -98,9 +99,6 @@ def replay(
 def _replay_file(
     file: Path, *, event: str | None, url: str | None, delivery_id: str | None
 ) -> None:
-    # Here, not at the top: `snekomatic serve` imports this module too, and needs no fake GitHub.
-    from snekomatic.gh.testing import send_webhook
-
     settings = settings_or_fail(need_app=False)
     if not settings.github_webhook_secret:
         fail("GITHUB_WEBHOOK_SECRET is not set (it signs the payload)")

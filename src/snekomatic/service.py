@@ -58,7 +58,7 @@ class Service:
     metrics: Metrics | None = None
     rate_limits: Callable[[], Mapping[int, Mapping[str, RateLimit]]] = dict
     http_limits: HttpLimits = DEFAULT_HTTP_LIMITS
-    # Whether a delivery of (event, action) could make a handler run (GithubApp.may_handle); the
+    # Whether a delivery of (event, action) could make a handler run (GitHubApp.may_handle); the
     # others are stored settled. The default settles nothing early.
     may_handle: Callable[[str, str | None], bool] = lambda event, action: True
 

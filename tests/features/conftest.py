@@ -1,4 +1,4 @@
-"""Fixtures for the features' end-to-end tests: a served fake GitHub, a real GithubApp, a real Store.
+"""Fixtures for the features' end-to-end tests: a served fake GitHub, a real GitHubApp, a real Store.
 
 Deliveries the fake logs (``merge_pull_request``, ``add_comment``, ``emit_webhook``) are signed with
 the fake's webhook secret, parsed by the app as a web layer would, and dispatched.
@@ -21,7 +21,7 @@ import trio
 import trio.testing
 
 from snekomatic.features import FeatureOptions, register_features
-from snekomatic.gh.app import GithubApp
+from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.testing import (
     FakeDelivery,
     FakeGitHub,
@@ -89,7 +89,7 @@ class World:
     """An organization with the app installed, a repository, a maintainer and an outside contributor."""
 
     fake: FakeGitHub
-    app: GithubApp
+    app: GitHubApp
     store: CrashingStore
     org: FakeOrg
     repo: FakeRepo
@@ -156,14 +156,13 @@ async def world(
     installation = fake.install(org)
     base_url = await nursery.start(serve_fake_github, fake)
     crashing = CrashingStore(store)
-    async with GithubApp(
+    async with GitHubApp(
         app_id=APP_ID,
         private_key=generate_private_key(),
         webhook_secret=fake.webhook_secret,
         user_agent="snekomatic-feature-tests",
         base_url=base_url,
         clock=wall_clock,
-        environ={},
     ) as app:
         register_features(app, crashing, options=options, clock=wall_clock)
         yield World(fake, app, crashing, org, repo, installation, maintainer, contributor, options)

@@ -1,4 +1,4 @@
-"""Backfill end to end: the fake GitHub served, a real GithubApp, the real store on both databases.
+"""Backfill end to end: the fake GitHub served, a real GitHubApp, the real store on both databases.
 
 The bot never sees the merges here (no delivery is dispatched): it was down, or installed later.
 """

@@ -1,4 +1,4 @@
-"""snekomatic.features' public surface, and how it plugs into a GithubApp."""
+"""snekomatic.features' public surface, and how it plugs into a GitHubApp."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import types
 
 import snekomatic.features
 from snekomatic.features import FeatureOptions, register_features
-from snekomatic.gh.app import GithubApp
+from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.sansio import Event
 from tests.payloads import load_payload
 
@@ -42,7 +42,7 @@ def _event(event: str, name: str) -> Event:
 
 
 def test_registered_handlers_answer_merged_pull_requests_and_ping_commands() -> None:
-    app = GithubApp(environ={})
+    app = GitHubApp()
     register_features(app, store=None, options=FeatureOptions())  # type: ignore[arg-type]
     router = app._router
     closed = router.calls_for(_event("pull_request", "closed"))

@@ -1,4 +1,4 @@
-"""Invite after the first merged pull request, end to end: fake GitHub, real GithubApp, real Store."""
+"""Invite after the first merged pull request, end to end: fake GitHub, real GitHubApp, real Store."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``.github/snekomatic.yml`` applied to invitations, end to end: fake GitHub, real GithubApp and Store.
+"""``.github/snekomatic.yml`` applied to invitations, end to end: fake GitHub, real GitHubApp and Store.
 
 Every test here runs with ``FeatureOptions(org_config=True)`` (the ``options`` fixture below).
 """

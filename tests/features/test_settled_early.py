@@ -1,6 +1,6 @@
 """Deliveries stored already settled: only those no handler of the bot's would act on (issue 10).
 
-``GithubApp.may_handle`` judges from the event and action alone, before the payload is decoded. Every
+``GitHubApp.may_handle`` judges from the event and action alone, before the payload is decoded. Every
 payload example goes through both paths: where it says no, routing the whole event calls nothing,
 even with a ``/ping`` line put in every body a command could be read from.
 """
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from snekomatic.features import FeatureOptions, register_features
-from snekomatic.gh.app import GithubApp
+from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.sansio import Event
 from tests.payloads import PAYLOAD_EXAMPLES
 
@@ -22,8 +22,8 @@ EXAMPLES = sorted(PAYLOAD_EXAMPLES.rglob("*.json"))
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["default", "org-config"])
-def app(request: pytest.FixtureRequest) -> GithubApp:
-    app = GithubApp(environ={})
+def app(request: pytest.FixtureRequest) -> GitHubApp:
+    app = GitHubApp()
     options = FeatureOptions(org_config=request.param)  # org_config routes push events too
     register_features(app, store=None, options=options)  # type: ignore[arg-type]
     return app
@@ -40,7 +40,7 @@ def with_ping_everywhere(payload: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize(
     "path", EXAMPLES, ids=[str(p.relative_to(PAYLOAD_EXAMPLES)) for p in EXAMPLES]
 )
-def test_nothing_a_handler_acts_on_is_settled_early(app: GithubApp, path: Path) -> None:
+def test_nothing_a_handler_acts_on_is_settled_early(app: GitHubApp, path: Path) -> None:
     name = path.parent.name
     for payload in (
         json.loads(path.read_bytes()),
@@ -59,7 +59,7 @@ def test_nothing_a_handler_acts_on_is_settled_early(app: GithubApp, path: Path) 
             assert app._router.calls_for(event) == []
 
 
-def test_most_deliveries_are_settled_early_and_the_acted_on_ones_are_not(app: GithubApp) -> None:
+def test_most_deliveries_are_settled_early_and_the_acted_on_ones_are_not(app: GitHubApp) -> None:
     assert app.may_handle("pull_request", "closed")
     assert app.may_handle("issue_comment", "created")
     assert app.may_handle("issues", "opened")

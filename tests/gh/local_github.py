@@ -1,6 +1,6 @@
-"""A tiny GitHub stand-in, served in-process through httpx.ASGITransport, for GithubApp's auth tests.
+"""A tiny GitHub stand-in, served in-process through httpx.ASGITransport, for GitHubApp's auth tests.
 
-It checks what GithubApp's authentication depends on, with knobs the full fake may not have: a server
+It checks what GitHubApp's authentication depends on, with knobs the full fake may not have: a server
 clock ``skew``, tokens refused right after minting (replication lag), and a per-request delay so pacing
 is observable. It runs in the test's task, so trio's autojump clock drives it.
 """

@@ -11,7 +11,8 @@ import pytest
 import trio
 import trio.testing
 
-from snekomatic.gh.app import GithubApp
+import snekomatic.gh
+from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.errors import ConfigurationError, Unauthorized
 from snekomatic.gh.sansio import signature_for
 from tests.gh.local_github import LocalGitHub, new_private_key, public_key_of
@@ -35,9 +36,9 @@ def server(private_key: str) -> LocalGitHub:
 
 
 @pytest.fixture
-async def app(server: LocalGitHub) -> AsyncIterator[GithubApp]:
+async def app(server: LocalGitHub) -> AsyncIterator[GitHubApp]:
     async with server.http() as http:
-        yield GithubApp(
+        yield GitHubApp(
             app_id=1,
             private_key=server.private_key,
             webhook_secret="s3cret",
@@ -45,7 +46,6 @@ async def app(server: LocalGitHub) -> AsyncIterator[GithubApp]:
             base_url=BASE_URL,
             http=http,
             clock=wall_clock,
-            environ={},
         )
 
 
@@ -66,62 +66,126 @@ def guarded(test: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[Non
 
 
 @pytest.mark.parametrize(
-    ("variable", "read"),
+    ("argument", "variable", "read"),
     [
-        pytest.param("GITHUB_APP_ID", lambda app: app.app_id, id="app-id"),
-        pytest.param("GITHUB_USER_AGENT", lambda app: app.user_agent, id="user-agent"),
-        pytest.param("GITHUB_WEBHOOK_SECRET", lambda app: app.webhook_secrets, id="webhook-secret"),
-        pytest.param("GITHUB_USER_AGENT", lambda app: app.client_for(1), id="client-needs-agent"),
+        pytest.param("app_id", "GITHUB_APP_ID", lambda app: app.app_id, id="app-id"),
+        pytest.param(
+            "user_agent", "GITHUB_USER_AGENT", lambda app: app.user_agent, id="user-agent"
+        ),
+        pytest.param(
+            "webhook_secret",
+            "GITHUB_WEBHOOK_SECRET",
+            lambda app: app.webhook_secrets,
+            id="webhook-secret",
+        ),
+        pytest.param(
+            "user_agent",
+            "GITHUB_USER_AGENT",
+            lambda app: app.client_for(1),
+            id="client-needs-agent",
+        ),
     ],
 )
-def test_missing_setting_names_its_variable(variable: str, read: Any) -> None:
-    app = GithubApp(environ={})
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda: GitHubApp(), id="values"),
+        pytest.param(lambda: GitHubApp.from_env({}), id="from-env"),
+    ],
+)
+def test_missing_setting_names_its_argument_and_variable(
+    make: Callable[[], GitHubApp], argument: str, variable: str, read: Any
+) -> None:
+    app = make()
     with pytest.raises(ConfigurationError, match=variable) as caught:
         read(app)
-    assert caught.value.setting == variable
+    assert caught.value.setting == argument
 
 
 @guarded
 async def test_missing_private_key_names_its_variable(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with GithubApp(app_id=1, user_agent="ua", base_url=BASE_URL, environ={}) as app:
+    async with GitHubApp(app_id=1, user_agent="ua", base_url=BASE_URL) as app:
         with pytest.raises(ConfigurationError, match="GITHUB_PRIVATE_KEY"):
             await app.token_for(1)
 
 
-def test_settings_are_read_lazily_from_environ() -> None:
-    environ: dict[str, str] = {}
-    app = GithubApp(environ=environ)  # nothing is read yet
-    environ.update(
-        GITHUB_APP_ID="17", GITHUB_USER_AGENT="bot", GITHUB_API_URL="https://ghe.x/api/v3"
-    )
+def test_the_constructor_never_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_APP_ID", "17")
+    monkeypatch.setenv("GITHUB_API_URL", "https://ghe.x/api/v3")
+    app = GitHubApp()
+    with pytest.raises(ConfigurationError, match="app_id"):
+        _ = app.app_id
+    assert app.base_url == "https://api.github.com"
+
+
+def test_from_env_reads_the_environment_once_when_called() -> None:
+    environ = {
+        "GITHUB_APP_ID": "17",
+        "GITHUB_USER_AGENT": "bot",
+        "GITHUB_API_URL": "https://ghe.x/api/v3",
+    }
+    app = GitHubApp.from_env(environ)
+    environ.update(GITHUB_APP_ID="18", GITHUB_USER_AGENT="other")
     assert (app.app_id, app.user_agent, app.base_url) == ("17", "bot", "https://ghe.x/api/v3")
 
 
-def test_arguments_win_over_environ() -> None:
-    app = GithubApp(
-        app_id=5, user_agent="arg", environ={"GITHUB_APP_ID": "6", "GITHUB_USER_AGENT": "env"}
+def test_from_env_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_APP_ID", "17")
+    assert GitHubApp.from_env().app_id == "17"
+
+
+def test_from_env_overrides_win_over_variables() -> None:
+    app = GitHubApp.from_env(
+        {"GITHUB_APP_ID": "6", "GITHUB_USER_AGENT": "env"}, app_id=5, user_agent="arg"
     )
     assert (app.app_id, app.user_agent) == ("5", "arg")
 
 
+def test_from_env_override_none_leaves_a_setting_unset() -> None:
+    app = GitHubApp.from_env({"GITHUB_WEBHOOK_SECRET": "s"}, webhook_secret=None)
+    with pytest.raises(ConfigurationError, match="webhook_secret"):
+        _ = app.webhook_secrets
+
+
+def test_from_env_refuses_an_unknown_override() -> None:
+    with pytest.raises(TypeError):
+        GitHubApp.from_env({}, app_idd=5)
+
+
+def test_github_app_keeps_the_originals_spelling_as_an_alias() -> None:
+    assert snekomatic.gh.GithubApp is snekomatic.gh.GitHubApp is GitHubApp
+
+
 def test_base_url_defaults_to_github_com() -> None:
-    assert GithubApp(environ={}).base_url == "https://api.github.com"
+    assert GitHubApp().base_url == "https://api.github.com"
+    assert GitHubApp.from_env({"GITHUB_API_URL": " "}).base_url == "https://api.github.com"
 
 
 @pytest.mark.parametrize(
-    ("argument", "environ", "secrets"),
+    ("argument", "secrets"),
     [
-        pytest.param("one", {}, [b"one"], id="str"),
-        pytest.param(["new", "old"], {}, [b"new", b"old"], id="sequence"),
-        pytest.param(None, {"GITHUB_WEBHOOK_SECRET": "only"}, [b"only"], id="env-one"),
-        pytest.param(None, {"GITHUB_WEBHOOK_SECRET": "new, old"}, [b"new", b"old"], id="env-comma"),
-        pytest.param("ünïcode", {}, ["ünïcode".encode()], id="utf-8"),
+        pytest.param("one", [b"one"], id="str"),
+        pytest.param(["new", "old"], [b"new", b"old"], id="sequence"),
+        pytest.param("ünïcode", ["ünïcode".encode()], id="utf-8"),
+        pytest.param("new, old", [b"new, old"], id="a-value-is-not-split"),
     ],
 )
-def test_webhook_secrets(argument: Any, environ: dict[str, str], secrets: list[bytes]) -> None:
-    assert GithubApp(webhook_secret=argument, environ=environ).webhook_secrets == secrets
+def test_webhook_secrets(argument: Any, secrets: list[bytes]) -> None:
+    assert GitHubApp(webhook_secret=argument).webhook_secrets == secrets
+
+
+@pytest.mark.parametrize(
+    ("variable", "secrets"),
+    [
+        pytest.param("only", [b"only"], id="one"),
+        pytest.param("new, old", [b"new", b"old"], id="comma"),
+        pytest.param(" new ,, old, ", [b"new", b"old"], id="blanks"),
+    ],
+)
+def test_from_env_splits_webhook_secrets_on_commas(variable: str, secrets: list[bytes]) -> None:
+    assert GitHubApp.from_env({"GITHUB_WEBHOOK_SECRET": variable}).webhook_secrets == secrets
 
 
 @pytest.mark.parametrize(
@@ -129,11 +193,11 @@ def test_webhook_secrets(argument: Any, environ: dict[str, str], secrets: list[b
 )
 def test_empty_webhook_secret_is_refused(argument: Any) -> None:
     with pytest.raises(ConfigurationError, match="webhook_secret"):
-        _ = GithubApp(webhook_secret=argument, environ={}).webhook_secrets
+        _ = GitHubApp(webhook_secret=argument).webhook_secrets
 
 
 def test_parse_webhook_accepts_any_configured_secret() -> None:
-    app = GithubApp(webhook_secret=["new", "old"], environ={})
+    app = GitHubApp(webhook_secret=["new", "old"])
     body = b'{"action": "opened", "installation": {"id": 9}}'
     headers = {
         "X-GitHub-Event": "issues",
@@ -146,18 +210,18 @@ def test_parse_webhook_accepts_any_configured_secret() -> None:
 
 
 @guarded
-async def test_private_key_with_literal_newline_escapes_works(
+async def test_from_env_turns_literal_newline_escapes_of_the_private_key_into_newlines(
     autojump_clock: trio.testing.MockClock, server: LocalGitHub
 ) -> None:
     escaped = server.private_key.replace("\n", "\\n")
     async with server.http() as http:
-        app = GithubApp(
+        app = GitHubApp.from_env(
+            {"GITHUB_PRIVATE_KEY": escaped},
             app_id=1,
             user_agent="ua",
             base_url=BASE_URL,
             http=http,
             clock=wall_clock,
-            environ={"GITHUB_PRIVATE_KEY": escaped},
         )
         assert await app.app_client.getitem("/app") == {"id": 1}
 
@@ -167,7 +231,7 @@ async def test_private_key_with_literal_newline_escapes_works(
 
 @guarded
 async def test_no_secret_reaches_a_repr_or_an_error(
-    autojump_clock: trio.testing.MockClock, app: GithubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
 ) -> None:
     token = await app.token_for(3)
     server.refuse_fresh_tokens = 2
@@ -185,7 +249,7 @@ async def test_no_secret_reaches_a_repr_or_an_error(
 
 
 def test_bad_private_key_error_does_not_show_it() -> None:
-    app = GithubApp(app_id=1, private_key="-----BEGIN RSA PRIVATE KEY-----\nc2VjcmV0\n", environ={})
+    app = GitHubApp(app_id=1, private_key="-----BEGIN RSA PRIVATE KEY-----\nc2VjcmV0\n")
     with pytest.raises(ConfigurationError) as caught:
         app._encode_jwt(EPOCH)
     assert "c2VjcmV0" not in str(caught.value)
@@ -196,7 +260,7 @@ def test_bad_private_key_error_does_not_show_it() -> None:
 
 @guarded
 async def test_app_jwt_has_githubs_claims(
-    autojump_clock: trio.testing.MockClock, app: GithubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
 ) -> None:
     await app.app_client.getitem("/app")
     claims = jwt.decode(
@@ -212,7 +276,7 @@ async def test_app_jwt_has_githubs_claims(
 
 @guarded
 async def test_app_jwt_is_reused_while_more_than_a_minute_is_left(
-    autojump_clock: trio.testing.MockClock, app: GithubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
 ) -> None:
     await app.app_client.getitem("/app")
     await trio.sleep(540 - 60 - 1)
@@ -222,7 +286,7 @@ async def test_app_jwt_is_reused_while_more_than_a_minute_is_left(
 
 @guarded
 async def test_app_jwt_is_rebuilt_with_a_minute_left(
-    autojump_clock: trio.testing.MockClock, app: GithubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
 ) -> None:
     await app.app_client.getitem("/app")
     await trio.sleep(540 - 60)
@@ -236,7 +300,7 @@ async def test_app_jwt_is_rebuilt_with_a_minute_left(
 )
 @guarded
 async def test_jwt_refused_for_clock_skew_is_rebuilt_from_date_and_retried_once(
-    autojump_clock: trio.testing.MockClock, app: GithubApp, server: LocalGitHub, skew: float
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub, skew: float
 ) -> None:
     server.skew = skew
     assert await app.app_client.getitem("/app") == {"id": 1}
@@ -247,7 +311,7 @@ async def test_jwt_refused_for_clock_skew_is_rebuilt_from_date_and_retried_once(
 
 @guarded
 async def test_clock_skew_correction_also_dates_installation_tokens(
-    autojump_clock: trio.testing.MockClock, app: GithubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
 ) -> None:
     server.skew = 900.0
     await app.token_for(3)
@@ -257,7 +321,7 @@ async def test_clock_skew_correction_also_dates_installation_tokens(
 
 @guarded
 async def test_persisting_jwt_rejection_is_raised_not_retried_forever(
-    autojump_clock: trio.testing.MockClock, app: GithubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
 ) -> None:
     server.app_id = "2"  # GitHub does not know our app id: not a clock problem
     with pytest.raises(Unauthorized):
@@ -270,7 +334,7 @@ async def test_persisting_jwt_rejection_is_raised_not_retried_forever(
 
 @guarded
 async def test_installation_client_uses_a_minted_token(
-    autojump_clock: trio.testing.MockClock, app: GithubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
 ) -> None:
     assert await app.client_for(3).getitem("/repos/o/r") == {"path": "/repos/o/r"}
     assert server.minted == [(3, "ghs_1")]
@@ -279,7 +343,7 @@ async def test_installation_client_uses_a_minted_token(
 
 @guarded
 async def test_token_for_returns_the_cached_raw_token(
-    autojump_clock: trio.testing.MockClock, app: GithubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
 ) -> None:
     assert await app.token_for("3") == await app.token_for(3) == "ghs_1"
     assert len(server.minted) == 1
@@ -287,7 +351,7 @@ async def test_token_for_returns_the_cached_raw_token(
 
 @guarded
 async def test_token_for_respects_min_ttl(
-    autojump_clock: trio.testing.MockClock, app: GithubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
 ) -> None:
     await app.token_for(3)
     await trio.sleep(1800)
@@ -298,7 +362,7 @@ async def test_token_for_respects_min_ttl(
 
 @guarded
 async def test_hundred_requests_over_an_hour_mint_at_most_two_tokens(
-    autojump_clock: trio.testing.MockClock, app: GithubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
 ) -> None:
     for _ in range(100):
         await app.client_for(3).getitem("/repos/o/r")
@@ -308,7 +372,7 @@ async def test_hundred_requests_over_an_hour_mint_at_most_two_tokens(
 
 @guarded
 async def test_ten_concurrent_first_requests_mint_exactly_one_token(
-    autojump_clock: trio.testing.MockClock, app: GithubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
 ) -> None:
     server.delay = 0.5
     async with trio.open_nursery() as nursery:
@@ -319,7 +383,7 @@ async def test_ten_concurrent_first_requests_mint_exactly_one_token(
 
 @guarded
 async def test_token_refused_right_after_minting_is_retried_once_with_a_new_one(
-    autojump_clock: trio.testing.MockClock, app: GithubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
 ) -> None:
     server.refuse_fresh_tokens = 1
     assert await app.client_for(3).getitem("/repos/o/r") == {"path": "/repos/o/r"}
@@ -331,7 +395,7 @@ async def test_token_refused_right_after_minting_is_retried_once_with_a_new_one(
 
 @guarded
 async def test_token_refused_twice_is_raised(
-    autojump_clock: trio.testing.MockClock, app: GithubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
 ) -> None:
     server.refuse_fresh_tokens = 2
     with pytest.raises(Unauthorized):
@@ -341,7 +405,7 @@ async def test_token_refused_twice_is_raised(
 
 @guarded
 async def test_old_token_refused_is_not_retried_but_replaced_next_time(
-    autojump_clock: trio.testing.MockClock, app: GithubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
 ) -> None:
     client = app.client_for(3)
     await client.getitem("/repos/o/r")
@@ -366,7 +430,7 @@ async def test_old_token_refused_is_not_retried_but_replaced_next_time(
 @guarded
 async def test_clients_of_one_installation_share_its_pacer(
     autojump_clock: trio.testing.MockClock,
-    app: GithubApp,
+    app: GitHubApp,
     server: LocalGitHub,
     ids: tuple[int | str, int | str],
     max_in_flight: int,
@@ -385,7 +449,7 @@ async def test_clients_of_one_installation_share_its_pacer(
 async def test_app_creates_and_closes_its_own_http_client(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    app = GithubApp(app_id=1, user_agent="ua", environ={})
+    app = GitHubApp(app_id=1, user_agent="ua")
     client = app.client_for(1)
     http = app._http
     await app.aclose()
@@ -398,6 +462,6 @@ async def test_injected_http_client_is_left_open(
     autojump_clock: trio.testing.MockClock, server: LocalGitHub
 ) -> None:
     async with server.http() as http:
-        async with GithubApp(app_id=1, user_agent="ua", http=http, environ={}) as app:
+        async with GitHubApp(app_id=1, user_agent="ua", http=http) as app:
             app.client_for(1)
         assert not http.is_closed

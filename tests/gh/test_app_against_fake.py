@@ -1,4 +1,4 @@
-"""GithubApp end to end against gh.testing's fake GitHub on loopback: tokens, clock skew, dispatch."""
+"""GitHubApp end to end against gh.testing's fake GitHub on loopback: tokens, clock skew, dispatch."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from snekomatic.gh.app import GithubApp, HandlerContext
+from snekomatic.gh.app import GitHubApp, HandlerContext
 from snekomatic.gh.comments import find_or_create_comment
 from snekomatic.gh.testing import (
     FakeGitHub,
@@ -42,7 +42,7 @@ def mock_clock() -> trio.testing.MockClock:
 @dataclass
 class World:
     fake: FakeGitHub
-    app: GithubApp
+    app: GitHubApp
     repo: FakeRepo
     pr: FakePullRequest
     author: FakeUser
@@ -77,7 +77,7 @@ async def world(
             "GITHUB_USER_AGENT": "snekomatic-tests",
             "GITHUB_API_URL": base_url,
         }
-        async with GithubApp(clock=wall_clock, environ=environ) as app:
+        async with GitHubApp.from_env(environ, clock=wall_clock) as app:
             yield World(fake, app, repo, pr, author, installation)
         nursery.cancel_scope.cancel()
 

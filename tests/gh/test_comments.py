@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from snekomatic.gh.app import GithubApp
+from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.client import GitHubClient
 from snekomatic.gh.comments import find_marked_comment, find_or_create_comment, marker_comment
 from snekomatic.gh.testing import (
@@ -54,13 +54,12 @@ async def world(mock_clock: trio.testing.MockClock) -> AsyncIterator[World]:
     pr = fake.open_pull_request(repo, author=author, title="Fix", body="Fixes it")
     async with trio.open_nursery() as nursery:
         base_url = await nursery.start(serve_fake_github, fake)
-        async with GithubApp(
+        async with GitHubApp(
             app_id=1,
             private_key=key,
             user_agent="snekomatic-tests",
             base_url=base_url,
             clock=wall_clock,
-            environ={},
         ) as app:
             yield World(fake, repo, pr.number, author, app.client_for(installation.id))
         nursery.cancel_scope.cancel()

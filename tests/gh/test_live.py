@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 import trio
 
-from snekomatic.gh import GithubApp
+from snekomatic.gh import GitHubApp
 
 pytestmark = pytest.mark.live
 
@@ -25,21 +25,20 @@ needs_app = pytest.mark.skipif(
 
 
 @pytest.fixture
-async def live_app() -> AsyncIterator[GithubApp]:
+async def live_app() -> AsyncIterator[GitHubApp]:
     assert APP_ID and KEY_PATH
     key = await trio.Path(KEY_PATH).read_text()
-    async with GithubApp(
+    async with GitHubApp(
         app_id=APP_ID,
         private_key=key,
         webhook_secret="unused",
         user_agent="snekomatic-live-tests",
-        environ={},
     ) as app:
         yield app
 
 
 @needs_app
-async def test_the_app_authenticates_with_its_jwt(live_app: GithubApp) -> None:
+async def test_the_app_authenticates_with_its_jwt(live_app: GitHubApp) -> None:
     app = await live_app.app_client.getitem("/app")
     assert str(app["id"]) == APP_ID
 
@@ -48,7 +47,7 @@ async def test_the_app_authenticates_with_its_jwt(live_app: GithubApp) -> None:
 @pytest.mark.skipif(
     not INSTALLATION_ID, reason="live GitHub test: set SNEKOMATIC_LIVE_INSTALLATION_ID"
 )
-async def test_an_installation_token_is_minted_and_used(live_app: GithubApp) -> None:
+async def test_an_installation_token_is_minted_and_used(live_app: GitHubApp) -> None:
     assert INSTALLATION_ID
     token = await live_app.token_for(INSTALLATION_ID)
     assert token.startswith("ghs_")

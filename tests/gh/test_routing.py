@@ -10,6 +10,7 @@ import pytest
 import trio
 import trio.testing
 
+import snekomatic.gh
 from snekomatic.gh._routing import (
     CommandLimit,
     CommandLimiter,
@@ -17,17 +18,18 @@ from snekomatic.gh._routing import (
     NoInstallation,
     Router,
 )
-from snekomatic.gh.app import GithubApp
+from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.client import GitHubClient
 from snekomatic.gh.commands import Command
+from snekomatic.gh.errors import GitHubError
 from snekomatic.gh.sansio import Event
 from tests.payloads import load_payload
 
 
-def offline_app() -> GithubApp:
-    """A GithubApp that never needs the network here: handlers below make no requests."""
-    return GithubApp(
-        app_id=1, user_agent="snekomatic-tests", base_url="http://github.local", environ={}
+def offline_app() -> GitHubApp:
+    """A GitHubApp that never needs the network here: handlers below make no requests."""
+    return GitHubApp(
+        app_id=1, user_agent="snekomatic-tests", base_url="http://github.local"
     )
 
 
@@ -221,6 +223,12 @@ async def test_context_client_without_installation_raises() -> None:
     await dispatch(router, make_event("ping", {"zen": "hi"}, installation_id=None))
     with pytest.raises(NoInstallation, match="ping delivery d-1"):
         _ = seen.calls[0][1].client
+
+
+def test_no_installation_is_a_github_error_and_still_a_lookup_error() -> None:
+    assert issubclass(NoInstallation, GitHubError)
+    assert issubclass(NoInstallation, LookupError)
+    assert snekomatic.gh.NoInstallation is NoInstallation
 
 
 # --- slash commands ---------------------------------------------------------------------------------

@@ -1,24 +1,9 @@
-"""gh.sansio's public surface is exactly the brief's, and its private modules do no I/O either."""
+"""gh.sansio's public surface is exactly the brief's (tests/test_layering.py checks that it does no I/O)."""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import snekomatic.gh.sansio as sansio
 
-SANSIO_MODULES = [
-    "_headers",
-    "_jwt",
-    "_links",
-    "_ratelimits",
-    "_requests",
-    "_responses",
-    "_signatures",
-    "_urls",
-    "_webhooks",
-]
-IO_MODULES = {"httpx", "anyio", "trio", "socket", "os", "time", "logging", "structlog", "pathlib"}
 PUBLIC_API = {
     "ACCEPT",
     "API_VERSION",
@@ -53,16 +38,6 @@ PUBLIC_API = {
 }
 
 
-def _top_level_imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
-    return names
-
-
 def test_all_is_exactly_the_documented_api() -> None:
     assert set(sansio.__all__) == PUBLIC_API
 
@@ -71,14 +46,3 @@ def test_every_public_name_is_exported() -> None:
     public = {name for name in vars(sansio) if not name.startswith("_") and name != "annotations"}
 
     assert public == PUBLIC_API
-
-
-def test_private_sansio_modules_do_no_io() -> None:
-    gh_dir = Path(sansio.__file__).parent
-    offenders = {
-        f"{module}: {name}"
-        for module in SANSIO_MODULES
-        for name in _top_level_imports(gh_dir / f"{module}.py") & IO_MODULES
-    }
-
-    assert offenders == set()

@@ -22,9 +22,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+import snekomatic.gh
+import snekomatic.gh.testing
 from snekomatic.gh.errors import InvalidSignature
 from snekomatic.gh.sansio import parse_webhook, signature_for
-from snekomatic.gh.testing._webhooks import (
+from snekomatic.gh.webhook_sender import (
     FORM_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
     build_webhook_request,
@@ -288,3 +290,8 @@ def test_secret_appears_nowhere_in_the_request() -> None:
 def test_unsupported_content_type_is_refused() -> None:
     with pytest.raises(ValueError, match="content_type"):
         build(content_type="text/plain")
+
+
+def test_the_sender_is_gh_proper_and_the_testing_package_re_exports_it() -> None:
+    assert snekomatic.gh.send_webhook is send_webhook is snekomatic.gh.testing.send_webhook
+    assert snekomatic.gh.build_webhook_request is snekomatic.gh.testing.build_webhook_request

@@ -14,7 +14,7 @@ import pytest
 import trio
 import trio.testing
 
-from snekomatic.gh import GithubApp, LocalWriteSlots, Pacer, Pacing, WriteSlots
+from snekomatic.gh import GitHubApp, LocalWriteSlots, Pacer, Pacing, WriteSlots
 from snekomatic.gh.client import GitHubClient
 from tests.gh._scripted_github import USER_AGENT, Reply, ScriptedGitHub
 from tests.gh.local_github import LocalGitHub, new_private_key
@@ -169,7 +169,7 @@ def test_a_pacer_names_shared_slots_in_its_repr() -> None:
     assert "installation_id=7" in repr(shared)
 
 
-# --- GithubApp ----------------------------------------------------------------------------------
+# --- GitHubApp ----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -177,8 +177,8 @@ def private_key() -> str:
     return new_private_key()
 
 
-def _app(http: httpx.AsyncClient, key: str, **kwargs: Any) -> GithubApp:
-    return GithubApp(
+def _app(http: httpx.AsyncClient, key: str, **kwargs: Any) -> GitHubApp:
+    return GitHubApp(
         app_id=1,
         private_key=key,
         webhook_secret="s3cret",
@@ -186,7 +186,6 @@ def _app(http: httpx.AsyncClient, key: str, **kwargs: Any) -> GithubApp:
         base_url="http://github.local",
         http=http,
         clock=lambda: EPOCH + trio.current_time(),
-        environ={},
         **kwargs,
     )
 
@@ -198,7 +197,7 @@ async def test_github_apps_sharing_write_slots_pace_each_installation_between_th
     shared = ReservingSlots()
     written: list[tuple[int, float]] = []
 
-    async def write(app: GithubApp, installation_id: int) -> None:
+    async def write(app: GitHubApp, installation_id: int) -> None:
         await app.client_for(installation_id).post("/repos/o/r/issues/1/comments", data={})
         written.append((installation_id, trio.current_time()))
 

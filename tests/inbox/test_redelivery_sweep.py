@@ -63,7 +63,6 @@ async def world(
             webhook_secret="x",
             user_agent="t",
             base_url=base_url,
-            environ={},
         ) as app:
             yield fake, app, receiver
         nursery.cancel_scope.cancel()

@@ -1,4 +1,4 @@
-"""The bot's behaviours, as handlers on a :class:`~snekomatic.gh.app.GithubApp`.
+"""The bot's behaviours, as handlers on a :class:`~snekomatic.gh.app.GitHubApp`.
 
 The composition root calls :func:`register_features` once, and schedules
 :func:`send_deferred_invitations` to run periodically::

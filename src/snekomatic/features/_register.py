@@ -1,4 +1,4 @@
-"""``register_features``: route the features' handlers on a GithubApp."""
+"""``register_features``: route the features' handlers on a GitHubApp."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from snekomatic.features.invite import InvitationStore, handle_merged_pull_reque
 from snekomatic.features.orgconfig_source import OrgConfigSource
 from snekomatic.features.ping import reply_to_ping
 from snekomatic.features.welcome import FeatureOptions
-from snekomatic.gh.app import GithubApp, HandlerContext
+from snekomatic.gh.app import GitHubApp, HandlerContext
 
 __all__ = ["register_features"]
 
 
 def register_features(
-    app: GithubApp,
+    app: GitHubApp,
     store: InvitationStore,
     *,
     options: FeatureOptions,

@@ -53,7 +53,7 @@ from snekomatic.features.invite import (
     advance_invitation,
 )
 from snekomatic.features.orgconfig_source import OrgConfigSource
-from snekomatic.gh.app import GithubApp
+from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.client import GitHubClient
 from snekomatic.gh.errors import Forbidden, NotFound
 from snekomatic.store import run_sync
@@ -90,7 +90,7 @@ _FINISHED: Final = "finished"
 log = structlog.get_logger("snekomatic.backfill")
 
 
-async def find_organization(app: GithubApp, org: str) -> BackfillOrg:
+async def find_organization(app: GitHubApp, org: str) -> BackfillOrg:
     """The app's installation on ``org`` (``GET /orgs/{org}/installation``, as the app).
 
     Raises :class:`BackfillError` when the app is not installed there or ``org`` is a user account,
@@ -158,7 +158,7 @@ async def _merged_pulls(
 
 
 async def begin_backfill(
-    app: GithubApp,
+    app: GitHubApp,
     store: InvitationStore,
     org: str,
     *,
@@ -208,7 +208,7 @@ async def begin_backfill(
 
 
 async def backfill(
-    app: GithubApp,
+    app: GitHubApp,
     store: InvitationStore,
     org: str,
     *,

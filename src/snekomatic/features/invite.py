@@ -27,7 +27,7 @@ from snekomatic.features._invite_config import admit_invitation
 from snekomatic.features._invite_target import InvitationTarget
 from snekomatic.features.orgconfig_source import OrgConfigSource
 from snekomatic.features.welcome import FeatureOptions, render_welcome
-from snekomatic.gh.app import GithubApp, HandlerContext
+from snekomatic.gh.app import GitHubApp, HandlerContext
 from snekomatic.gh.client import GitHubClient
 from snekomatic.gh.errors import Forbidden, GitHubError, NotFound, ValidationFailed
 from snekomatic.store import Effect, Invitation, StoreError, run_sync
@@ -132,7 +132,7 @@ async def handle_merged_pull_request(
 
 
 async def send_deferred_invitations(
-    app: GithubApp,
+    app: GitHubApp,
     store: InvitationStore,
     *,
     now: dt.datetime,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from snekomatic.gh._backoff import exponential_backoff
 from snekomatic.gh.errors import HTTPError, RateLimited, RateLimitExceeded, ServerError
 from snekomatic.gh.sansio import SECONDARY_RATE_LIMIT_MIN_WAIT
 
@@ -26,9 +27,6 @@ __all__ = [
 # RFC 9110 section 9.2.2: repeating these has the same effect as sending them once, so a request that
 # may or may not have reached GitHub before the connection failed can be sent again.
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-
-# 2 ** 64 seconds is far beyond any sane cap; stopping the exponent here keeps the float finite.
-_MAX_EXPONENT: Final = 64
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,13 +69,10 @@ class RetryPolicy:
 
 
 def backoff_delay(attempt: int, policy: RetryPolicy) -> float:
-    """Seconds to wait before retry number ``attempt`` (0-based) when GitHub gave no delay.
-
-    ``min(policy.backoff_max, policy.backoff_base * 2 ** attempt)``: never negative, never above the cap,
-    never shorter than the delay for an earlier attempt.
-    """
-    exponent = min(max(attempt, 0), _MAX_EXPONENT)
-    return float(min(policy.backoff_max, policy.backoff_base * 2.0**exponent))
+    """Seconds to wait before retry number ``attempt`` (0-based) when GitHub gave no delay:
+    :func:`~snekomatic.gh.exponential_backoff` from ``policy.backoff_base``, capped at
+    ``policy.backoff_max``."""
+    return exponential_backoff(attempt, base=policy.backoff_base, cap=policy.backoff_max)
 
 
 def retry_delay(error: HTTPError, *, attempt: int, policy: RetryPolicy, now: float) -> float | None:

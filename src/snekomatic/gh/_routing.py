@@ -16,14 +16,14 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Final, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, final
 
 import anyio
 
 from snekomatic.gh.commands import Command, is_command_name, parse_commands
+from snekomatic.gh.errors import NoInstallation
 
 if TYPE_CHECKING:
-    from snekomatic.gh.app import GithubApp
     from snekomatic.gh.client import GitHubClient
     from snekomatic.gh.sansio import Event
 
@@ -31,6 +31,7 @@ __all__ = [
     "ANY_EVENT",
     "COMMAND_SOURCES",
     "DEFAULT_COMMAND_LIMIT",
+    "AppClients",
     "CommandLimit",
     "CommandLimiter",
     "Handler",
@@ -78,7 +79,7 @@ class CommandLimit:
             raise ValueError("CommandLimit needs burst >= 1, refill_seconds > 0, max_senders >= 1")
 
 
-#: What :class:`~snekomatic.gh.app.GithubApp` uses unless told otherwise.
+#: What :class:`~snekomatic.gh.app.GitHubApp` uses unless told otherwise.
 DEFAULT_COMMAND_LIMIT: Final = CommandLimit()
 
 
@@ -117,8 +118,20 @@ class CommandLimiter:
             del self._buckets[next(iter(self._buckets))]
 
 
-class NoInstallation(LookupError):
-    """``HandlerContext.client`` was used for an event that names no installation."""
+class AppClients(Protocol):
+    """What a :class:`Router` needs of the app it dispatches for: its clients.
+
+    :class:`~snekomatic.gh.app.GitHubApp` is one; a test may pass any object with these two members.
+    """
+
+    @property
+    def app_client(self) -> GitHubClient:
+        """The client that authenticates as the app."""
+        ...
+
+    def client_for(self, installation_id: int | str) -> GitHubClient:
+        """A client that authenticates as the installation ``installation_id``."""
+        ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,12 +142,14 @@ class HandlerContext:
     such line, in order (``()`` for other handlers): a command handler runs once per event.
 
     ``client`` is the installation's :class:`~snekomatic.gh.client.GitHubClient`, made on first use and
-    then kept for this context; it raises :class:`NoInstallation` when the event carries no
-    installation id (``ping`` and other app-level events): use ``ctx.app.app_client`` there.
+    then kept for this context; it raises :class:`~snekomatic.gh.errors.NoInstallation` when the event
+    carries no installation id (``ping`` and other app-level events): use ``ctx.app.app_client`` there.
+    ``app`` is the app that dispatched the event (a :class:`~snekomatic.gh.app.GitHubApp`), typed by
+    what a handler needs of it (:class:`AppClients`).
     """
 
     event: Event
-    app: GithubApp
+    app: AppClients
     command: Command | None = None
     commands: tuple[Command, ...] = ()
 
@@ -195,7 +210,7 @@ class _Route:
 
 @final
 class Router:
-    """An ordered list of routes. :class:`~snekomatic.gh.app.GithubApp` holds one."""
+    """An ordered list of routes. :class:`~snekomatic.gh.app.GitHubApp` holds one."""
 
     def __init__(self, *, command_limit: CommandLimit | None = DEFAULT_COMMAND_LIMIT) -> None:
         """``command_limit``: the rate limit of each sender's commands; None for no limit."""
@@ -281,8 +296,9 @@ class Router:
                 calls.append((route.handler, occurrences))
         return calls
 
-    async def dispatch(self, event: Event, app: GithubApp) -> None:
-        """Run every handler matching ``event``, one after another in registration order.
+    async def dispatch(self, event: Event, app: AppClients) -> None:
+        """Run every handler matching ``event``, one after another in registration order, each with a
+        :class:`HandlerContext` whose ``app`` is ``app``.
 
         A handler raising an ``Exception`` does not stop the others; once all have run, the failures
         are raised together as an ``ExceptionGroup`` (even when there is only one). Nothing matching is

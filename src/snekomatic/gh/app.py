@@ -1,8 +1,8 @@
-"""``GithubApp``: a GitHub App's credentials, its clients, its token cache, and its webhook routing.
+"""``GitHubApp``: a GitHub App's credentials, its clients, its token cache, and its webhook routing.
 
 It keeps the shape of the original snekomatic's ``gh.py``::
 
-    app = GithubApp(user_agent="my-bot")           # the rest from GITHUB_APP_ID, GITHUB_PRIVATE_KEY, ...
+    app = GitHubApp.from_env(user_agent="my-bot")  # the rest from GITHUB_APP_ID, GITHUB_PRIVATE_KEY, ...
 
     @app.route("pull_request", action="closed")
     async def on_merge(ctx: HandlerContext) -> None:
@@ -14,14 +14,15 @@ It keeps the shape of the original snekomatic's ``gh.py``::
     async with app:
         await app.dispatch(app.parse_webhook(headers, body))
 
-Settings not passed to the constructor are read from ``environ`` (default ``os.environ``) the first time
-they are needed, so a GithubApp can be built at import time, before the environment is complete:
+The constructor takes values and never reads the environment; :meth:`GitHubApp.from_env` reads these
+variables, once, when it is called:
 
 =================  ==========================  =================================================
 argument           environment variable        notes
 =================  ==========================  =================================================
 ``app_id``         ``GITHUB_APP_ID``           int or str (the app id, or its client id)
-``private_key``    ``GITHUB_PRIVATE_KEY``      PEM; literal ``\\n`` escapes become newlines
+``private_key``    ``GITHUB_PRIVATE_KEY``      PEM; in the variable, literal ``\\n`` escapes
+                                               become newlines
 ``webhook_secret`` ``GITHUB_WEBHOOK_SECRET``   one secret, or several (a sequence; in the
                                                variable, separated by commas) during a rotation
 ``user_agent``     ``GITHUB_USER_AGENT``       GitHub rejects requests without one
@@ -29,9 +30,10 @@ argument           environment variable        notes
                                                ``https://HOST/api/v3``
 =================  ==========================  =================================================
 
-A missing setting raises :class:`~snekomatic.gh.errors.ConfigurationError` naming the environment
-variable, when it is first needed. Secrets (key, webhook secrets, JWTs, tokens) never appear in a repr
-or in a message raised from here.
+A setting left unset is needed only by what uses it (an app that only routes needs none): using it
+raises :class:`~snekomatic.gh.errors.ConfigurationError` naming the argument and its variable.
+Secrets (key, webhook secrets, JWTs, tokens) never appear in a repr or in a message raised from here.
+``GithubApp`` is the same class under the original's spelling.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, final
 
+from snekomatic.gh._app_settings import ENVIRONMENT_VARIABLES, app_settings_from_env
 from snekomatic.gh._cache import ResponseCache
 from snekomatic.gh._pacing import Pacer, WriteSlots
 from snekomatic.gh._retry import RetryPolicy
@@ -61,33 +64,27 @@ from snekomatic.gh.client import DEFAULT_RETRY, GitHubClient, HTTPClient, new_ht
 from snekomatic.gh.errors import ConfigurationError
 from snekomatic.gh.sansio import Event, RateLimit, encode_app_jwt, parse_webhook
 
-__all__ = ["DEFAULT_BASE_URL", "GithubApp", "HandlerContext"]
+__all__ = ["DEFAULT_BASE_URL", "GitHubApp", "GithubApp", "HandlerContext"]
 
 DEFAULT_BASE_URL: Final = "https://api.github.com"
-
-ENV_APP_ID: Final = "GITHUB_APP_ID"
-ENV_PRIVATE_KEY: Final = "GITHUB_PRIVATE_KEY"
-ENV_WEBHOOK_SECRET: Final = "GITHUB_WEBHOOK_SECRET"  # noqa: S105 - a variable name
-ENV_USER_AGENT: Final = "GITHUB_USER_AGENT"
-ENV_API_URL: Final = "GITHUB_API_URL"
 
 _ACCESS_TOKENS_URL: Final = "/app/installations/{installation_id}/access_tokens"
 
 
 @final
-class GithubApp:
+class GitHubApp:
     """A GitHub App: see the module docstring for its settings.
 
     Args:
-        app_id, private_key, webhook_secret, user_agent, base_url: the settings; None: read the
-            environment variable when first needed.
+        app_id, private_key, webhook_secret, user_agent, base_url: the settings, as values (the
+            private key as PEM text); None: unset (``base_url``: GitHub's own API). The environment
+            is never read: :meth:`from_env` does that.
         http: the ``httpx.AsyncClient`` every client of this app sends through. The caller owns it.
             None: one is created on first use and closed by :meth:`aclose`.
         clock: wall-clock epoch seconds (for JWT claims and token expiry); tests inject a fake.
         retry: the :class:`~snekomatic.gh._retry.RetryPolicy` of every client.
         command_limit: how many slash commands of one sender are answered per installation
             (:class:`~snekomatic.gh._routing.CommandLimit`; in memory, per process); None: no limit.
-        environ: where unset settings are looked up (default ``os.environ``).
         write_slots: where each installation's writes are spaced (GitHub's 1 s between writes);
             None: in memory, per process. Pass a shared :class:`~snekomatic.gh._pacing.WriteSlots`
             when several processes act for the same installations.
@@ -104,7 +101,6 @@ class GithubApp:
         http: HTTPClient | None = None,
         clock: Callable[[], float] = time.time,
         retry: RetryPolicy = DEFAULT_RETRY,
-        environ: Mapping[str, str] | None = None,
         command_limit: CommandLimit | None = DEFAULT_COMMAND_LIMIT,
         write_slots: WriteSlots | None = None,
     ) -> None:
@@ -113,7 +109,6 @@ class GithubApp:
         self._webhook_secret = webhook_secret
         self._user_agent = user_agent
         self._base_url = base_url
-        self._environ: Mapping[str, str] = os.environ if environ is None else environ
         self._http = http
         self._owns_http = http is None
         self._retry = retry
@@ -126,67 +121,73 @@ class GithubApp:
         self._caches: dict[int, ResponseCache] = {}
         self._router = Router(command_limit=command_limit)
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: Any) -> GitHubApp:
+        """A GitHubApp with the settings ``environ`` holds (see the module docstring's table), read
+        now and once; ``overrides`` are constructor arguments, and win over the variables.
+
+        The private key's literal ``\\n`` escapes become newlines and the webhook secret is split on
+        commas (:func:`~snekomatic.gh.unescape_private_key`,
+        :func:`~snekomatic.gh.split_webhook_secrets`). A variable that is unset or blank leaves its
+        setting unset. Raises ``TypeError`` for an override the constructor does not take. The values
+        read are secrets where the settings are.
+        """
+        return cls(**{**app_settings_from_env(environ, skip=overrides.keys()), **overrides})
+
     def __repr__(self) -> str:
-        app_id = self._app_id if self._app_id is not None else f"<{ENV_APP_ID}>"
-        base_url = self._base_url if self._base_url is not None else f"<{ENV_API_URL}>"
-        return f"GithubApp(app_id={app_id!r}, base_url={base_url!r})"
+        return f"GitHubApp(app_id={self._app_id!r}, base_url={self.base_url!r})"
 
     # --- settings -------------------------------------------------------------------------------
 
-    def _from_environ(self, variable: str, argument: str) -> str:
-        value = self._environ.get(variable, "").strip()
-        if not value:
-            raise ConfigurationError(
-                variable, f"is not set (pass {argument}= to GithubApp or set the variable)"
-            )
-        return value
+    @staticmethod
+    def _unset(argument: str) -> ConfigurationError:
+        return ConfigurationError(
+            argument,
+            f"is not set (pass {argument}= to GitHubApp, or set"
+            f" {ENVIRONMENT_VARIABLES[argument]} for GitHubApp.from_env)",
+        )
 
     @property
     def app_id(self) -> str:
-        """The app id (the JWT's ``iss``). Raises ``ConfigurationError`` naming GITHUB_APP_ID if unset."""
+        """The app id (the JWT's ``iss``). Raises ``ConfigurationError`` naming ``app_id`` if unset."""
         if self._app_id is None:
-            self._app_id = self._from_environ(ENV_APP_ID, "app_id")
+            raise self._unset("app_id")
         if not self._app_id:
             raise ConfigurationError("app_id", "is empty")
         return self._app_id
 
     @property
     def user_agent(self) -> str:
-        """The User-Agent. Raises ``ConfigurationError`` naming GITHUB_USER_AGENT if unset."""
+        """The User-Agent. Raises ``ConfigurationError`` naming ``user_agent`` if unset."""
         if self._user_agent is None:
-            self._user_agent = self._from_environ(ENV_USER_AGENT, "user_agent")
+            raise self._unset("user_agent")
         return self._user_agent
 
     @property
     def base_url(self) -> str:
-        """The API root: the argument, else GITHUB_API_URL, else ``https://api.github.com``."""
-        if self._base_url is None:
-            self._base_url = self._environ.get(ENV_API_URL, "").strip() or DEFAULT_BASE_URL
-        return self._base_url
+        """The API root: the argument, else ``https://api.github.com``."""
+        return DEFAULT_BASE_URL if self._base_url is None else self._base_url
 
     @property
     def webhook_secrets(self) -> list[bytes]:
         """Every accepted webhook secret, UTF-8 encoded (several while rotating).
 
-        From the argument, else GITHUB_WEBHOOK_SECRET split on commas (blanks around each dropped).
-        Raises ``ConfigurationError`` naming GITHUB_WEBHOOK_SECRET when there is none.
+        Raises ``ConfigurationError`` naming ``webhook_secret`` when it is unset, or holds no secret or
+        an empty one.
         """
         secrets = self._webhook_secret
         if secrets is None:
-            raw = self._from_environ(ENV_WEBHOOK_SECRET, "webhook_secret")
-            secrets = [part.strip() for part in raw.split(",") if part.strip()]
-        elif isinstance(secrets, str):
+            raise self._unset("webhook_secret")
+        if isinstance(secrets, str):
             secrets = [secrets]
         if not secrets or not all(secrets):
             raise ConfigurationError("webhook_secret", "must hold at least one non-empty secret")
         return [secret.encode() for secret in secrets]
 
     def _private_key_pem(self) -> str:
-        key = self._private_key
-        if key is None:
-            key = self._from_environ(ENV_PRIVATE_KEY, "private_key")
-        # Platforms that cannot hold multi-line values (Heroku's UI, .env files) carry "\n" literally.
-        return key.replace("\\n", "\n")
+        if self._private_key is None:
+            raise self._unset("private_key")
+        return self._private_key
 
     def _encode_jwt(self, now: float) -> tuple[str, float]:
         return encode_app_jwt(self.app_id, self._private_key_pem(), now)
@@ -326,7 +327,7 @@ class GithubApp:
             self._app_client = None
             await http.aclose()
 
-    async def __aenter__(self) -> GithubApp:
+    async def __aenter__(self) -> GitHubApp:
         return self
 
     async def __aexit__(
@@ -336,3 +337,7 @@ class GithubApp:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+#: The original snekomatic's spelling, kept for its users.
+GithubApp = GitHubApp

@@ -55,7 +55,14 @@ from snekomatic.gh.sansio import (
     request_headers,
 )
 
-__all__ = ["DEFAULT_RETRY", "Authenticator", "GitHubClient", "HTTPClient", "new_http_client"]
+__all__ = [
+    "DEFAULT_RETRY",
+    "Authenticator",
+    "GitHubClient",
+    "HTTPClient",
+    "HTTPResponse",
+    "new_http_client",
+]
 
 DEFAULT_RETRY: Final = RetryPolicy()
 
@@ -65,22 +72,26 @@ _log = logging.getLogger("snekomatic.gh.client")
 
 # The transport seam: every client sends through one of these; tests may hand in their own.
 HTTPClient = httpx.AsyncClient
+HTTPResponse = httpx.Response
 
 
 def new_http_client(
-    *, event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None
+    *,
+    event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+    timeout: float = 30.0,
 ) -> HTTPClient:
-    """The HTTP client :class:`~snekomatic.gh.app.GithubApp` makes when it is given none.
+    """The HTTP client :class:`~snekomatic.gh.app.GitHubApp` makes when it is given none.
 
     It follows no redirects by itself (:class:`GitHubClient` decides, same-origin only) and ignores
     proxy variables of the environment, so credentials cannot be routed elsewhere by them.
     ``event_hooks`` are httpx's (``{"response": [async_fn]}``), to count calls, say: they see every
-    request, headers included, so they must not log them.
+    request, headers included, so they must not log them. ``timeout``: seconds for each of
+    connecting, reading, writing and waiting for a pooled connection.
     """
     return httpx.AsyncClient(
         follow_redirects=False,
         trust_env=False,
-        timeout=httpx.Timeout(30.0),
+        timeout=httpx.Timeout(timeout),
         event_hooks=dict(event_hooks or {}),
     )
 

@@ -5,6 +5,8 @@ The tree, arranged by who is at fault::
     GitHubError                       root; never raised itself
     ├── ConfigurationError            a required setting is missing or malformed (names it)
     ├── ForbiddenURL                  a URL outside the configured API origin; raised before sending
+    ├── NoInstallation                an installation client for an event that names no installation
+                                      (also a ``LookupError``)
     ├── WebhookError                  an incoming delivery is unacceptable; has ``status_hint``
     │   ├── InvalidSignature          401: missing, malformed or wrong X-Hub-Signature-256
     │   ├── MissingHeader             400: X-GitHub-Event or X-GitHub-Delivery absent
@@ -51,6 +53,7 @@ __all__ = [
     "MalformedHeader",
     "MalformedPayload",
     "MissingHeader",
+    "NoInstallation",
     "NotFound",
     "PayloadTooLarge",
     "RateLimitExceeded",
@@ -86,6 +89,14 @@ class ForbiddenURL(GitHubError):
         self.url = url
         self.allowed_origin = allowed_origin
         super().__init__(f"refusing to send a request to {url}: only {allowed_origin} is allowed")
+
+
+class NoInstallation(GitHubError, LookupError):
+    """A handler asked for its installation's client (``HandlerContext.client``) for an event that
+    names no installation (``ping`` and other app-level events).
+
+    Also a ``LookupError``: the installation id was looked up in the payload and is not there.
+    """
 
 
 # --- incoming webhooks -------------------------------------------------------------------------------

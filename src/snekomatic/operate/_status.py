@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from snekomatic.gh.app import GithubApp
+from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.errors import GitHubError
 from snekomatic.inbox._workers import describe_error
 from snekomatic.store import (
@@ -69,7 +69,7 @@ class InstallationState:
     error: str | None = None
 
 
-async def read_installation_states(app: GithubApp) -> list[InstallationState]:
+async def read_installation_states(app: GitHubApp) -> list[InstallationState]:
     """Every installation of the app (``GET /app/installations``) with its core rate limit
     (``GET /rate_limit`` as the installation, which needs a token: a token that cannot be had shows
     as that installation's ``error``).

@@ -121,7 +121,7 @@ class WriteSlotMethods:
 class SharedWriteSlots:
     """:class:`snekomatic.gh.WriteSlots` kept in the store: writes are spaced across every process.
 
-    Give it to :class:`snekomatic.gh.GithubApp` (``write_slots=``). Each write costs one
+    Give it to :class:`snekomatic.gh.GitHubApp` (``write_slots=``). Each write costs one
     :meth:`WriteSlotMethods.reserve_write_slot` in a thread, on the database's clock, then a sleep
     for the reservation's :attr:`WriteSlot.wait`: no clock of this machine is compared with
     another's, so no offset is needed.

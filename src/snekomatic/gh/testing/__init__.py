@@ -29,17 +29,17 @@ from snekomatic.gh.testing._model import FakeOrg as FakeOrg
 from snekomatic.gh.testing._model import FakePullRequest as FakePullRequest
 from snekomatic.gh.testing._model import FakeRepo as FakeRepo
 from snekomatic.gh.testing._model import FakeUser as FakeUser
+from snekomatic.gh.testing._model import RecordedRequest as RecordedRequest
 from snekomatic.gh.testing._payloads import installation_payload as installation_payload
 from snekomatic.gh.testing._payloads import issue_comment_payload as issue_comment_payload
 from snekomatic.gh.testing._payloads import issues_payload as issues_payload
 from snekomatic.gh.testing._payloads import ping_payload as ping_payload
 from snekomatic.gh.testing._payloads import pull_request_payload as pull_request_payload
-from snekomatic.gh.testing._pipeline import RecordedRequest as RecordedRequest
 from snekomatic.gh.testing._serve import serve_fake_github as serve_fake_github
 from snekomatic.gh.testing._thread import FakeGitHubThread as FakeGitHubThread
 from snekomatic.gh.testing._thread import fake_github_thread as fake_github_thread
-from snekomatic.gh.testing._webhooks import build_webhook_request as build_webhook_request
-from snekomatic.gh.testing._webhooks import send_webhook as send_webhook
+from snekomatic.gh.webhook_sender import build_webhook_request as build_webhook_request
+from snekomatic.gh.webhook_sender import send_webhook as send_webhook
 
 __all__ = [
     "FakeComment",

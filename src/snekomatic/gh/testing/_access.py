@@ -1,6 +1,6 @@
 """Who is calling the fake, and what they may still spend: credentials, rate windows and faults.
 
-Functions over a FakeGitHub's state, used by the request pipeline and the routes.
+Functions over the fake's state (``FakeGitHubState``), used by the request pipeline and the routes.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from snekomatic.gh.testing._ratelimit import (
 from snekomatic.gh.testing._replies import ApiError, bad_credentials
 
 if TYPE_CHECKING:
-    from snekomatic.gh.testing._fake import FakeGitHub
+    from snekomatic.gh.testing._state import FakeGitHubState
 
 
-def authenticate(fake: FakeGitHub, authorization: str | None, now: float) -> Caller:
+def authenticate(fake: FakeGitHubState, authorization: str | None, now: float) -> Caller:
     """The caller an ``Authorization`` header names at server time ``now``; ``ApiError`` 401 if bad.
 
     A live installation token (either scheme) names its installation; anything else with two dots
@@ -52,7 +52,7 @@ def authenticate(fake: FakeGitHub, authorization: str | None, now: float) -> Cal
 
 
 def mint_token(
-    fake: FakeGitHub, installation: FakeInstallation, now: float
+    fake: FakeGitHubState, installation: FakeInstallation, now: float
 ) -> tuple[str, IssuedToken]:
     token = new_installation_token()
     issued = IssuedToken(
@@ -64,7 +64,7 @@ def mint_token(
     return token, issued
 
 
-def rate_window(fake: FakeGitHub, caller: Caller, resource: str, now: float) -> RateWindow:
+def rate_window(fake: FakeGitHubState, caller: Caller, resource: str, now: float) -> RateWindow:
     """The caller's current window in ``resource`` (a new one once the last has reset)."""
     if isinstance(caller, InstallationCaller):
         key, limit = ("installation", caller.installation.id, resource), INSTALLATION_LIMIT
@@ -77,7 +77,7 @@ def rate_window(fake: FakeGitHub, caller: Caller, resource: str, now: float) -> 
     return window
 
 
-def caller_description(fake: FakeGitHub, caller: Caller) -> str:
+def caller_description(fake: FakeGitHubState, caller: Caller) -> str:
     if isinstance(caller, InstallationCaller):
         return f"installation ID {caller.installation.id}"
     if isinstance(caller, AppCaller):
@@ -85,7 +85,9 @@ def caller_description(fake: FakeGitHub, caller: Caller) -> str:
     return "your IP address"
 
 
-def primary_limit(fake: FakeGitHub, window: RateWindow, caller: Caller, resource: str) -> ApiError:
+def primary_limit(
+    fake: FakeGitHubState, window: RateWindow, caller: Caller, resource: str
+) -> ApiError:
     return primary_limit_error(
         limit=window.limit,
         used=window.used,
@@ -95,7 +97,7 @@ def primary_limit(fake: FakeGitHub, window: RateWindow, caller: Caller, resource
     )
 
 
-def take_fault(fake: FakeGitHub, method: str, path: str) -> Fault | RandomFault | None:
+def take_fault(fake: FakeGitHubState, method: str, path: str) -> Fault | RandomFault | None:
     """The fault that strikes this request, or None.
 
     Counted faults first (the first pending match, with one use consumed); then each matching random

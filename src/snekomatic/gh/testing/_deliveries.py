@@ -9,34 +9,27 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
 
-from snekomatic.gh.testing._model import FakeDelivery, FakeInstallation, FakeRepo
-from snekomatic.gh.testing._webhooks import send_webhook
+from snekomatic.gh.testing._model import (
+    DeliveryExchange,
+    FakeDelivery,
+    FakeInstallation,
+    FakeRepo,
+)
+from snekomatic.gh.webhook_sender import DELIVERY_TIMEOUT_SECONDS, send_webhook
 
 if TYPE_CHECKING:
-    from snekomatic.gh.testing._fake import FakeGitHub
+    from snekomatic.gh.testing._state import FakeGitHubState
 
 HOOK_ID = 1
-# "GitHub expects a 2XX response within 10 seconds"; slower receivers are logged as timed out.
-DELIVERY_TIMEOUT_SECONDS = 10.0
-
-
-@dataclass
-class Exchange:
-    """What went over the wire for one delivery attempt (GET /app/hook/deliveries/{id} shows it)."""
-
-    request_headers: dict[str, str] = field(default_factory=dict)
-    response_headers: dict[str, str] = field(default_factory=dict)
-    response_body: str = ""
 
 
 async def emit(
-    fake: FakeGitHub,
+    fake: FakeGitHubState,
     event: str,
     payload: dict[str, Any],
     *,
@@ -60,7 +53,7 @@ async def emit(
     return delivery
 
 
-async def redeliver(fake: FakeGitHub, original: FakeDelivery) -> FakeDelivery:
+async def redeliver(fake: FakeGitHubState, original: FakeDelivery) -> FakeDelivery:
     """A new attempt of ``original``: same guid and payload, ``redelivery=True``, sent if a URL is set."""
     attempt = dataclasses.replace(
         original,
@@ -77,12 +70,14 @@ async def redeliver(fake: FakeGitHub, original: FakeDelivery) -> FakeDelivery:
     return attempt
 
 
-async def send(fake: FakeGitHub, delivery: FakeDelivery, url: str) -> None:
+async def send(fake: FakeGitHubState, delivery: FakeDelivery, url: str) -> None:
     """Sign and POST ``delivery`` to ``url`` and write the outcome onto it. A checkpoint."""
-    exchange = Exchange()
+    exchange = DeliveryExchange()
     fake.delivery_exchanges[delivery.id] = exchange
     started = anyio.current_time()
     response: httpx.Response | None = None
+    # GitHub expects a 2XX response within DELIVERY_TIMEOUT_SECONDS; slower receivers are logged as
+    # timed out.
     with anyio.move_on_after(DELIVERY_TIMEOUT_SECONDS) as scope:
         try:
             response = await send_webhook(

@@ -165,3 +165,26 @@ class FakeDelivery:
     duration: float = 0.0
     redelivery: bool = False
     throttled_at: float | None = None
+
+
+@dataclass(kw_only=True)
+class DeliveryExchange:
+    """What went over the wire for one delivery attempt (GET /app/hook/deliveries/{id} shows it)."""
+
+    request_headers: dict[str, str] = field(default_factory=dict)
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str = ""
+
+
+@dataclass(kw_only=True)
+class RecordedRequest:
+    """One request the fake received. ``headers`` are lowercased; ``authorization`` keeps only its scheme
+    (``"Bearer"``, ``"token"``), never the credential. ``status`` is what the fake answered."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+    time: float
+    status: int | None = None

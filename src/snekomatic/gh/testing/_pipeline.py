@@ -22,11 +22,11 @@ from starlette.routing import Route
 from snekomatic.gh.testing import _access
 from snekomatic.gh.testing._auth import AppCaller, Caller, InstallationCaller
 from snekomatic.gh.testing._faults import fault_error
-from snekomatic.gh.testing._model import FakeInstallation, FakeUser
+from snekomatic.gh.testing._model import FakeInstallation, FakeUser, RecordedRequest
 from snekomatic.gh.testing._replies import ApiError, Reply, not_accessible, not_found
 
 if TYPE_CHECKING:
-    from snekomatic.gh.testing._fake import FakeGitHub
+    from snekomatic.gh.testing._state import FakeGitHubState
 
 Auth = Literal["app", "installation", "any"]
 Handler = Callable[["Call"], Awaitable[Reply]]
@@ -40,24 +40,10 @@ JWT_REQUIRED = "A JSON web token could not be decoded"
 
 
 @dataclass(kw_only=True)
-class RecordedRequest:
-    """One request the fake received. ``headers`` are lowercased; ``authorization`` keeps only its scheme
-    (``"Bearer"``, ``"token"``), never the credential. ``status`` is what the fake answered."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    json: Any
-    time: float
-    status: int | None = None
-
-
-@dataclass(kw_only=True)
 class Call:
     """What a route handler sees: the parsed request, who sent it, and the fake."""
 
-    fake: FakeGitHub
+    fake: FakeGitHubState
     method: str
     path: str
     path_params: Mapping[str, Any]
@@ -136,7 +122,9 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in wanted or etag.removeprefix("W/") in wanted
 
 
-async def _answer(fake: FakeGitHub, request: Request, handler: Handler, auth: Auth) -> Response:
+async def _answer(
+    fake: FakeGitHubState, request: Request, handler: Handler, auth: Auth
+) -> Response:
     now = fake.now()
     request_id = _request_id()
     raw = await request.body()
@@ -225,7 +213,9 @@ async def _answer(fake: FakeGitHub, request: Request, handler: Handler, auth: Au
     return Response(content=content, status_code=status, headers=headers)
 
 
-def api_route(fake: FakeGitHub, method: str, path: str, handler: Handler, *, auth: Auth) -> Route:
+def api_route(
+    fake: FakeGitHubState, method: str, path: str, handler: Handler, *, auth: Auth
+) -> Route:
     """A Starlette route that runs ``handler`` through the fake's request pipeline."""
 
     async def endpoint(request: Request) -> Response:
@@ -237,7 +227,7 @@ def api_route(fake: FakeGitHub, method: str, path: str, handler: Handler, *, aut
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
-def fallback_route(fake: FakeGitHub) -> Route:
+def fallback_route(fake: FakeGitHubState) -> Route:
     """Everything no route claims: GitHub's JSON 404, still recorded, rate limited and faultable."""
 
     async def unknown(call: Call) -> Reply:

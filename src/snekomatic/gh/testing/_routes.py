@@ -14,11 +14,11 @@ from snekomatic.gh.testing import (
     _routes_teams,
     _simulator,
 )
-from snekomatic.gh.testing._fake import FakeGitHub
 from snekomatic.gh.testing._pipeline import fallback_route
+from snekomatic.gh.testing._state import FakeGitHubState
 
 
-def build_app(fake: FakeGitHub) -> Starlette:
+def build_app(fake: FakeGitHubState) -> Starlette:
     """A Starlette app serving ``fake``; routes read and change the fake's state directly."""
     routes = [
         *_routes_app.routes(fake),

@@ -8,8 +8,7 @@ from typing import Any
 from starlette.routing import Route
 
 from snekomatic.gh.testing import _access, _deliveries
-from snekomatic.gh.testing._fake import FakeGitHub
-from snekomatic.gh.testing._model import FakeDelivery, FakeInstallation
+from snekomatic.gh.testing._model import DeliveryExchange, FakeDelivery, FakeInstallation
 from snekomatic.gh.testing._payloads import installation_json, repository_json, user_json
 from snekomatic.gh.testing._pipeline import Call, api_route
 from snekomatic.gh.testing._replies import (
@@ -21,6 +20,7 @@ from snekomatic.gh.testing._replies import (
     page_params,
     paginate,
 )
+from snekomatic.gh.testing._state import FakeGitHubState
 
 
 def _installation(call: Call, installation_id: int) -> FakeInstallation:
@@ -173,7 +173,7 @@ def _delivery(call: Call) -> FakeDelivery:
 
 async def get_delivery(call: Call) -> Reply:
     delivery = _delivery(call)
-    exchange = call.fake.delivery_exchanges.get(delivery.id, _deliveries.Exchange())
+    exchange = call.fake.delivery_exchanges.get(delivery.id, DeliveryExchange())
     body = _delivery_json(delivery)
     body["url"] = call.fake.webhook_url or ""
     body["request"] = {"headers": exchange.request_headers, "payload": delivery.payload}
@@ -233,7 +233,7 @@ async def graphql(call: Call) -> Reply:
     return Reply(200, {"data": data})
 
 
-def routes(fake: FakeGitHub) -> list[Route]:
+def routes(fake: FakeGitHubState) -> list[Route]:
     return [
         api_route(fake, "GET", "/app", get_app, auth="app"),
         api_route(fake, "GET", "/app/installations", list_installations, auth="app"),

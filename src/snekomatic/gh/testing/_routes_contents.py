@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from snekomatic.gh.testing._fake import FakeGitHub
 from snekomatic.gh.testing._files import content_json
 from snekomatic.gh.testing._pipeline import Call, api_route
 from snekomatic.gh.testing._replies import ApiError, Reply, not_found
+from snekomatic.gh.testing._state import FakeGitHubState
 
 
 async def get_content(call: Call) -> Reply:
@@ -49,7 +49,7 @@ async def get_content(call: Call) -> Reply:
     return Reply(200, listing)
 
 
-def routes(fake: FakeGitHub) -> list[Route]:
+def routes(fake: FakeGitHubState) -> list[Route]:
     return [
         api_route(
             fake,

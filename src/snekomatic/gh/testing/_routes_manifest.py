@@ -33,12 +33,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from snekomatic.gh.testing._fake import FakeGitHub
 from snekomatic.gh.testing._keys import new_private_key, public_key_pem
 from snekomatic.gh.testing._model import FakeUser
 from snekomatic.gh.testing._payloads import user_json
 from snekomatic.gh.testing._pipeline import Call, api_route
 from snekomatic.gh.testing._replies import Reply, iso8601, not_found
+from snekomatic.gh.testing._state import FakeGitHubState
 
 __all__ = ["CODE_LIFETIME", "FakeManifestApp", "manifest_apps", "routes"]
 
@@ -81,14 +81,14 @@ class _Registry:
     next_id: int = _FIRST_APP_ID
 
 
-_REGISTRIES: weakref.WeakKeyDictionary[FakeGitHub, _Registry] = weakref.WeakKeyDictionary()
+_REGISTRIES: weakref.WeakKeyDictionary[FakeGitHubState, _Registry] = weakref.WeakKeyDictionary()
 
 
-def _registry(fake: FakeGitHub) -> _Registry:
+def _registry(fake: FakeGitHubState) -> _Registry:
     return _REGISTRIES.setdefault(fake, _Registry())
 
 
-def manifest_apps(fake: FakeGitHub) -> list[FakeManifestApp]:
+def manifest_apps(fake: FakeGitHubState) -> list[FakeManifestApp]:
     """The apps created from manifests on ``fake``, oldest first."""
     return list(_registry(fake).apps)
 
@@ -106,7 +106,7 @@ class _Refused(Exception):
         self.message = message
 
 
-def _check_manifest(fake: FakeGitHub, raw: str | None) -> dict[str, Any]:
+def _check_manifest(fake: FakeGitHubState, raw: str | None) -> dict[str, Any]:
     if not raw:
         raise _Refused(422, "manifest is missing")
     try:
@@ -144,7 +144,7 @@ def _with_query(url: str, params: dict[str, str]) -> str:
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
-def _owner(fake: FakeGitHub, org_login: str | None) -> FakeUser:
+def _owner(fake: FakeGitHubState, org_login: str | None) -> FakeUser:
     if org_login is not None:
         org = fake.orgs.get(org_login.lower())
         if org is None:
@@ -155,7 +155,7 @@ def _owner(fake: FakeGitHub, org_login: str | None) -> FakeUser:
 
 
 def create_app(
-    fake: FakeGitHub, manifest: dict[str, Any], *, owner: FakeUser, state: str | None
+    fake: FakeGitHubState, manifest: dict[str, Any], *, owner: FakeUser, state: str | None
 ) -> FakeManifestApp:
     """Register an app from a checked ``manifest`` and give it a one-time code (not yet converted)."""
     registry = _registry(fake)
@@ -188,7 +188,7 @@ async def _read_form(request: Request) -> dict[str, str]:
     return fields
 
 
-def _new_app_page(fake: FakeGitHub, *, for_org: bool) -> Route:
+def _new_app_page(fake: FakeGitHubState, *, for_org: bool) -> Route:
     async def endpoint(request: Request) -> Response:
         fields = await _read_form(request)
         state = request.query_params.get("state")
@@ -208,7 +208,7 @@ def _new_app_page(fake: FakeGitHub, *, for_org: bool) -> Route:
     return Route(path, endpoint, methods=["GET", "POST"], name=f"new app {path}")
 
 
-def _switch_to(fake: FakeGitHub, app: FakeManifestApp) -> None:
+def _switch_to(fake: FakeGitHubState, app: FakeManifestApp) -> None:
     fake.app_id = app.id
     fake.app_slug = app.slug
     fake.webhook_secret = app.webhook_secret
@@ -217,7 +217,7 @@ def _switch_to(fake: FakeGitHub, app: FakeManifestApp) -> None:
     fake.bot = bot if bot is not None else fake.add_user(f"{app.slug}[bot]", type="Bot")
 
 
-def _find_live_code(fake: FakeGitHub, code: str, now: float) -> FakeManifestApp:
+def _find_live_code(fake: FakeGitHubState, code: str, now: float) -> FakeManifestApp:
     for app in _registry(fake).apps:
         if secrets.compare_digest(app.code.encode(), code.encode()):
             if app.converted or now >= app.created_at + CODE_LIFETIME:
@@ -258,7 +258,7 @@ async def convert(call: Call) -> Reply:
     )
 
 
-def routes(fake: FakeGitHub) -> list[Route]:
+def routes(fake: FakeGitHubState) -> list[Route]:
     return [
         _new_app_page(fake, for_org=False),
         _new_app_page(fake, for_org=True),

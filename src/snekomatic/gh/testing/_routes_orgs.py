@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from snekomatic.gh.testing._fake import FakeGitHub
 from snekomatic.gh.testing._model import FakeOrg, FakeUser
 from snekomatic.gh.testing._payloads import org_json, user_json
 from snekomatic.gh.testing._pipeline import Call, api_route
@@ -16,6 +15,7 @@ from snekomatic.gh.testing._replies import (
     paginate,
     validation_failed,
 )
+from snekomatic.gh.testing._state import FakeGitHubState
 
 DAY_SECONDS = 24 * 3600.0
 ALREADY_MEMBER = "Invitee is already a part of this organization"
@@ -159,7 +159,7 @@ async def list_invitations(call: Call) -> Reply:
     return Reply(200, page, headers)
 
 
-def routes(fake: FakeGitHub) -> list[Route]:
+def routes(fake: FakeGitHubState) -> list[Route]:
     return [
         api_route(fake, "GET", "/users/{username}", get_user, auth="any"),
         api_route(fake, "GET", "/orgs/{org}", get_org, auth="installation"),

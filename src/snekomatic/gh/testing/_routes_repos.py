@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from snekomatic.gh.testing._fake import FakeGitHub
 from snekomatic.gh.testing._model import FakeComment, FakeIssue, FakeRepo, FakeUser
 from snekomatic.gh.testing._payloads import (
     comment_json,
@@ -15,6 +14,7 @@ from snekomatic.gh.testing._payloads import (
 from snekomatic.gh.testing._pipeline import Auth, Call, api_route
 from snekomatic.gh.testing._render import reaction_json
 from snekomatic.gh.testing._replies import ApiError, Reply, not_found, paginate, validation_failed
+from snekomatic.gh.testing._state import FakeGitHubState
 
 # https://docs.github.com/en/rest/reactions/reactions#about-reactions
 REACTION_CONTENTS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
@@ -160,7 +160,7 @@ async def react_to_comment(call: Call) -> Reply:
     return _react(call, "comment", comment.id, comment.reactions)
 
 
-def routes(fake: FakeGitHub) -> list[Route]:
+def routes(fake: FakeGitHubState) -> list[Route]:
     base = "/repos/{owner}/{repo}"
     auth: Auth = "installation"
     return [

@@ -14,11 +14,11 @@ from collections.abc import Callable
 
 from starlette.routing import Route
 
-from snekomatic.gh.testing._fake import FakeGitHub
 from snekomatic.gh.testing._model import FakeIssue
 from snekomatic.gh.testing._payloads import issue_json
 from snekomatic.gh.testing._pipeline import Call, api_route
 from snekomatic.gh.testing._replies import Reply, paginate, validation_failed
+from snekomatic.gh.testing._state import FakeGitHubState
 
 Test = Callable[[Call, FakeIssue], bool]
 
@@ -95,5 +95,5 @@ async def search_issues(call: Call) -> Reply:
     return Reply(200, body, headers)
 
 
-def routes(fake: FakeGitHub) -> list[Route]:
+def routes(fake: FakeGitHubState) -> list[Route]:
     return [api_route(fake, "GET", "/search/issues", search_issues, auth="installation")]

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from snekomatic.gh.testing._fake import FakeGitHub
 from snekomatic.gh.testing._pipeline import Call, api_route
 from snekomatic.gh.testing._replies import Reply, not_found
+from snekomatic.gh.testing._state import FakeGitHubState
 from snekomatic.gh.testing._teams import team_json
 
 
@@ -24,7 +24,7 @@ async def get_team(call: Call) -> Reply:
     return Reply(200, team_json(team, api_url=call.api))
 
 
-def routes(fake: FakeGitHub) -> list[Route]:
+def routes(fake: FakeGitHubState) -> list[Route]:
     return [
         api_route(fake, "GET", "/orgs/{org}/teams/{team_slug}", get_team, auth="installation"),
     ]

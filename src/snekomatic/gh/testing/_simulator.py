@@ -25,7 +25,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 import anyio
@@ -35,10 +35,11 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from snekomatic.gh.testing._fake import FakeGitHub
+from snekomatic.gh.testing import _actions, _deliveries
 from snekomatic.gh.testing._model import FakeOrg, FakePullRequest, FakeRepo, FakeUser
 from snekomatic.gh.testing._payloads import pull_request_payload
 from snekomatic.gh.testing._simulator_page import render_page, render_state_html
+from snekomatic.gh.testing._state import FakeGitHubState
 
 __all__ = ["PAGE_PATH", "ChangeFeed", "install_change_feed", "routes", "simulator_state"]
 
@@ -106,7 +107,14 @@ class _NotifyWrites:
             self.feed.bump()
 
 
-def install_change_feed(fake: FakeGitHub) -> ChangeFeed:
+class Served(Protocol):
+    """What :func:`install_change_feed` needs: a fake with its ASGI app (a ``FakeGitHubState``)."""
+
+    @property
+    def asgi(self) -> ASGIApp: ...
+
+
+def install_change_feed(fake: Served) -> ChangeFeed:
     """A :class:`ChangeFeed` bumped by every write ``fake`` answers from now on.
 
     Call it before the fake serves its first request; raises ``RuntimeError`` afterwards (Starlette
@@ -127,7 +135,7 @@ def _reactions(reactions: list[tuple[FakeUser, str]]) -> list[dict[str, str]]:
     return [{"user": user.login, "content": content} for user, content in reactions]
 
 
-def _pull_json(fake: FakeGitHub, pr: FakePullRequest) -> dict[str, Any]:
+def _pull_json(fake: FakeGitHubState, pr: FakePullRequest) -> dict[str, Any]:
     state = "merged" if pr.merged else pr.issue.state
     return {
         "number": pr.number,
@@ -151,7 +159,7 @@ def _pull_json(fake: FakeGitHub, pr: FakePullRequest) -> dict[str, Any]:
     }
 
 
-def _org_json(fake: FakeGitHub, org: FakeOrg) -> dict[str, Any]:
+def _org_json(fake: FakeGitHubState, org: FakeOrg) -> dict[str, Any]:
     return {
         "login": org.login,
         "installed": fake.installation_for(org.account) is not None,
@@ -165,7 +173,7 @@ def _org_json(fake: FakeGitHub, org: FakeOrg) -> dict[str, Any]:
     }
 
 
-def simulator_state(fake: FakeGitHub) -> dict[str, Any]:
+def simulator_state(fake: FakeGitHubState) -> dict[str, Any]:
     """What the page shows, as JSON-ready data. Pure: reads ``fake``, changes nothing.
 
     Keys: ``app`` (slug, bot login, webhook URL), ``users`` (people and bots, not organizations),
@@ -232,21 +240,21 @@ def _text(fields: dict[str, Any], name: str, *, default: str | None = None) -> s
     return value
 
 
-def _user(fake: FakeGitHub, login: str) -> FakeUser:
+def _user(fake: FakeGitHubState, login: str) -> FakeUser:
     user = fake.users.get(login.lower())
     if user is None or user.type == "Organization":
         raise SimulatorError(422, f"no user {login!r}")
     return user
 
 
-def _repo(fake: FakeGitHub, full_name: str) -> FakeRepo:
+def _repo(fake: FakeGitHubState, full_name: str) -> FakeRepo:
     repo = fake.repos.get(full_name.lower())
     if repo is None:
         raise SimulatorError(404, f"no repository {full_name!r}")
     return repo
 
 
-def _pull(fake: FakeGitHub, request: Request) -> FakePullRequest:
+def _pull(fake: FakeGitHubState, request: Request) -> FakePullRequest:
     params = request.path_params
     repo = _repo(fake, f"{params['owner']}/{params['repo']}")
     pr = fake.pulls.get((repo.id, int(params["number"])))
@@ -255,7 +263,7 @@ def _pull(fake: FakeGitHub, request: Request) -> FakePullRequest:
     return pr
 
 
-async def open_pull(fake: FakeGitHub, request: Request) -> dict[str, Any]:
+async def open_pull(fake: FakeGitHubState, request: Request) -> dict[str, Any]:
     fields = await _fields(request)
     repo = _repo(fake, _text(fields, "repo"))
     author = _user(fake, _text(fields, "author"))
@@ -266,37 +274,35 @@ async def open_pull(fake: FakeGitHub, request: Request) -> dict[str, Any]:
     installation = fake.installation_for(repo.owner)
     if installation is not None:
         payload = pull_request_payload(
-            pr, action="opened", sender=author, installation=installation, api_url=_api_url(fake)
+            pr, action="opened", sender=author, installation=installation, api_url=fake.api_url()
         )
-        await fake.emit_webhook("pull_request", payload, installation=installation, repo=repo)
+        await _deliveries.emit(fake, "pull_request", payload, installation=installation, repo=repo)
     return _pull_json(fake, pr)
 
 
-async def merge_pull(fake: FakeGitHub, request: Request) -> dict[str, Any]:
+async def merge_pull(fake: FakeGitHubState, request: Request) -> dict[str, Any]:
     pr = _pull(fake, request)
     merged_by = _user(fake, _text(await _fields(request), "merged_by"))
     if pr.merged or pr.issue.state != "open":
         raise SimulatorError(405, "Pull Request is not mergeable")
-    await fake.merge_pull_request(pr, merged_by=merged_by)
+    await _actions.merge_pull_request(fake, pr, merged_by=merged_by)
     return _pull_json(fake, pr)
 
 
-async def comment(fake: FakeGitHub, request: Request) -> dict[str, Any]:
+async def comment(fake: FakeGitHubState, request: Request) -> dict[str, Any]:
     pr = _pull(fake, request)
     fields = await _fields(request)
     author = _user(fake, _text(fields, "author"))
-    created = await fake.add_comment(pr.repo, pr.number, author=author, body=_text(fields, "body"))
+    created = await _actions.add_comment(
+        fake, pr.repo, pr.number, author=author, body=_text(fields, "body")
+    )
     return {"id": created.id, "author": author.login, "body": created.body}
 
 
-def _api_url(fake: FakeGitHub) -> str:
-    return fake.base_url or "https://api.github.com"
+Action = Callable[[FakeGitHubState, Request], Awaitable[dict[str, Any]]]
 
 
-Action = Callable[[FakeGitHub, Request], Awaitable[dict[str, Any]]]
-
-
-def _action(fake: FakeGitHub, act: Action) -> Callable[[Request], Awaitable[Response]]:
+def _action(fake: FakeGitHubState, act: Action) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         is_json = request.headers.get("content-type", "").startswith("application/json")
         try:
@@ -312,7 +318,7 @@ def _action(fake: FakeGitHub, act: Action) -> Callable[[Request], Awaitable[Resp
     return endpoint
 
 
-def routes(fake: FakeGitHub) -> list[Route]:
+def routes(fake: FakeGitHubState) -> list[Route]:
     """The simulator's routes, for the fake's route table."""
 
     async def page(request: Request) -> Response:

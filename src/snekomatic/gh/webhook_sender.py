@@ -1,7 +1,9 @@
-"""Sign and deliver webhooks the way GitHub does, to test a receiver without GitHub.
+"""Sign and deliver webhooks the way GitHub does: to replay a recorded delivery to a running receiver,
+or to test one without GitHub.
 
-``build_webhook_request`` is pure (payload in, headers and body bytes out); ``send_webhook`` POSTs what
-it builds. Headers follow GitHub's "Delivery headers" reference:
+``build_webhook_request`` is pure (payload in, headers and body bytes out; the signature is
+:func:`snekomatic.gh.sansio.signature_for`); ``send_webhook`` POSTs what it builds through the client
+layer's HTTP client. Headers follow GitHub's "Delivery headers" reference:
 https://docs.github.com/en/webhooks/webhook-events-and-payloads#delivery-headers
 Only ``X-Hub-Signature-256`` is sent: the legacy sha1 ``X-Hub-Signature`` is not, since snekomatic
 rejects it anyway.
@@ -12,14 +14,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote_plus
 
-import httpx
-
+from snekomatic.gh.client import HTTPClient, HTTPResponse, new_http_client
 from snekomatic.gh.sansio import signature_for
 
 __all__ = [
+    "DELIVERY_TIMEOUT_SECONDS",
     "FORM_CONTENT_TYPE",
     "JSON_CONTENT_TYPE",
     "WEBHOOK_USER_AGENT",
@@ -27,13 +29,13 @@ __all__ = [
     "send_webhook",
 ]
 
-JSON_CONTENT_TYPE = "application/json"
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-WEBHOOK_USER_AGENT = "GitHub-Hookshot/fake"  # GitHub sends "GitHub-Hookshot/<short hash>"
+JSON_CONTENT_TYPE: Final = "application/json"
+FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
+WEBHOOK_USER_AGENT: Final = "GitHub-Hookshot/fake"  # GitHub sends "GitHub-Hookshot/<short hash>"
 
 # GitHub gives a receiver 10 seconds to answer before it records the delivery as failed.
 # https://docs.github.com/en/webhooks/using-webhooks/best-practices-for-using-webhooks
-DELIVERY_TIMEOUT_SECONDS = 10.0
+DELIVERY_TIMEOUT_SECONDS: Final = 10.0
 
 
 def build_webhook_request(
@@ -93,9 +95,9 @@ async def send_webhook(
     hook_id: int = 1,
     installation_target_id: int | None = None,
     installation_target_type: str = "integration",
-    http: httpx.AsyncClient | None = None,
+    http: HTTPClient | None = None,
     content_type: str = JSON_CONTENT_TYPE,
-) -> httpx.Response:
+) -> HTTPResponse:
     """POST one signed delivery of ``payload`` as ``event`` to ``url``, and return the response.
 
     The request is exactly what :func:`build_webhook_request` builds; ``delivery_id`` defaults to a
@@ -103,8 +105,9 @@ async def send_webhook(
     ``response.request.headers["X-GitHub-Delivery"]``. Any status is returned, not raised: judging the
     answer is the caller's business.
 
-    Uses ``http`` when given (its base URL, transport and timeouts apply), otherwise a short-lived
-    client that ignores proxy environment variables and, like GitHub, gives up after 10 seconds.
+    Uses ``http`` (an ``httpx.AsyncClient``) when given: its base URL, transport and timeouts apply.
+    Otherwise a short-lived client like :func:`~snekomatic.gh.client.new_http_client`'s (no proxy
+    from the environment, no redirects followed) that, like GitHub, gives up after 10 seconds.
 
     Raises ``ValueError`` for an unsupported ``content_type``, and ``httpx.TransportError`` (e.g.
     ``ConnectError``, ``ReadTimeout``) when no answer arrives. A checkpoint; cancelling it abandons
@@ -123,5 +126,5 @@ async def send_webhook(
     )
     if http is not None:
         return await http.post(url, content=body, headers=headers)
-    async with httpx.AsyncClient(trust_env=False, timeout=DELIVERY_TIMEOUT_SECONDS) as client:
+    async with new_http_client(timeout=DELIVERY_TIMEOUT_SECONDS) as client:
         return await client.post(url, content=body, headers=headers)
