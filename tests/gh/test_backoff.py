@@ -39,7 +39,7 @@ def test_backoff_is_the_gh_clients_formula(attempt: int, base: float, cap: float
 def test_backoff_is_the_inbox_workers_formula_one_attempt_later(
     attempts: int, base: float, cap: float
 ) -> None:
-    # inbox's retry_delay(attempts, policy) counts failed attempts from 1, so it is attempts - 1 here.
+    # The inbox counts failed attempts from 1 (the first retry waits the base): attempts - 1 here.
     before = min(base * math.pow(2, attempts - 1), cap)
 
     assert exponential_backoff(attempts - 1, base=base, cap=cap) == before

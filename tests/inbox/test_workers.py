@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -12,7 +13,7 @@ import trio
 import trio.testing
 
 from snekomatic.gh.errors import NotFound
-from snekomatic.inbox import Doorbell, WorkerPolicy, Workers, retry_delay
+from snekomatic.inbox import Doorbell, WorkerPolicy, Workers
 from snekomatic.inbox._workers import ERROR_DESCRIPTION_MAX, SETTLE_RETRY_DELAYS, describe_error
 from tests.inbox.memory_queue import FlakyQueue, Item, MemoryQueue, QueueDown
 
@@ -49,11 +50,25 @@ async def idle(workers: Workers) -> AsyncIterator[None]:
             await workers.stop()
 
 
-def test_retry_delay_grows_exponentially_and_is_capped() -> None:
-    delays = [retry_delay(n, POLICY) for n in range(1, 15)]
-    assert delays[:4] == [10, 20, 40, 80]
-    assert delays == sorted(delays)
-    assert max(delays) == 3600
+async def test_retries_wait_twice_as_long_each_time_up_to_the_cap(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    queue = MemoryQueue(1)
+    attempts_at: list[float] = []
+    policy = dataclasses.replace(POLICY, backoff_base=10, backoff_max=30, max_attempts=5)
+
+    async def process(item: Item) -> None:
+        attempts_at.append(trio.current_time())
+        raise RuntimeError("GitHub said 502")
+
+    workers = Workers(queue, process, count=1, name="w", policy=policy)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(workers.run)
+        while queue.items[1].status != "dead":  # noqa: ASYNC110 - the memory queue has no event
+            await trio.sleep(1)
+        await workers.stop()
+    gaps = [round(b - a) for a, b in itertools.pairwise(attempts_at)]
+    assert gaps == [10, 20, 30, 30]
 
 
 async def test_four_workers_process_each_delivery_exactly_once(

@@ -15,7 +15,7 @@ import anyio
 import structlog
 
 from snekomatic.features._errors import MissingPermission
-from snekomatic.gh import comments
+from snekomatic.gh import comments, exponential_backoff
 from snekomatic.gh.client import GitHubClient
 from snekomatic.gh.errors import Forbidden, NotFound
 
@@ -31,7 +31,7 @@ _COMMENTS_ENDPOINT: Final = "POST /repos/{owner}/{repo}/issues/{number}/comments
 
 #: Waits before retrying a 404 for an object a webhook just announced: GitHub's API can lag its
 #: webhooks by a moment (the original bot slept 1 s before every event; we wait only when needed).
-NOT_FOUND_RETRY_DELAYS: Final = (0.5, 1.0, 2.0)
+NOT_FOUND_RETRY_DELAYS: Final = tuple(exponential_backoff(n, base=0.5, cap=2.0) for n in range(3))
 
 T = TypeVar("T")
 log = structlog.get_logger("snekomatic.features")

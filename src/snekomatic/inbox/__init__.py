@@ -11,7 +11,6 @@ from snekomatic.inbox._workers import DeliveryQueue as DeliveryQueue
 from snekomatic.inbox._workers import Doorbell as Doorbell
 from snekomatic.inbox._workers import WorkerPolicy as WorkerPolicy
 from snekomatic.inbox._workers import Workers as Workers
-from snekomatic.inbox._workers import retry_delay as retry_delay
 
 __all__ = [
     "DatabaseClock",
@@ -25,5 +24,4 @@ __all__ = [
     "Workers",
     "delivery_processor",
     "reap_dead_owners",
-    "retry_delay",
 ]

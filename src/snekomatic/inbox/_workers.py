@@ -11,13 +11,13 @@ get ``grace`` seconds to finish. Whatever is still running then is cancelled and
 from __future__ import annotations
 
 import collections
-import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
 import trio
 
+from snekomatic.gh import exponential_backoff
 from snekomatic.logs import redact
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "WorkerPolicy",
     "Workers",
     "describe_error",
-    "retry_delay",
 ]
 
 
@@ -45,20 +44,9 @@ class WorkerPolicy:
     grace: float = 20.0  # at shutdown, in-flight work may finish within this
 
 
-# Waits between attempts to record a delivery's outcome while the database is unreachable (about
-# 15 s in all); after them, the lease's expiry is the fallback.
-SETTLE_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
-
-
-def retry_delay(attempts: int, policy: WorkerPolicy) -> float:
-    """Seconds to wait before the next attempt after ``attempts`` failed ones (1-based).
-
-    ``backoff_base * 2 ** (attempts - 1)``, capped at ``backoff_max``: never negative, never shrinking.
-    """
-    exponent = max(attempts - 1, 0)
-    if exponent >= 64:
-        return policy.backoff_max
-    return min(policy.backoff_base * math.pow(2, exponent), policy.backoff_max)
+# Waits between attempts to record a delivery's outcome while the database is unreachable (0.5 s
+# doubling to 8 s, about 15 s in all); after them, the lease's expiry is the fallback.
+SETTLE_RETRY_DELAYS = tuple(exponential_backoff(n, base=0.5, cap=8.0) for n in range(5))
 
 
 #: How an attempt ended, once recorded: ``on_settled`` is told (for metrics).
@@ -427,7 +415,12 @@ class Workers(Generic[Claimed]):
                     outcome = "dead"
                     held = await self._queue.dead_letter(delivery.id, owner, describe_error(error))
                 else:
-                    delay = retry_delay(delivery.attempts, self.policy)
+                    # delivery.attempts counts this failed one: the first retry waits the base.
+                    delay = exponential_backoff(
+                        delivery.attempts - 1,
+                        base=self.policy.backoff_base,
+                        cap=self.policy.backoff_max,
+                    )
                     outcome = "retried"
                     held = await self._queue.retry(
                         delivery.id, owner, delay, describe_error(error)
