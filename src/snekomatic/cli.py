@@ -20,8 +20,8 @@ from snekomatic.compose import (
     start_reporting,
 )
 from snekomatic.dev_command import dev
+from snekomatic.inbox import sweep_failed_deliveries
 from snekomatic.inbox._queue import utc_now
-from snekomatic.inbox._sweep import sweep_failed_deliveries
 from snekomatic.logs import configure_logging
 from snekomatic.metrics import Metrics
 from snekomatic.operate_commands import replay, status

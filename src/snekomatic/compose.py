@@ -31,15 +31,15 @@ from snekomatic.inbox import (
     Doorbell,
     GroupCommitIngest,
     ProcessIdentity,
+    StoreQueue,
     WorkerPolicy,
     Workers,
     delivery_processor,
+    describe_error,
     reap_dead_owners,
+    relay_new_deliveries,
+    sweep_periodically,
 )
-from snekomatic.inbox._notify import relay_new_deliveries
-from snekomatic.inbox._queue import StoreQueue
-from snekomatic.inbox._sweep import sweep_periodically
-from snekomatic.inbox._workers import describe_error
 from snekomatic.logs import configure_logging
 from snekomatic.metrics import Metrics
 from snekomatic.sentry import init_sentry, report_delivery_failure
@@ -166,7 +166,7 @@ def delivery_ingest(store: Store) -> GroupCommitIngest[NewDelivery, int | None]:
 def report_failed_attempt(delivery: Delivery, exc: BaseException, last: bool) -> None:
     """The workers' ``on_failure``: one ERROR line naming the root causes, and Sentry.
 
-    The line's ``error`` is :func:`~snekomatic.inbox._workers.describe_error`, the same text as the
+    The line's ``error`` is :func:`~snekomatic.inbox.describe_error`, the same text as the
     delivery's ``last_error``: the handlers' own exceptions, not dispatch's group around them.
     """
     log.error(

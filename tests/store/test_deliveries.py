@@ -276,6 +276,21 @@ def test_known_delivery_ids_lists_only_stored_guids(store: Store) -> None:
     assert store.known_delivery_ids(["a", "c", "b", "a"]) == {"a", "b"}
 
 
+def test_find_delivery_ids_lists_each_hooks_row_of_a_guid(store: Store) -> None:
+    store.insert_deliveries(
+        [new_delivery("a", hook_id=2), new_delivery("b"), new_delivery("a", hook_id=1)]
+    )
+    first, _, second = (d.id for d in reversed(store.list_deliveries()))
+
+    assert store.find_delivery_ids("a") == [first, second]
+
+
+def test_find_delivery_ids_of_an_unknown_guid_is_empty(store: Store) -> None:
+    store.insert_deliveries([new_delivery("a")])
+
+    assert store.find_delivery_ids("b") == []
+
+
 def test_count_by_status_lists_every_status(store: Store) -> None:
     assert store.count_by_status() == dict.fromkeys(DeliveryStatus, 0)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from snekomatic.store import Invitation, Store
+from snekomatic.store import Invitation, Store, ThrottledOrg
 from tests.store.builders import NOW, seconds
 from tests.store.test_concurrency import run_together
 
@@ -111,6 +111,17 @@ def test_list_invitations_filters_by_org(store: Store) -> None:
     assert [i.org_id for i in store.list_invitations(11)] == [11]
 
 
+def test_count_invitations_by_state_counts_every_invitation(store: Store) -> None:
+    for user_id, state in enumerate(["invited", "deferred", "invited", "member"]):
+        store.insert_invitation(invitation(state, user_id=user_id))
+
+    assert store.count_invitations_by_state() == {"invited": 2, "deferred": 1, "member": 1}
+
+
+def test_count_invitations_by_state_of_no_invitation_is_empty(store: Store) -> None:
+    assert store.count_invitations_by_state() == {}
+
+
 def test_first_record_of_an_effect_has_no_previous(store: Store) -> None:
     previous = store.record_effect("comment", "o/r#1", state="posting", data={}, now=NOW)
 
@@ -168,3 +179,25 @@ def test_longer_throttle_extends_the_pause(store: Store) -> None:
     store.throttle_org(10, until=NOW + seconds(3600))
 
     assert store.org_throttled_until(10, now=NOW) == NOW + seconds(3600)
+
+
+def test_throttled_orgs_are_those_paused_at_now_ending_first_first(store: Store) -> None:
+    store.throttle_org(10, until=NOW + seconds(3600))
+    store.throttle_org(11, until=NOW + seconds(60))
+    store.throttle_org(12, until=NOW)  # over at NOW
+
+    assert [paused.org_id for paused in store.list_throttled_orgs(now=NOW)] == [11, 10]
+
+
+def test_throttled_org_is_named_by_its_newest_invitation(store: Store) -> None:
+    store.insert_invitation(invitation(user_id=1, org_login="old-name", updated_at=NOW))
+    store.insert_invitation(
+        invitation(user_id=2, org_login="new-name", updated_at=NOW + seconds(1))
+    )
+    store.throttle_org(10, until=NOW + seconds(60))
+    store.throttle_org(11, until=NOW + seconds(60))
+
+    assert store.list_throttled_orgs(now=NOW) == [
+        ThrottledOrg(org_id=10, org_login="new-name", until=NOW + seconds(60)),
+        ThrottledOrg(org_id=11, org_login=None, until=NOW + seconds(60)),
+    ]

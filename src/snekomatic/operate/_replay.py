@@ -11,18 +11,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import trio
-from sqlalchemy import select
 
-from snekomatic.inbox._workers import describe_error
-from snekomatic.store import (
-    Delivery,
-    DeliveryStatus,
-    DeliverySummary,
-    Store,
-    metadata,
-    run_sync,
-)
-from snekomatic.store._engine import transaction
+from snekomatic.inbox import describe_error
+from snekomatic.store import Delivery, DeliveryStatus, DeliverySummary, Store, run_sync
 
 # --- recorded payload files -----------------------------------------------------------------------
 
@@ -124,14 +115,11 @@ def find_delivery(store: Store, ref: str) -> Delivery:
         if found is None:
             raise UnknownDelivery(f"no stored delivery has id {ref}")
         return found
-    # The Store has no lookup by guid: read the id through its (public) table metadata.
-    table = metadata.tables["deliveries"]
-    with transaction(store.engine, write=False) as conn:
-        ids = list(conn.execute(select(table.c.id).where(table.c.delivery_id == ref)).scalars())
+    ids = store.find_delivery_ids(ref)
     if not ids:
         raise UnknownDelivery(f"no stored delivery has id or guid {ref!r}")
     if len(ids) > 1:
-        listed = ", ".join(str(i) for i in sorted(ids))
+        listed = ", ".join(str(i) for i in ids)
         raise AmbiguousDelivery(f"guid {ref!r} names deliveries {listed}; pass one of those ids")
     found = store.get_delivery(ids[0])
     if found is None:  # deleted in between

@@ -6,24 +6,12 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.errors import GitHubError
-from snekomatic.inbox._workers import describe_error
-from snekomatic.store import (
-    DeliveryStatus,
-    DeliverySummary,
-    Invitation,
-    Store,
-    metadata,
-)
-from snekomatic.store._engine import transaction
+from snekomatic.inbox import describe_error
+from snekomatic.store import DeliveryStatus, DeliverySummary, Invitation, Store
 
 # --- what status reads ----------------------------------------------------------------------------
-
-INVITATION_SAMPLE = 1000
-
 
 @dataclass(frozen=True, kw_only=True)
 class StoreStatus:
@@ -32,28 +20,27 @@ class StoreStatus:
     counts: Mapping[DeliveryStatus, int]
     recent: Sequence[DeliverySummary]
     dead: Sequence[DeliverySummary]
-    invitations: Sequence[Invitation]  # the newest, at most INVITATION_SAMPLE
+    invitation_counts: Mapping[str, int]  # by state, of every invitation
+    invitations: Sequence[Invitation]  # the most recently updated
     paused_orgs: Sequence[tuple[str, dt.datetime]]  # (org login or "#id", paused until)
 
 
 def read_store_status(store: Store, *, now: dt.datetime, limit: int) -> StoreStatus:
-    """Counts, the ``limit`` newest deliveries and dead letters, invitations and paused orgs.
+    """Counts, the ``limit`` newest deliveries and dead letters, invitations (counted by state, and
+    the ``limit`` most recently updated, at least 10) and the organizations paused at ``now``.
 
     Synchronous; raises ``StoreUnavailable``.
     """
-    invitations = store.list_invitations(limit=INVITATION_SAMPLE)
-    logins = {i.org_id: i.org_login for i in invitations}
-    # The Store lists no pauses: read them through its (public) table metadata.
-    table = metadata.tables["org_throttles"]
-    statement = select(table.c.org_id, table.c.until).where(table.c.until > now)
-    with transaction(store.engine, write=False) as conn:
-        pauses = sorted(conn.execute(statement).all(), key=lambda row: row.until)
     return StoreStatus(
         counts=store.count_by_status(),
         recent=store.list_deliveries(limit=limit),
         dead=store.list_deliveries(DeliveryStatus.DEAD, limit=limit),
-        invitations=invitations,
-        paused_orgs=[(logins.get(row.org_id, f"#{row.org_id}"), row.until) for row in pauses],
+        invitation_counts=store.count_invitations_by_state(),
+        invitations=store.list_invitations(limit=max(limit, 10)),
+        paused_orgs=[
+            (paused.org_login or f"#{paused.org_id}", paused.until)
+            for paused in store.list_throttled_orgs(now=now)
+        ],
     )
 
 
@@ -223,12 +210,12 @@ def format_store_status(status: StoreStatus, *, now: dt.datetime, width: int) ->
         )
     else:
         lines.append("  (none)")
-    groups: dict[str, int] = {}
-    for invitation in status.invitations:
-        group = INVITATION_GROUPS.get(invitation.state, invitation.state)
-        groups[group] = groups.get(group, 0) + 1
-    scope = f"newest {INVITATION_SAMPLE}" if len(status.invitations) >= INVITATION_SAMPLE else "all"
-    lines += ["", f"Invitations ({scope}): {_counted(groups)}"]
+    groups = dict.fromkeys(INVITATION_GROUPS.values(), 0)
+    for state, count in sorted(status.invitation_counts.items()):
+        group = INVITATION_GROUPS.get(state, state)
+        groups[group] = groups.get(group, 0) + count
+    groups = {group: count for group, count in groups.items() if count}
+    lines += ["", f"Invitations (all): {_counted(groups)}"]
     shown = [
         [_when(i.updated_at), i.org_login, i.user_login, i.state, i.last_error or ""]
         for i in status.invitations[: len(status.recent) or 10]

@@ -29,6 +29,7 @@ from snekomatic.store._errors import StoreError as StoreError
 from snekomatic.store._errors import StoreUnavailable as StoreUnavailable
 from snekomatic.store._invitations import Effect as Effect
 from snekomatic.store._invitations import Invitation as Invitation
+from snekomatic.store._invitations import ThrottledOrg as ThrottledOrg
 from snekomatic.store._migrate import check_schema as check_schema
 from snekomatic.store._migrate import head_revision as head_revision
 from snekomatic.store._migrate import upgrade as upgrade
@@ -57,6 +58,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "ThrottledOrg",
     "WriteSlot",
     "check_schema",
     "create_store_engine",

@@ -402,6 +402,17 @@ class DeliveryMethods:
         with transaction(self.engine, write=False) as conn:
             return [DeliverySummary(**summary_fields(r)) for r in conn.execute(statement)]
 
+    def find_delivery_ids(self, delivery_id: str) -> list[int]:
+        """The row ids of the deliveries stored under this X-GitHub-Delivery guid, ascending: one per
+        hook that sent it (usually one), none if it is not stored."""
+        statement = (
+            select(deliveries.c.id)
+            .where(deliveries.c.delivery_id == delivery_id)
+            .order_by(deliveries.c.id)
+        )
+        with transaction(self.engine, write=False) as conn:
+            return list(conn.execute(statement).scalars())
+
     def delivery_exists(self, hook_id: int | None, delivery_id: str) -> bool:
         """Whether this (hook id, delivery id) is stored; hook id None means "unknown" (stored 0)."""
         statement = select(deliveries.c.id).where(

@@ -10,12 +10,12 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Row, case, or_, select, update
+from sqlalchemy import Engine, Row, case, func, or_, select, update
 
 from snekomatic.store._engine import dialect_insert, transaction
 from snekomatic.store._tables import effects, invitations, org_throttles
 
-__all__ = ["Effect", "Invitation"]
+__all__ = ["Effect", "Invitation", "ThrottledOrg"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +51,16 @@ class Effect:
     data: Any
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThrottledOrg:
+    """An organization whose invitations are paused until ``until``; ``org_login`` as its newest
+    invitation names it (None if it has none)."""
+
+    org_id: int
+    org_login: str | None
+    until: dt.datetime
 
 
 def _invitation(row: Row[Any]) -> Invitation:
@@ -142,6 +152,12 @@ class InvitationMethods:
         with transaction(self.engine, write=False) as conn:
             return [_invitation(row) for row in conn.execute(statement)]
 
+    def count_invitations_by_state(self) -> dict[str, int]:
+        """How many invitations are in each state (only the states some invitation is in)."""
+        statement = select(invitations.c.state, func.count()).group_by(invitations.c.state)
+        with transaction(self.engine, write=False) as conn:
+            return {state: count for state, count in conn.execute(statement)}
+
     def record_effect(
         self, kind: str, key: str, *, state: str, data: Any, now: dt.datetime
     ) -> Effect | None:
@@ -193,3 +209,20 @@ class InvitationMethods:
         )
         with transaction(self.engine, write=False) as conn:
             return conn.execute(statement).scalar_one_or_none()
+
+    def list_throttled_orgs(self, *, now: dt.datetime) -> list[ThrottledOrg]:
+        """The organizations whose invitations are paused at ``now``, the pause ending first first."""
+        newest_login = (
+            select(invitations.c.org_login)
+            .where(invitations.c.org_id == org_throttles.c.org_id)
+            .order_by(invitations.c.updated_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        statement = (
+            select(org_throttles.c.org_id, newest_login.label("org_login"), org_throttles.c.until)
+            .where(org_throttles.c.until > now)
+            .order_by(org_throttles.c.until, org_throttles.c.org_id)
+        )
+        with transaction(self.engine, write=False) as conn:
+            return [ThrottledOrg(**row._asdict()) for row in conn.execute(statement)]
