@@ -219,7 +219,8 @@ async def _measure_library(fake: FakeGitHub, fake_url: str, workdir: Path, n: in
             user_agent="snekomatic-bench",
             base_url=fake_url,
         ) as app:
-            register_features(app, store, options=FeatureOptions())
+            # SQLite: the database's clock is this machine's.
+            register_features(app, store, options=FeatureOptions(), clock=store.database_now)
 
             async def dispatch(delivery: FakeDelivery) -> None:
                 headers, body = build_webhook_request(

@@ -25,14 +25,18 @@ _BUILD_SERVE = """
 import json, sys
 import snekomatic.cli
 from snekomatic import compose
+from snekomatic.inbox import DatabaseClock
 from snekomatic.metrics import Metrics
 
 settings = compose.settings_or_fail(need_app=True)
 compose.start_reporting(settings)
 store = compose.open_store(settings, migrate=True)
 metrics = Metrics()
-app = compose.bot(settings, store, metrics=metrics)
-compose.build_service(settings, store, app, worker_count=4, sweep=True, metrics=metrics)
+clock = DatabaseClock(store)
+app = compose.bot(settings, store, clock=clock, metrics=metrics)
+compose.build_service(
+    settings, store, app, clock=clock, worker_count=4, sweep=True, metrics=metrics
+)
 from snekomatic.gh.commands import parse_commands
 for body in sys.argv[1:]:
     parse_commands(body)

@@ -25,6 +25,7 @@ from snekomatic.features.backfill import (
     begin_backfill,
 )
 from snekomatic.gh.errors import GitHubError
+from snekomatic.inbox import DatabaseClock
 from snekomatic.logs import configure_logging
 from snekomatic.store import Store, StoreError
 
@@ -123,8 +124,10 @@ def _show(repository: Repository | None) -> str | None:
 async def _run(
     settings: Settings, store: Store, org: str, plan: BackfillPlan, summary: BackfillSummary
 ) -> None:
+    clock = DatabaseClock(store)  # the invitations' rows are read by the deferred sweep's clock
+    await clock.synchronise()
     async with github_app(settings, store=store) as app:
-        run = await begin_backfill(app, store, org, plan=plan, summary=summary)
+        run = await begin_backfill(app, store, org, plan=plan, clock=clock, summary=summary)
         label = f"{'dry run of ' if plan.dry_run else ''}backfill of {run.org.org_login}"
         with click.progressbar(run.repositories, label=label, item_show_func=_show) as bar:
             for repository in bar:

@@ -20,13 +20,13 @@ from snekomatic.compose import (
     start_reporting,
 )
 from snekomatic.dev_command import dev
-from snekomatic.inbox import sweep_failed_deliveries
-from snekomatic.inbox._queue import utc_now
+from snekomatic.inbox import DatabaseClock, sweep_failed_deliveries
 from snekomatic.logs import configure_logging
 from snekomatic.metrics import Metrics
 from snekomatic.operate_commands import replay, status
 from snekomatic.service import stop_on_signals, worker_name
 from snekomatic.setup_command import setup
+from snekomatic.store import run_sync
 
 
 @click.group()
@@ -45,10 +45,12 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     start_reporting(settings)
     store = open_store(settings, migrate=True)
     metrics = Metrics()
+    clock = DatabaseClock(store)
     service = build_service(
         settings,
         store,
-        bot(settings, store, metrics=metrics),
+        bot(settings, store, clock=clock, metrics=metrics),
+        clock=clock,
         worker_count=settings.workers if workers is None else workers,
         sweep=True,
         metrics=metrics,
@@ -72,10 +74,12 @@ def worker(workers: int | None) -> None:
     store = open_store(settings, migrate=True)
     count = settings.workers if workers is None else workers
     metrics = Metrics()
+    clock = DatabaseClock(store)
     service = build_service(
         settings,
         store,
-        bot(settings, store, metrics=metrics),
+        bot(settings, store, clock=clock, metrics=metrics),
+        clock=clock,
         worker_count=max(count, 1),
         sweep=False,
         metrics=metrics,
@@ -116,7 +120,7 @@ def redeliver(since: str, dry_run: bool) -> None:
                 app.app_client,
                 store,
                 owner=worker_name(),
-                now=utc_now(),
+                now=await run_sync(store.database_now),
                 since=window,
                 dry_run=dry_run,
                 lease_ttl=None,  # asked for by a person: no need to wait for the periodic sweep

@@ -6,6 +6,7 @@ wired in one place. Only here, and in the commands, do the layers meet.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import os
 import sys
@@ -138,10 +139,17 @@ def github_app(
     )
 
 
-def bot(settings: Settings, store: Store, *, metrics: Metrics | None = None) -> GitHubApp:
-    """The GitHubApp with the bot's features routed on it."""
+def bot(
+    settings: Settings,
+    store: Store,
+    *,
+    clock: Callable[[], dt.datetime],
+    metrics: Metrics | None = None,
+) -> GitHubApp:
+    """The GitHubApp with the bot's features routed on it; their handlers stamp the store's rows
+    with ``clock``, which must be the service's (:func:`build_service`)."""
     app = github_app(settings, metrics=metrics, store=store)
-    register_features(app, store, options=feature_options(settings))
+    register_features(app, store, options=feature_options(settings), clock=clock)
     return app
 
 
@@ -192,14 +200,20 @@ def build_service(
     store: Store,
     app: GitHubApp,
     *,
+    clock: DatabaseClock,
     worker_count: int,
     sweep: bool,
     metrics: Metrics | None = None,
 ) -> Service:
+    """The service of ``serve`` (``sweep``) or ``worker``, with ``worker_count`` workers.
+
+    ``clock`` is the one clock of the process, the database's: leases, due times and the features'
+    rows (``app`` is :func:`bot` with the same clock) mean the same to every process sharing the
+    database. The service measures it at start-up and every five minutes.
+    """
     doorbell = Doorbell()
     here = ProcessIdentity.current()
     name = here.name
-    clock = DatabaseClock(store)  # leases and due times on the database's clock, for all processes
 
     def on_unavailable(exc: Exception) -> None:
         log.warning("database unavailable", error=str(exc))

@@ -37,6 +37,7 @@ from snekomatic.gh.testing import (
     serve_fake_github,
 )
 from snekomatic.gh.testing._simulator import PAGE_PATH, ChangeFeed, install_change_feed
+from snekomatic.inbox import DatabaseClock
 
 __all__ = [
     "DEFAULT_DATABASE",
@@ -221,8 +222,11 @@ async def run_dev(
         )
         settings = dev_settings(fake, api_url=fake_url, database=database)
         store = await trio.to_thread.run_sync(partial(open_store, settings, migrate=True))
-        async with bot(settings, store) as app:
-            service = build_service(settings, store, app, worker_count=settings.workers, sweep=True)
+        clock = DatabaseClock(store)
+        async with bot(settings, store, clock=clock) as app:
+            service = build_service(
+                settings, store, app, clock=clock, worker_count=settings.workers, sweep=True
+            )
             async with trio.open_nursery() as bot_nursery:
                 binds: list[str] = await bot_nursery.start(
                     partial(service.run, host=options.host, port=options.port, stop=stop)

@@ -7,6 +7,7 @@ inside the commands, so that :mod:`snekomatic.cli` may import this module at any
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import sys
 import uuid
@@ -25,8 +26,7 @@ from snekomatic.compose import (
 )
 from snekomatic.gh import send_webhook
 from snekomatic.gh.errors import GitHubError
-from snekomatic.inbox import delivery_processor
-from snekomatic.inbox._queue import utc_now
+from snekomatic.inbox import DatabaseClock, delivery_processor
 from snekomatic.logs import configure_logging
 from snekomatic.operate import (
     AmbiguousDelivery,
@@ -138,16 +138,18 @@ def _replay_stored(ref: str, *, now: bool) -> None:
         delivery = find_delivery(store, ref)
         label = f"delivery {delivery.id} ({delivery.event}, {delivery.delivery_id})"
         if not now:
-            requeue = requeue_delivery(store, delivery, now=utc_now())
+            requeue = requeue_delivery(store, delivery, now=store.database_now())
             click.echo(f"{label}: {_requeue_message(requeue)}")
             return
         configure_logging(settings.log_level)
 
         async def run() -> None:
-            async with bot(settings, store) as app:
+            clock = DatabaseClock(store)  # the workers of a running bot read its lease by it
+            await clock.synchronise()
+            async with bot(settings, store, clock=clock) as app:
                 process = delivery_processor(app.dispatch)
                 outcome = await run_delivery_now(
-                    store, delivery, process, owner=worker_name(), clock=utc_now
+                    store, delivery, process, owner=worker_name(), clock=clock
                 )
             if not outcome.ran:
                 message = (
@@ -189,8 +191,8 @@ def status(limit: int, no_github: bool) -> None:
     settings = settings_or_fail(need_app=False)
     store = open_store(settings, migrate=False)
     width = _width()
-    moment = utc_now()
     try:
+        moment = store.database_now()  # the clock the store's times were written by
         report = read_store_status(store, now=moment, limit=limit)
     except StoreError as exc:
         fail(f"the database cannot be used: {exc}")
@@ -216,7 +218,9 @@ def status(limit: int, no_github: bool) -> None:
                 except GitHubError as exc:
                     click.echo(f"  GitHub could not be asked: {type(exc).__name__}: {exc}")
                     return
-                for line in format_installations(states, now=utc_now(), width=width):
+                # GitHub's reset times are on GitHub's clock: this machine's is as near as any.
+                now = dt.datetime.now(dt.UTC)
+                for line in format_installations(states, now=now, width=width):
                     click.echo(line)
             if scope.cancelled_caught:
                 click.echo(f"  GitHub did not answer within {GITHUB_TIMEOUT_SECONDS:.0f}s")

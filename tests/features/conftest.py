@@ -143,8 +143,18 @@ def options() -> FeatureOptions:
 
 
 @pytest.fixture
+def handler_clock() -> Callable[[], dt.datetime]:
+    """The clock the features stamp the store's rows with (in ``serve``, the database's)."""
+    return wall_now
+
+
+@pytest.fixture
 async def world(
-    clock: trio.testing.MockClock, nursery: trio.Nursery, store: Store, options: FeatureOptions
+    clock: trio.testing.MockClock,
+    nursery: trio.Nursery,
+    store: Store,
+    options: FeatureOptions,
+    handler_clock: Callable[[], dt.datetime],
 ) -> AsyncIterator[World]:
     assert trio.lowlevel.current_clock() is clock, "the test must request the `clock` fixture"
     fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key(), clock=wall_clock)
@@ -164,6 +174,6 @@ async def world(
         base_url=base_url,
         clock=wall_clock,
     ) as app:
-        register_features(app, crashing, options=options, clock=wall_clock)
+        register_features(app, crashing, options=options, clock=handler_clock)
         yield World(fake, app, crashing, org, repo, installation, maintainer, contributor, options)
         nursery.cancel_scope.cancel()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import types
 
 import snekomatic.features
@@ -29,6 +30,10 @@ def test_all_lists_exactly_the_public_names() -> None:
     }
 
 
+def _no_clock() -> dt.datetime:
+    raise AssertionError("these tests route events; no handler runs")
+
+
 def _event(event: str, name: str) -> Event:
     payload = load_payload(event, name)
     return Event(
@@ -43,7 +48,7 @@ def _event(event: str, name: str) -> Event:
 
 def test_registered_handlers_answer_merged_pull_requests_and_ping_commands() -> None:
     app = GitHubApp()
-    register_features(app, store=None, options=FeatureOptions())  # type: ignore[arg-type]
+    register_features(app, store=None, options=FeatureOptions(), clock=_no_clock)  # type: ignore[arg-type]
     router = app._router
     closed = router.calls_for(_event("pull_request", "closed"))
     opened = router.calls_for(_event("pull_request", "opened"))

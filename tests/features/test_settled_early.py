@@ -7,6 +7,7 @@ even with a ``/ping`` line put in every body a command could be read from.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,15 @@ from tests.payloads import PAYLOAD_EXAMPLES
 EXAMPLES = sorted(PAYLOAD_EXAMPLES.rglob("*.json"))
 
 
+def _no_clock() -> dt.datetime:
+    raise AssertionError("these tests route events; no handler runs")
+
+
 @pytest.fixture(scope="module", params=[False, True], ids=["default", "org-config"])
 def app(request: pytest.FixtureRequest) -> GitHubApp:
     app = GitHubApp()
     options = FeatureOptions(org_config=request.param)  # org_config routes push events too
-    register_features(app, store=None, options=options)  # type: ignore[arg-type]
+    register_features(app, store=None, options=options, clock=_no_clock)  # type: ignore[arg-type]
     return app
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 
 from snekomatic.features.invite import InvitationStore, handle_merged_pull_request
@@ -20,15 +19,16 @@ def register_features(
     store: InvitationStore,
     *,
     options: FeatureOptions,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], dt.datetime],
     org_config: OrgConfigSource | None = None,
 ) -> None:
     """Route the features' handlers on ``app``: invite on ``pull_request``/``closed``, and ``/ping``.
 
     With ``org_config`` (or ``options.org_config``, which makes one), new invitations follow each
     organization's ``.github/snekomatic.yml`` and ``push`` is routed to ``org_config.note_push``.
-    ``clock`` gives wall-clock epoch seconds for the store's timestamps and the invitation pause (tests
-    inject one). Call it once per app: calling it twice registers every handler twice. Not a checkpoint.
+    ``clock`` gives the time (timezone-aware) the handlers stamp on the store's rows and measure
+    invitation pauses against: the clock every other reader of those rows uses (in ``serve`` and
+    ``worker``, the database's, :class:`snekomatic.inbox.DatabaseClock`). Call it once per app: calling it twice registers every handler twice. Not a checkpoint.
     """
 
     if org_config is None and options.org_config:
@@ -36,9 +36,8 @@ def register_features(
 
     @app.route("pull_request", action="closed")
     async def invite_after_merge(ctx: HandlerContext) -> None:
-        now = dt.datetime.fromtimestamp(clock(), dt.UTC)
         await handle_merged_pull_request(
-            ctx, store=store, options=options, now=now, org_config=org_config
+            ctx, store=store, options=options, now=clock(), org_config=org_config
         )
 
     if org_config is not None:

@@ -25,7 +25,6 @@ all of them (the fake does not sort by ``updated``, so there is no early stop).
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -163,11 +162,13 @@ async def begin_backfill(
     org: str,
     *,
     plan: BackfillPlan,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], dt.datetime],
     summary: BackfillSummary | None = None,
 ) -> BackfillRun:
     """Find the installation on ``org``, carry on its unfinished run or record a new one, and list
     the repositories; walk them with :meth:`BackfillRun.walk`, then call :meth:`BackfillRun.finish`.
+    ``clock`` gives the time stamped on the store's rows: the clock the deferred-invitation sweep
+    reads them by (the database's, :class:`snekomatic.inbox.DatabaseClock`).
 
     Raises :class:`BackfillError` (not installed, not an organization), and GitHub, store or
     transport errors. A checkpoint.
@@ -190,7 +191,7 @@ async def begin_backfill(
     else:
         run_id = uuid.uuid4().hex
         if not plan.dry_run:
-            now = dt.datetime.fromtimestamp(clock(), dt.UTC)
+            now = clock()
             record = {"run": run_id, "since": since}
             key = str(target.org_id)
             await run_sync(store.record_effect, RUN_KIND, key, state=_RUNNING, data=record, now=now)
@@ -213,7 +214,7 @@ async def backfill(
     org: str,
     *,
     plan: BackfillPlan,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], dt.datetime],
     on_progress: Callable[[Progress], None] | None = None,
 ) -> BackfillSummary:
     """Backfill every repository of ``org`` (see the module docstring); return the summary.
@@ -240,13 +241,13 @@ class BackfillRun:
     plan: BackfillPlan
     run_id: str
     repositories: list[Repository]
-    clock: Callable[[], float] = time.time
+    clock: Callable[[], dt.datetime]
     summary: BackfillSummary = field(default_factory=BackfillSummary)
     org_config: OrgConfigSource | None = None
 
     def now(self) -> dt.datetime:
-        """The wall-clock time (from ``clock``), for the store's timestamps."""
-        return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+        """The time (from ``clock``) for the store's timestamps."""
+        return self.clock()
 
     async def walk(
         self, repository: Repository, *, on_progress: Callable[[Progress], None] | None = None
