@@ -89,7 +89,7 @@ def python_receiver(key: str, title: str, kind: str) -> Receiver:
 
 def default_workers() -> int:
     """How many in-process workers ``serve`` runs when SNEKOMATIC_WORKERS is unset."""
-    from snekomatic.config import Settings
+    from snekomatic.runtime import Settings
 
     return int(Settings.model_fields["workers"].default)
 

@@ -74,7 +74,7 @@ COMMENTS = "/repos/*/widget/issues/*/comments"
 
 def default_workers() -> int:
     """How many in-process workers ``serve`` runs when SNEKOMATIC_WORKERS is unset."""
-    from snekomatic.config import Settings
+    from snekomatic.runtime import Settings
 
     return int(Settings.model_fields["workers"].default)
 

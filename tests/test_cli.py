@@ -13,10 +13,10 @@ import httpx
 import pytest
 import trio
 
-from snekomatic.compose import needs_a_person
 from snekomatic.features import MissingPermission
 from snekomatic.gh.sansio import encode_app_jwt
 from snekomatic.gh.testing import generate_private_key
+from snekomatic.runtime import needs_a_person
 
 SNEKOMATIC = [sys.executable, "-m", "snekomatic"]
 

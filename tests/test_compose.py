@@ -7,8 +7,8 @@ import gc
 
 from structlog.testing import capture_logs
 
-from snekomatic.compose import freeze_startup_heap, report_failed_attempt
 from snekomatic.gh.errors import NotFound
+from snekomatic.runtime import freeze_startup_heap, report_failed_attempt
 from snekomatic.store import Delivery, DeliveryStatus
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from snekomatic.compose import http_limits
-from snekomatic.config import SettingsError, load_settings
 from snekomatic.gh.testing import generate_private_key
+from snekomatic.runtime import SettingsError, http_limits, load_settings
 
 KEY = generate_private_key()
 
@@ -20,7 +19,7 @@ def test_an_explicit_environment_is_the_only_source(tmp_path: Path) -> None:
     # The process environment and a .env file in the working directory must not leak in.
     (tmp_path / ".env").write_text("GITHUB_APP_ID=99\n")
     code = (
-        f"import os; os.chdir({str(tmp_path)!r}); from snekomatic.config import load_settings; "
+        f"import os; os.chdir({str(tmp_path)!r}); from snekomatic.runtime import load_settings; "
         "print(load_settings({'GITHUB_WEBHOOK_SECRET': 's'}).github_app_id)"
     )
     env = {**os.environ, "GITHUB_APP_ID": "77"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from snekomatic.config import Settings
+from snekomatic.runtime import Settings
 
 ROOT = Path(__file__).parent.parent
 

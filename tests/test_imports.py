@@ -24,17 +24,16 @@ NOT_FOR_SERVING = ("snekomatic.gh.testing", "alembic", "sentry_sdk", "markdown_i
 _BUILD_SERVE = """
 import json, sys
 import snekomatic.cli
-from snekomatic import compose
+from snekomatic import runtime
 from snekomatic.inbox import DatabaseClock
-from snekomatic.metrics import Metrics
 
-settings = compose.settings_or_fail(need_app=True)
-compose.start_reporting(settings)
-store = compose.open_store(settings, migrate=True)
-metrics = Metrics()
+settings = runtime.settings_or_fail(need_app=True)
+runtime.start_reporting(settings)
+store = runtime.open_store(settings, migrate=True)
+metrics = runtime.Metrics()
 clock = DatabaseClock(store)
-app = compose.bot(settings, store, clock=clock, metrics=metrics)
-compose.build_service(
+app = runtime.bot(settings, store, clock=clock, metrics=metrics)
+runtime.build_service(
     settings, store, app, clock=clock, worker_count=4, sweep=True, metrics=metrics
 )
 from snekomatic.gh.commands import parse_commands
@@ -96,7 +95,7 @@ def test_an_idle_serve_loads_nothing_it_does_not_need(
     modules = loaded_by_serve(migrated_sqlite, private_key)
 
     assert {package for package in NOT_FOR_SERVING if loaded(modules, package)} == set()
-    assert loaded(modules, "snekomatic.web")  # it did build the service
+    assert loaded(modules, "snekomatic.runtime._web")  # it did build the service
 
 
 def test_sentry_sdk_is_loaded_when_there_is_a_dsn(migrated_sqlite: str, private_key: str) -> None:

@@ -7,7 +7,7 @@ import datetime as dt
 from prometheus_client.parser import text_string_to_metric_families
 
 from snekomatic.gh.sansio import RateLimit
-from snekomatic.metrics import Metrics
+from snekomatic.runtime import Metrics
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 

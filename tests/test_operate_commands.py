@@ -25,8 +25,8 @@ from snekomatic.gh.testing import (
     generate_private_key,
     serve_fake_github,
 )
+from snekomatic.runtime import create_app, serve_http
 from snekomatic.store import DeliveryStatus, Invitation, NewDelivery, Store
-from snekomatic.web import create_app, serve_http
 from tests.test_cli import clean_env
 
 SECRET = "replay-secret"

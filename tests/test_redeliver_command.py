@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
-from snekomatic.web import serve_http
+from snekomatic.runtime import serve_http
 from tests.test_cli import clean_env
 
 KEY = generate_private_key()

@@ -17,8 +17,7 @@ from sentry_sdk.transport import Transport
 from snekomatic.gh.sansio import Envelope as WebhookEnvelope
 from snekomatic.gh.sansio import signature_for
 from snekomatic.gh.testing import generate_private_key
-from snekomatic.sentry import init_sentry, report_delivery_failure
-from snekomatic.web import create_app, serve_http
+from snekomatic.runtime import create_app, init_sentry, report_delivery_failure, serve_http
 
 TOKEN = "ghs_16C7e42F292c6912E7710c838347Ae178B4a"
 KEY = generate_private_key()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import trio
 import trio.testing
 
-from snekomatic.service import repeat_every
+from snekomatic.runtime import repeat_every
 
 
 async def test_a_failing_periodic_job_runs_again_on_schedule(

@@ -15,7 +15,8 @@ import trio
 from snekomatic.gh.errors import PayloadTooLarge
 from snekomatic.gh.sansio import Envelope, signature_for
 from snekomatic.inbox import InboxUnavailable
-from snekomatic.web import create_app, read_body_capped, serve_http
+from snekomatic.runtime import create_app, serve_http
+from snekomatic.runtime._web import read_body_capped
 from tests.payloads import load_payload
 
 SECRET = b"webhook-secret"

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 
 from snekomatic.gh.sansio import Event, signature_for
 from snekomatic.inbox import InboxUnavailable
-from snekomatic.web import create_app, serve_http
+from snekomatic.runtime import create_app, serve_http
 
 SECRET = b"webhook-secret"
 BODY = json.dumps({"action": "opened", "installation": {"id": 7}}).encode()

@@ -17,13 +17,8 @@ import trio.testing
 from starlette.applications import Starlette
 
 from snekomatic.gh.sansio import Envelope, signature_for
-from snekomatic.web import (
-    BodyBudgetExhausted,
-    HttpLimits,
-    UnverifiedBodyBudget,
-    create_app,
-    read_body_capped,
-)
+from snekomatic.runtime import HttpLimits, create_app
+from snekomatic.runtime._web import BodyBudgetExhausted, UnverifiedBodyBudget, read_body_capped
 
 SECRET = b"webhook-secret"
 MAX_BODY = 4096

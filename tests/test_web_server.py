@@ -1,4 +1,4 @@
-"""The HTTP server under snekomatic.web: the connection cap, shedding idle connections, HTTP/1.1 only."""
+"""The HTTP server under snekomatic.runtime's web app: the connection cap, shedding idle connections, HTTP/1.1 only."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from snekomatic.web_server import connection_cap, serve_http11
+from snekomatic.runtime._web_server import connection_cap, serve_http11
 
 GET = b"GET / HTTP/1.1\r\nHost: bot.example\r\n\r\n"
 

@@ -13,8 +13,6 @@ import sys
 import click
 import trio
 
-from snekomatic.compose import fail, feature_options, github_app, open_store, settings_or_fail
-from snekomatic.config import Settings
 from snekomatic.features import MissingPermission
 from snekomatic.features.backfill import (
     BackfillError,
@@ -27,6 +25,14 @@ from snekomatic.features.backfill import (
 from snekomatic.gh.errors import GitHubError
 from snekomatic.inbox import DatabaseClock
 from snekomatic.logs import configure_logging
+from snekomatic.runtime import (
+    Settings,
+    fail,
+    feature_options,
+    github_app,
+    open_store,
+    settings_or_fail,
+)
 from snekomatic.store import Store, StoreError
 
 __all__ = ["backfill", "format_summary"]

@@ -1,4 +1,4 @@
-"""The ``snekomatic`` command and its subcommands; they build what they need with :mod:`snekomatic.compose`."""
+"""The ``snekomatic`` command and its subcommands; they build what they need with :mod:`snekomatic.runtime`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ import click
 import trio
 
 from snekomatic.backfill_command import backfill
-from snekomatic.compose import (
+from snekomatic.dev_command import dev
+from snekomatic.inbox import DatabaseClock, sweep_failed_deliveries
+from snekomatic.logs import configure_logging
+from snekomatic.operate_commands import replay, status
+from snekomatic.runtime import (
+    Metrics,
     bot,
     build_service,
     github_app,
@@ -18,13 +23,9 @@ from snekomatic.compose import (
     run_until_signalled,
     settings_or_fail,
     start_reporting,
+    stop_on_signals,
+    worker_name,
 )
-from snekomatic.dev_command import dev
-from snekomatic.inbox import DatabaseClock, sweep_failed_deliveries
-from snekomatic.logs import configure_logging
-from snekomatic.metrics import Metrics
-from snekomatic.operate_commands import replay, status
-from snekomatic.service import stop_on_signals, worker_name
 from snekomatic.setup_command import setup
 from snekomatic.store import run_sync
 

@@ -5,7 +5,7 @@ One Trio nursery holds:
 - the fake GitHub (:mod:`snekomatic.gh.testing`) on loopback, seeded with a demo organization
   (:func:`seed_demo`) on which the app is installed, and serving the GitHub simulator page
   (``/_simulator``), where a person opens, merges and comments on pull requests as any user;
-- the bot, built exactly as ``snekomatic serve`` builds it (:mod:`snekomatic.compose`: store, app with
+- the bot, built exactly as ``snekomatic serve`` builds it (:mod:`snekomatic.runtime`: store, app with
   its features, web server, workers, sweeps), from settings made here in code: the fake's app id, key
   and webhook secret, ``GITHUB_API_URL`` the fake's URL, ``DATABASE_URL`` an SQLite file. Neither the
   environment nor ``.env`` is read, so a configured production bot next to it changes nothing.
@@ -24,8 +24,6 @@ from pathlib import Path
 
 import trio
 
-from snekomatic.compose import bot, build_service, open_store
-from snekomatic.config import Settings, load_settings
 from snekomatic.gh.testing import (
     FakeGitHub,
     FakeInstallation,
@@ -38,6 +36,7 @@ from snekomatic.gh.testing import (
 )
 from snekomatic.gh.testing._simulator import PAGE_PATH, ChangeFeed, install_change_feed
 from snekomatic.inbox import DatabaseClock
+from snekomatic.runtime import Settings, bot, build_service, load_settings, open_store
 
 __all__ = [
     "DEFAULT_DATABASE",
@@ -203,7 +202,7 @@ async def run_dev(
 
     Reports a :class:`DevSite` once both listen and the fake's webhooks go to the bot. Raises
     :class:`DevError` for an unusable database file, ``OSError`` if a port cannot be bound, and exits
-    (``SystemExit`` 2, via :func:`snekomatic.compose.open_store`) if the database cannot be opened.
+    (``SystemExit`` 2, via :func:`snekomatic.runtime.open_store`) if the database cannot be opened.
     Cancellation stops everything at once.
     """
     database = options.database.absolute()

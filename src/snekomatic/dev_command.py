@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING
 import click
 import trio
 
-from snekomatic.compose import fail
 from snekomatic.logs import configure_logging
-from snekomatic.service import stop_on_signals
+from snekomatic.runtime import fail, stop_on_signals
 
 if TYPE_CHECKING:
     from snekomatic.dev import DevSite

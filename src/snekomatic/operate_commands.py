@@ -17,13 +17,6 @@ import click
 import httpx
 import trio
 
-from snekomatic.compose import (
-    bot,
-    fail,
-    github_app,
-    open_store,
-    settings_or_fail,
-)
 from snekomatic.gh import send_webhook
 from snekomatic.gh.errors import GitHubError
 from snekomatic.inbox import DatabaseClock, delivery_processor
@@ -43,7 +36,7 @@ from snekomatic.operate import (
     run_delivery_now,
     truncate,
 )
-from snekomatic.service import worker_name
+from snekomatic.runtime import bot, fail, github_app, open_store, settings_or_fail, worker_name
 from snekomatic.store import StoreError
 
 __all__ = ["replay", "status"]
@@ -186,7 +179,7 @@ def _requeue_message(requeue: Requeue) -> str:
 @click.option("--no-github", is_flag=True, help="Do not ask GitHub for installation rate limits.")
 def status(limit: int, no_github: bool) -> None:
     """Show recent deliveries, dead letters, invitations and (from GitHub) rate limits."""
-    from snekomatic.config import SettingsError
+    from snekomatic.runtime import SettingsError
 
     settings = settings_or_fail(need_app=False)
     store = open_store(settings, migrate=False)

@@ -39,6 +39,7 @@ from starlette.routing import Route
 
 from snekomatic.gh import GitHubClient, GitHubError, RetryPolicy
 from snekomatic.gh.client import new_http_client
+from snekomatic.runtime import serve_http
 from snekomatic.setup_manifest import (
     SetupError,
     build_manifest,
@@ -46,7 +47,6 @@ from snekomatic.setup_manifest import (
     new_app_url,
     start_page_html,
 )
-from snekomatic.web import serve_http
 
 __all__ = [
     "CreatedApp",
@@ -113,7 +113,7 @@ def _dotenv_value(value: str) -> str:
 
 
 def _dotenv_pem(pem: str) -> str:
-    # One line with literal "\n" (single quotes keep them); snekomatic.config turns them back into
+    # One line with literal "\n" (single quotes keep them); snekomatic.runtime.Settings turns them back into
     # line breaks, as it does for Heroku config vars.
     pem = pem.replace("\r\n", "\n")
     if _PEM_TEXT.fullmatch(pem) is None:

@@ -1,7 +1,7 @@
 """Attacks without the webhook secret on a real ``snekomatic serve`` process (issue 9).
 
 The bot runs as a process under a lowered file limit (``RLIMIT_NOFILE`` = 256, set for the child
-only), with the default :class:`snekomatic.web.HttpLimits` but for a body deadline of
+only), with the default :class:`snekomatic.runtime.HttpLimits` but for a body deadline of
 ``BODY_TIMEOUT`` seconds (``SNEKOMATIC_BODY_TIMEOUT``: waiting for it stays short); the attacks come over raw sockets on
 loopback, so the test controls every byte and when it is sent. What is measured is what an operator
 would see: the process's resident memory (``/proc/PID/status``), whether ``/healthz`` and a genuine

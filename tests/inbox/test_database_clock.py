@@ -7,10 +7,9 @@ from functools import partial
 
 import trio
 
-from snekomatic.compose import delivery_ingest
 from snekomatic.inbox import DatabaseClock, Doorbell, WorkerPolicy, Workers
 from snekomatic.inbox._queue import StoreQueue, utc_now
-from snekomatic.service import Service
+from snekomatic.runtime import Service, delivery_ingest
 from snekomatic.store import Delivery, Store, StoreUnavailable
 from tests.store.builders import new_delivery
 

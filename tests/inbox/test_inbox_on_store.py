@@ -12,11 +12,10 @@ import httpx
 import trio
 import trio.lowlevel
 
-from snekomatic.compose import delivery_ingest
 from snekomatic.gh.sansio import signature_for
 from snekomatic.inbox import Doorbell, WorkerPolicy, Workers
 from snekomatic.inbox._queue import StoreQueue, utc_now
-from snekomatic.service import Service
+from snekomatic.runtime import Service, delivery_ingest
 from snekomatic.store import (
     Delivery,
     DeliveryStatus,

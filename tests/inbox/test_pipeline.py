@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 import pytest
 import trio
 
-from snekomatic.compose import delivery_ingest
 from snekomatic.gh.sansio import Envelope
 from snekomatic.inbox import Doorbell, Inbox, WorkerPolicy, Workers
 from snekomatic.inbox._queue import StoreQueue, utc_now
+from snekomatic.runtime import delivery_ingest
 from snekomatic.store import (
     Delivery,
     DeliveryStatus,

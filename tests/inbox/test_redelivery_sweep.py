@@ -47,7 +47,7 @@ class Receiver:
 async def world(
     clock: trio.testing.MockClock,
 ) -> AsyncIterator[tuple[FakeGitHub, GithubApp, Receiver]]:
-    from snekomatic.web import serve_http
+    from snekomatic.runtime import serve_http
 
     key = generate_private_key()
     receiver = Receiver()

@@ -18,7 +18,6 @@ import click
 import structlog
 import trio
 
-from snekomatic.config import Settings, SettingsError, load_settings
 from snekomatic.features import (
     FeatureOptions,
     MissingPermission,
@@ -42,9 +41,11 @@ from snekomatic.inbox import (
     sweep_periodically,
 )
 from snekomatic.logs import configure_logging
-from snekomatic.metrics import Metrics
-from snekomatic.sentry import init_sentry, report_delivery_failure
-from snekomatic.service import Service, repeat_every, stop_on_signals
+from snekomatic.runtime._config import Settings, SettingsError, load_settings
+from snekomatic.runtime._metrics import Metrics
+from snekomatic.runtime._sentry import init_sentry, report_delivery_failure
+from snekomatic.runtime._service import Service, repeat_every, stop_on_signals
+from snekomatic.runtime._web import HttpLimits, MiB
 from snekomatic.store import (
     Delivery,
     NewDelivery,
@@ -60,7 +61,6 @@ from snekomatic.store import (
     run_sync,
     upgrade,
 )
-from snekomatic.web import HttpLimits, MiB
 
 log = structlog.get_logger("snekomatic")
 

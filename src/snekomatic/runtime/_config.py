@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535, validation_alias=_env("PORT"))
     workers: int = Field(default=4, ge=0, le=256, validation_alias=_env("SNEKOMATIC_WORKERS"))
     log_level: str = Field(default="info", validation_alias=_env("LOG_LEVEL"))
-    # What webhook clients may hold (snekomatic.web.HttpLimits): seconds for a body to arrive after
+    # What webhook clients may hold (snekomatic.runtime.HttpLimits): seconds for a body to arrive after
     # its headers, connections at once (lowered to fit the file limit), and MiB of bodies held before
     # their signature is decided (at least one 25 MiB body).
     body_timeout: float = Field(

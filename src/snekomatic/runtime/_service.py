@@ -22,10 +22,10 @@ import trio
 
 from snekomatic.gh.sansio import Envelope, RateLimit
 from snekomatic.inbox import Doorbell, GroupCommitIngest, Inbox, ProcessIdentity, Workers
-from snekomatic.metrics import Metrics
-from snekomatic.sentry import capture_exception
+from snekomatic.runtime._metrics import Metrics
+from snekomatic.runtime._sentry import capture_exception
+from snekomatic.runtime._web import DEFAULT_HTTP_LIMITS, HttpLimits, create_app, serve_http
 from snekomatic.store import Delivery, NewDelivery, Store, StoreUnavailable, run_sync
-from snekomatic.web import DEFAULT_HTTP_LIMITS, HttpLimits, create_app, serve_http
 
 __all__ = ["Service", "repeat_every", "stop_on_signals", "worker_name"]
 

@@ -1,4 +1,4 @@
-"""The HTTP face of the bot: an ASGI app (Starlette) served over HTTP/1.1 by :mod:`snekomatic.web_server`.
+"""The HTTP face of the bot: an ASGI app (Starlette) served over HTTP/1.1 by our own server (``_web_server``).
 
 It stays thin: read the raw body under the size cap, let :mod:`snekomatic.gh.sansio` verify and parse it,
 hand the delivery to the inbox, and answer 202 only once the inbox says it is committed. Every webhook
@@ -34,7 +34,7 @@ from snekomatic.gh.sansio import (
     decode_webhook_envelope,
 )
 from snekomatic.inbox import InboxUnavailable
-from snekomatic.web_server import connection_cap, serve_http11
+from snekomatic.runtime._web_server import connection_cap, serve_http11
 
 __all__ = [
     "DEFAULT_HTTP_LIMITS",
@@ -89,7 +89,7 @@ class HttpLimits:
       bounds how long a new connection may take to send its first request's headers. Longer than
       GitHub's and load balancers' idle timeouts, so that they close first.
     - ``max_connections``: connections open at once, lowered to fit the process's file limit minus
-      ``reserved_files`` (see :func:`snekomatic.web_server.connection_cap`). At the cap, a new
+      ``reserved_files`` (see :func:`connection_cap`). At the cap, a new
       connection replaces the one idle the longest.
     """
 
@@ -385,7 +385,7 @@ async def serve_http(
     limits: HttpLimits = DEFAULT_HTTP_LIMITS,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve ``app`` over HTTP/1.1 (:mod:`snekomatic.web_server`) until ``shutdown_trigger`` returns
+    """Serve ``app`` over HTTP/1.1 (:mod:`snekomatic.runtime._web_server`) until ``shutdown_trigger`` returns
     or cancellation.
 
     Reports the bound URLs (``["http://127.0.0.1:PORT"]``, with the real port when ``port`` is 0)

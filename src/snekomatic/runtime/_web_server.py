@@ -1,4 +1,4 @@
-"""The HTTP server under :mod:`snekomatic.web`: Hypercorn's HTTP/1.1 protocol driven by our own accept loop.
+"""The HTTP server under the web app (``_web``): Hypercorn's HTTP/1.1 protocol under our own accept loop.
 
 Why not ``hypercorn.trio.serve``: its accept loop (:func:`trio.serve_listeners`) accepts for as long as
 the kernel hands out file descriptors. Idle connections cost an attacker nothing, so they could take

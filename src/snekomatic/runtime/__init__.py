@@ -1,0 +1,83 @@
+"""What a running bot is: settings, the web server, the service that runs it with the inbox's workers
+and sweeps, crash reports, metrics, and the wiring of all of these with the store and the features.
+
+Everything a command needs to start the bot is built here, in one place (``_compose``)::
+
+    settings = load_settings()
+    store = open_store(settings, migrate=True)
+    clock = DatabaseClock(store)  # snekomatic.inbox: the one clock of the process
+    app = bot(settings, store, clock=clock)
+    service = build_service(settings, store, app, clock=clock, worker_count=4, sweep=True)
+    trio.run(partial(run_until_signalled, service, host="0.0.0.0", port=8000))
+
+The command line (:mod:`snekomatic.cli`) parses options and prints; the dev and setup flows build on
+this too. Only ``_config`` reads the environment.
+"""
+
+from snekomatic.runtime._compose import DEFAULT_SQLITE_FILE as DEFAULT_SQLITE_FILE
+from snekomatic.runtime._compose import bot as bot
+from snekomatic.runtime._compose import build_service as build_service
+from snekomatic.runtime._compose import delivery_ingest as delivery_ingest
+from snekomatic.runtime._compose import fail as fail
+from snekomatic.runtime._compose import feature_options as feature_options
+from snekomatic.runtime._compose import freeze_startup_heap as freeze_startup_heap
+from snekomatic.runtime._compose import github_app as github_app
+from snekomatic.runtime._compose import http_limits as http_limits
+from snekomatic.runtime._compose import needs_a_person as needs_a_person
+from snekomatic.runtime._compose import open_store as open_store
+from snekomatic.runtime._compose import report_failed_attempt as report_failed_attempt
+from snekomatic.runtime._compose import run_until_signalled as run_until_signalled
+from snekomatic.runtime._compose import settings_or_fail as settings_or_fail
+from snekomatic.runtime._compose import start_reporting as start_reporting
+from snekomatic.runtime._compose import store_url as store_url
+from snekomatic.runtime._config import Settings as Settings
+from snekomatic.runtime._config import SettingsError as SettingsError
+from snekomatic.runtime._config import load_settings as load_settings
+from snekomatic.runtime._metrics import Metrics as Metrics
+from snekomatic.runtime._sentry import capture_exception as capture_exception
+from snekomatic.runtime._sentry import init_sentry as init_sentry
+from snekomatic.runtime._sentry import report_delivery_failure as report_delivery_failure
+from snekomatic.runtime._service import Service as Service
+from snekomatic.runtime._service import repeat_every as repeat_every
+from snekomatic.runtime._service import stop_on_signals as stop_on_signals
+from snekomatic.runtime._service import worker_name as worker_name
+from snekomatic.runtime._web import DEFAULT_HTTP_LIMITS as DEFAULT_HTTP_LIMITS
+from snekomatic.runtime._web import HttpLimits as HttpLimits
+from snekomatic.runtime._web import MiB as MiB
+from snekomatic.runtime._web import create_app as create_app
+from snekomatic.runtime._web import serve_http as serve_http
+
+__all__ = [
+    "DEFAULT_HTTP_LIMITS",
+    "DEFAULT_SQLITE_FILE",
+    "HttpLimits",
+    "Metrics",
+    "MiB",
+    "Service",
+    "Settings",
+    "SettingsError",
+    "bot",
+    "build_service",
+    "capture_exception",
+    "create_app",
+    "delivery_ingest",
+    "fail",
+    "feature_options",
+    "freeze_startup_heap",
+    "github_app",
+    "http_limits",
+    "init_sentry",
+    "load_settings",
+    "needs_a_person",
+    "open_store",
+    "repeat_every",
+    "report_delivery_failure",
+    "report_failed_attempt",
+    "run_until_signalled",
+    "serve_http",
+    "settings_or_fail",
+    "start_reporting",
+    "stop_on_signals",
+    "store_url",
+    "worker_name",
+]
