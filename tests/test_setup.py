@@ -25,7 +25,7 @@ from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
 from snekomatic.gh.testing._routes_manifest import FakeManifestApp, manifest_apps
 from snekomatic.runtime import load_settings
-from snekomatic.setup_flow import (
+from snekomatic.setup import (
     CreatedApp,
     SetupError,
     SetupOptions,

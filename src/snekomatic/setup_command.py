@@ -1,7 +1,7 @@
 """The ``snekomatic setup`` command; registered in :mod:`snekomatic.cli` with ``main.add_command(setup)``.
 
-The flow itself lives in :mod:`snekomatic.setup_flow`; this module turns options into
-:class:`~snekomatic.setup_flow.SetupOptions` and failures into one line on stderr.
+The flow itself lives in :mod:`snekomatic.setup`; this module turns options into
+:class:`~snekomatic.setup.SetupOptions` and failures into one line on stderr.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from pathlib import Path
 import click
 import trio
 
-from snekomatic.setup_flow import (
+from snekomatic.setup import (
     DEFAULT_API_URL,
     DEFAULT_GITHUB_URL,
     SetupError,
     SetupOptions,
+    default_manifest_path,
     run_setup,
 )
-from snekomatic.setup_manifest import default_manifest_path
 
 __all__ = ["setup"]
 

@@ -40,7 +40,7 @@ from starlette.routing import Route
 from snekomatic.gh import GitHubClient, GitHubError, RetryPolicy
 from snekomatic.gh.client import new_http_client
 from snekomatic.runtime import serve_http
-from snekomatic.setup_manifest import (
+from snekomatic.setup._manifest import (
     SetupError,
     build_manifest,
     load_manifest_template,

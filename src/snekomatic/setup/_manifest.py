@@ -44,7 +44,7 @@ def default_manifest_path() -> Path:
     here = Path("app.yml")
     if here.is_file():
         return here
-    return Path(__file__).resolve().parents[2] / "app.yml"
+    return Path(__file__).resolve().parents[3] / "app.yml"
 
 
 def load_manifest_template(path: Path) -> dict[str, Any]:
