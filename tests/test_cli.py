@@ -101,8 +101,10 @@ async def test_fake_github_command_serves_the_fake_until_sigterm(tmp_path: Path)
                 response = await http.get(
                     f"{url}/app", headers={"Authorization": f"Bearer {token}", "User-Agent": "t"}
                 )
+                simulator = await http.get(f"{url}/_simulator")
             assert response.status_code == 200
             assert response.json()["id"] == 7
+            assert simulator.status_code == 200  # the GitHub simulator's page, as in dev
             process.send_signal(signal.SIGTERM)
             assert await process.wait() == 0
         finally:

@@ -208,10 +208,6 @@ def test_the_pure_layer_imports_without_anyio_httpx_or_trio() -> None:
 # in the end every directory of src/snekomatic holding an __init__.py.
 PACKAGES_KEEPING_THEIR_PRIVATE_MODULES = [GH_DIR, GH_DIR / "testing"]
 
-# Known exceptions, each to be removed with its cause: the bot's dev command uses the simulator,
-# which is to move out of gh.testing into the bot's dev package (issue 11).
-KNOWN_INTRUSIONS = {"snekomatic.dev imports snekomatic.gh.testing._simulator"}
-
 
 def private_module_intrusions(package_dir: Path) -> set[str]:
     """``"importer imports private"`` for each import of a private module of the package in
@@ -240,11 +236,4 @@ def private_module_intrusions(package_dir: Path) -> set[str]:
     ],
 )
 def test_private_modules_are_imported_only_from_inside_their_package(package_dir: Path) -> None:
-    assert private_module_intrusions(package_dir) - KNOWN_INTRUSIONS == set()
-
-
-def test_every_known_intrusion_is_still_there() -> None:
-    # Keeps KNOWN_INTRUSIONS short: an entry whose cause is gone must go too.
-    found = set().union(*map(private_module_intrusions, PACKAGES_KEEPING_THEIR_PRIVATE_MODULES))
-
-    assert KNOWN_INTRUSIONS <= found
+    assert private_module_intrusions(package_dir) == set()

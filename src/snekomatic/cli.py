@@ -160,18 +160,17 @@ def fake_github(
     webhook_secret: str,
 ) -> None:
     """Run the stateful fake GitHub (snekomatic.gh.testing) as a server, for local experiments."""
-    from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
+    from snekomatic.dev import fake_github_key_file, install_simulator
+    from snekomatic.gh.testing import FakeGitHub, serve_fake_github
 
-    if private_key_file is None:
-        private_key_file = Path("fake-github-key.pem")
-        private_key_file.touch(mode=0o600)
-        private_key_file.write_text(generate_private_key())
+    private_key_file = fake_github_key_file(private_key_file)
     fake = FakeGitHub(
         app_id=app_id,
         private_key=private_key_file.read_text(),
         webhook_secret=webhook_secret,
         webhook_url=webhook_url,
     )
+    install_simulator(fake)
 
     async def run() -> None:
         async with trio.open_nursery() as nursery:

@@ -10,7 +10,8 @@ Start it inside a nursery (or an anyio task group) and point a client at the URL
         ...
         nursery.cancel_scope.cancel()
 
-``fake.asgi`` is the same fake as an ASGI app, for ``httpx.ASGITransport``. ``fake_github_thread(fake)``
+``fake.asgi`` is the same fake as an ASGI app, for ``httpx.ASGITransport``; ``fake.add_routes(routes)``
+serves a tool's own pages beside the API. ``fake_github_thread(fake)``
 serves it from a thread of its own, for programs whose event loop is busy elsewhere (a soak, a load
 generator).
 """

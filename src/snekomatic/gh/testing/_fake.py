@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,8 @@ from snekomatic.gh.testing._routes import build_app
 from snekomatic.gh.testing._state import FakeGitHubState
 
 if TYPE_CHECKING:
-    from starlette.types import ASGIApp
+    from starlette.applications import Starlette
+    from starlette.routing import BaseRoute
 
 
 class FakeGitHub(FakeGitHubState):
@@ -33,9 +35,18 @@ class FakeGitHub(FakeGitHubState):
     """
 
     @cached_property
-    def asgi(self) -> ASGIApp:
-        """The fake as an ASGI app (for ``httpx.ASGITransport`` or any ASGI server), built once."""
+    def asgi(self) -> Starlette:
+        """The fake as an ASGI app (for ``httpx.ASGITransport`` or any ASGI server), built once: a
+        Starlette application, so a tool built on the fake may add middleware before it serves."""
         return build_app(self)
+
+    def add_routes(self, routes: Iterable[BaseRoute]) -> None:
+        """Serve ``routes`` (Starlette routes) too, matched before the fake's own, which end in a
+        catch-all 404: the pages and endpoints of a tool built on the fake, such as ``snekomatic
+        dev``'s GitHub simulator. They answer as they are written: their requests are not recorded,
+        rate limited or faulted like the API's. Effective from the next request, served or not.
+        """
+        self.asgi.router.routes[:0] = list(routes)
 
     # -- what people do on GitHub, and the webhooks it sends ----------------------------------------
 

@@ -12,7 +12,6 @@ from snekomatic.gh.testing import (
     _routes_repos,
     _routes_search,
     _routes_teams,
-    _simulator,
 )
 from snekomatic.gh.testing._pipeline import fallback_route
 from snekomatic.gh.testing._state import FakeGitHubState
@@ -28,7 +27,6 @@ def build_app(fake: FakeGitHubState) -> Starlette:
         *_routes_teams.routes(fake),
         *_routes_search.routes(fake),
         *_routes_manifest.routes(fake),
-        *_simulator.routes(fake),
         fallback_route(fake),
     ]
     return Starlette(routes=routes)

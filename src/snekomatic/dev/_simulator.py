@@ -1,4 +1,5 @@
-"""The GitHub simulator: a web page the fake serves for people (``snekomatic dev``), and its endpoints.
+"""The GitHub simulator: a web page the fake GitHub serves for people (``snekomatic dev``), and its
+endpoints; :func:`install_simulator` adds them to a fake.
 
 ::
 
@@ -25,23 +26,33 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from snekomatic.gh.testing import _actions, _deliveries
-from snekomatic.gh.testing._model import FakeOrg, FakePullRequest, FakeRepo, FakeUser
-from snekomatic.gh.testing._payloads import pull_request_payload
-from snekomatic.gh.testing._simulator_page import render_page, render_state_html
-from snekomatic.gh.testing._state import FakeGitHubState
+from snekomatic.dev._simulator_page import render_page, render_state_html
+from snekomatic.gh.testing import (
+    FakeGitHub,
+    FakeOrg,
+    FakePullRequest,
+    FakeRepo,
+    FakeUser,
+    pull_request_payload,
+)
 
-__all__ = ["PAGE_PATH", "ChangeFeed", "install_change_feed", "routes", "simulator_state"]
+__all__ = [
+    "PAGE_PATH",
+    "ChangeFeed",
+    "install_change_feed",
+    "install_simulator",
+    "routes",
+    "simulator_state",
+]
 
 PAGE_PATH = "/_simulator"
 API = PAGE_PATH + "/api"
@@ -107,24 +118,14 @@ class _NotifyWrites:
             self.feed.bump()
 
 
-class Served(Protocol):
-    """What :func:`install_change_feed` needs: a fake with its ASGI app (a ``FakeGitHubState``)."""
-
-    @property
-    def asgi(self) -> ASGIApp: ...
-
-
-def install_change_feed(fake: Served) -> ChangeFeed:
+def install_change_feed(fake: FakeGitHub) -> ChangeFeed:
     """A :class:`ChangeFeed` bumped by every write ``fake`` answers from now on.
 
     Call it before the fake serves its first request; raises ``RuntimeError`` afterwards (Starlette
-    cannot add middleware to a running app) and ``TypeError`` if ``fake.asgi`` is not the fake's own app.
+    cannot add middleware to a running app).
     """
-    app = fake.asgi
-    if not isinstance(app, Starlette):
-        raise TypeError("fake.asgi is not the fake's Starlette app")
     feed = ChangeFeed()
-    app.add_middleware(_NotifyWrites, feed=feed)
+    fake.asgi.add_middleware(_NotifyWrites, feed=feed)
     return feed
 
 
@@ -135,7 +136,7 @@ def _reactions(reactions: list[tuple[FakeUser, str]]) -> list[dict[str, str]]:
     return [{"user": user.login, "content": content} for user, content in reactions]
 
 
-def _pull_json(fake: FakeGitHubState, pr: FakePullRequest) -> dict[str, Any]:
+def _pull_json(fake: FakeGitHub, pr: FakePullRequest) -> dict[str, Any]:
     state = "merged" if pr.merged else pr.issue.state
     return {
         "number": pr.number,
@@ -159,7 +160,7 @@ def _pull_json(fake: FakeGitHubState, pr: FakePullRequest) -> dict[str, Any]:
     }
 
 
-def _org_json(fake: FakeGitHubState, org: FakeOrg) -> dict[str, Any]:
+def _org_json(fake: FakeGitHub, org: FakeOrg) -> dict[str, Any]:
     return {
         "login": org.login,
         "installed": fake.installation_for(org.account) is not None,
@@ -173,7 +174,7 @@ def _org_json(fake: FakeGitHubState, org: FakeOrg) -> dict[str, Any]:
     }
 
 
-def simulator_state(fake: FakeGitHubState) -> dict[str, Any]:
+def simulator_state(fake: FakeGitHub) -> dict[str, Any]:
     """What the page shows, as JSON-ready data. Pure: reads ``fake``, changes nothing.
 
     Keys: ``app`` (slug, bot login, webhook URL), ``users`` (people and bots, not organizations),
@@ -240,21 +241,21 @@ def _text(fields: dict[str, Any], name: str, *, default: str | None = None) -> s
     return value
 
 
-def _user(fake: FakeGitHubState, login: str) -> FakeUser:
+def _user(fake: FakeGitHub, login: str) -> FakeUser:
     user = fake.users.get(login.lower())
     if user is None or user.type == "Organization":
         raise SimulatorError(422, f"no user {login!r}")
     return user
 
 
-def _repo(fake: FakeGitHubState, full_name: str) -> FakeRepo:
+def _repo(fake: FakeGitHub, full_name: str) -> FakeRepo:
     repo = fake.repos.get(full_name.lower())
     if repo is None:
         raise SimulatorError(404, f"no repository {full_name!r}")
     return repo
 
 
-def _pull(fake: FakeGitHubState, request: Request) -> FakePullRequest:
+def _pull(fake: FakeGitHub, request: Request) -> FakePullRequest:
     params = request.path_params
     repo = _repo(fake, f"{params['owner']}/{params['repo']}")
     pr = fake.pulls.get((repo.id, int(params["number"])))
@@ -263,7 +264,7 @@ def _pull(fake: FakeGitHubState, request: Request) -> FakePullRequest:
     return pr
 
 
-async def open_pull(fake: FakeGitHubState, request: Request) -> dict[str, Any]:
+async def open_pull(fake: FakeGitHub, request: Request) -> dict[str, Any]:
     fields = await _fields(request)
     repo = _repo(fake, _text(fields, "repo"))
     author = _user(fake, _text(fields, "author"))
@@ -276,33 +277,31 @@ async def open_pull(fake: FakeGitHubState, request: Request) -> dict[str, Any]:
         payload = pull_request_payload(
             pr, action="opened", sender=author, installation=installation, api_url=fake.api_url()
         )
-        await _deliveries.emit(fake, "pull_request", payload, installation=installation, repo=repo)
+        await fake.emit_webhook("pull_request", payload, installation=installation, repo=repo)
     return _pull_json(fake, pr)
 
 
-async def merge_pull(fake: FakeGitHubState, request: Request) -> dict[str, Any]:
+async def merge_pull(fake: FakeGitHub, request: Request) -> dict[str, Any]:
     pr = _pull(fake, request)
     merged_by = _user(fake, _text(await _fields(request), "merged_by"))
     if pr.merged or pr.issue.state != "open":
         raise SimulatorError(405, "Pull Request is not mergeable")
-    await _actions.merge_pull_request(fake, pr, merged_by=merged_by)
+    await fake.merge_pull_request(pr, merged_by=merged_by)
     return _pull_json(fake, pr)
 
 
-async def comment(fake: FakeGitHubState, request: Request) -> dict[str, Any]:
+async def comment(fake: FakeGitHub, request: Request) -> dict[str, Any]:
     pr = _pull(fake, request)
     fields = await _fields(request)
     author = _user(fake, _text(fields, "author"))
-    created = await _actions.add_comment(
-        fake, pr.repo, pr.number, author=author, body=_text(fields, "body")
-    )
+    created = await fake.add_comment(pr.repo, pr.number, author=author, body=_text(fields, "body"))
     return {"id": created.id, "author": author.login, "body": created.body}
 
 
-Action = Callable[[FakeGitHubState, Request], Awaitable[dict[str, Any]]]
+Action = Callable[[FakeGitHub, Request], Awaitable[dict[str, Any]]]
 
 
-def _action(fake: FakeGitHubState, act: Action) -> Callable[[Request], Awaitable[Response]]:
+def _action(fake: FakeGitHub, act: Action) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         is_json = request.headers.get("content-type", "").startswith("application/json")
         try:
@@ -318,7 +317,12 @@ def _action(fake: FakeGitHubState, act: Action) -> Callable[[Request], Awaitable
     return endpoint
 
 
-def routes(fake: FakeGitHubState) -> list[Route]:
+def install_simulator(fake: FakeGitHub) -> None:
+    """Serve the simulator's page and endpoints (:data:`PAGE_PATH` and below) from ``fake``."""
+    fake.add_routes(routes(fake))
+
+
+def routes(fake: FakeGitHub) -> list[Route]:
     """The simulator's routes, for the fake's route table."""
 
     async def page(request: Request) -> Response:

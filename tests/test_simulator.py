@@ -1,4 +1,5 @@
-"""The fake's GitHub simulator endpoints and page, through the fake's ASGI app (no webhook URL set)."""
+"""The GitHub simulator's endpoints and page, installed on a fake GitHub and reached through the
+fake's ASGI app (no webhook URL set)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 import trio
 import trio.testing
 
+from snekomatic.dev import install_change_feed, install_simulator
 from snekomatic.gh.testing import FakeGitHub, FakeOrg, FakePullRequest, generate_private_key
-from snekomatic.gh.testing._simulator import install_change_feed
 
 MERGE = "/_simulator/api/repos/pit/hiss/pulls/{number}/merge"
 COMMENT = "/_simulator/api/repos/pit/hiss/issues/{number}/comments"
@@ -33,6 +34,7 @@ def make_world() -> World:
     repo = fake.add_repo(org, "hiss")
     fake.install(org)
     pr = fake.open_pull_request(repo, author=fake.add_user("zeke"), title="Fix <b>typo</b>")
+    install_simulator(fake)
     return World(fake, org, pr)
 
 
@@ -172,3 +174,11 @@ async def test_change_feed_cannot_be_installed_once_the_fake_has_served(
     await http.get("/_simulator/api/state")
     with pytest.raises(RuntimeError):
         install_change_feed(world.fake)
+
+
+async def test_a_fake_without_the_simulator_answers_its_paths_as_github_would() -> None:
+    fake = FakeGitHub(private_key=generate_private_key())
+    transport = httpx.ASGITransport(app=fake.asgi)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fake") as http:
+        response = await http.get("/_simulator/api/state")
+    assert (response.status_code, response.json()["message"]) == (404, "Not Found")

@@ -4,7 +4,8 @@ One Trio nursery holds:
 
 - the fake GitHub (:mod:`snekomatic.gh.testing`) on loopback, seeded with a demo organization
   (:func:`seed_demo`) on which the app is installed, and serving the GitHub simulator page
-  (``/_simulator``), where a person opens, merges and comments on pull requests as any user;
+  (``/_simulator``, :mod:`snekomatic.dev._simulator`), where a person opens, merges and comments on
+  pull requests as any user;
 - the bot, built exactly as ``snekomatic serve`` builds it (:mod:`snekomatic.runtime`: store, app with
   its features, web server, workers, sweeps), from settings made here in code: the fake's app id, key
   and webhook secret, ``GITHUB_API_URL`` the fake's URL, ``DATABASE_URL`` an SQLite file. Neither the
@@ -24,6 +25,12 @@ from pathlib import Path
 
 import trio
 
+from snekomatic.dev._simulator import (
+    PAGE_PATH,
+    ChangeFeed,
+    install_change_feed,
+    install_simulator,
+)
 from snekomatic.gh.testing import (
     FakeGitHub,
     FakeInstallation,
@@ -34,7 +41,6 @@ from snekomatic.gh.testing import (
     generate_private_key,
     serve_fake_github,
 )
-from snekomatic.gh.testing._simulator import PAGE_PATH, ChangeFeed, install_change_feed
 from snekomatic.inbox import DatabaseClock
 from snekomatic.runtime import Settings, bot, build_service, load_settings, open_store
 
@@ -214,6 +220,7 @@ async def run_dev(
         app_slug=APP_SLUG,
     )
     world = seed_demo(fake)
+    install_simulator(fake)
     changes = install_change_feed(fake)
     async with trio.open_nursery() as nursery:
         fake_url = await nursery.start(
