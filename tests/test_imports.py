@@ -130,7 +130,8 @@ def test_markdown_it_is_loaded_for_a_body_that_may_hold_a_command(
 
 
 def test_dev_commands_default_database_is_devs() -> None:
-    # snekomatic.dev_command keeps its own copy, so as not to import the fake GitHub with the CLI.
-    from snekomatic import dev, dev_command
+    # snekomatic.cli keeps its own copy, so as not to import the fake GitHub with the command line.
+    from snekomatic import dev
+    from snekomatic.cli import _dev
 
-    assert dev_command.DEFAULT_DATABASE == dev.DEFAULT_DATABASE
+    assert _dev.DEFAULT_DATABASE == dev.DEFAULT_DATABASE

@@ -9,11 +9,12 @@ from pathlib import Path
 import click
 import trio
 
-from snekomatic.backfill_command import backfill
-from snekomatic.dev_command import dev
+from snekomatic.cli._backfill import backfill
+from snekomatic.cli._dev import dev
+from snekomatic.cli._operate import replay, status
+from snekomatic.cli._setup import setup
 from snekomatic.inbox import DatabaseClock, sweep_failed_deliveries
 from snekomatic.logs import configure_logging
-from snekomatic.operate_commands import replay, status
 from snekomatic.runtime import (
     Metrics,
     bot,
@@ -26,7 +27,6 @@ from snekomatic.runtime import (
     stop_on_signals,
     worker_name,
 )
-from snekomatic.setup_command import setup
 from snekomatic.store import run_sync
 
 
