@@ -22,7 +22,7 @@ SECRET = "backfill-secret"
 COMMAND = [
     sys.executable,
     "-c",
-    "from snekomatic.cli._backfill import backfill; backfill(prog_name='snekomatic backfill')",
+    "from snekomatic.cli import backfill; backfill(prog_name='snekomatic backfill')",
 ]
 
 

@@ -19,6 +19,7 @@ from snekomatic.gh.testing import generate_private_key
 from snekomatic.runtime import needs_a_person
 
 SNEKOMATIC = [sys.executable, "-m", "snekomatic"]
+KEY = generate_private_key()
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
@@ -49,6 +50,16 @@ def clean_env(**overrides: str) -> dict[str, str]:
             id="key-not-pem",
         ),
         pytest.param({"PORT": "eighty"}, "PORT", id="bad-port"),
+        pytest.param(
+            {
+                "GITHUB_WEBHOOK_SECRET": "s",
+                "GITHUB_APP_ID": "1",
+                "GITHUB_PRIVATE_KEY": KEY,
+                "INVITE_MESSAGE_FILE": "missing-welcome.md",
+            },
+            "INVITE_MESSAGE_FILE",
+            id="invite-message-file-missing",
+        ),
     ],
 )
 def test_serve_refuses_to_start_with_one_line_naming_the_setting(

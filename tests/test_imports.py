@@ -25,17 +25,11 @@ _BUILD_SERVE = """
 import json, sys
 import snekomatic.cli
 from snekomatic import runtime
-from snekomatic.inbox import DatabaseClock
 
-settings = runtime.settings_or_fail(need_app=True)
+settings = runtime.checked_settings(need_app=True)
 runtime.start_reporting(settings)
 store = runtime.open_store(settings, migrate=True)
-metrics = runtime.Metrics()
-clock = DatabaseClock(store)
-app = runtime.bot(settings, store, clock=clock, metrics=metrics)
-runtime.build_service(
-    settings, store, app, clock=clock, worker_count=4, sweep=True, metrics=metrics
-)
+runtime.bot_service(settings, store, worker_count=4, sweep=True)
 from snekomatic.gh.commands import parse_commands
 for body in sys.argv[1:]:
     parse_commands(body)

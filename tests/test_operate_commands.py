@@ -35,8 +35,8 @@ T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def command(name: str) -> list[str]:
-    """The argv that runs the click command ``name`` of snekomatic.cli._operate as a process."""
-    code = f"from snekomatic.cli._operate import {name}; {name}(prog_name='snekomatic {name}')"
+    """The argv that runs the click command ``name`` of snekomatic.cli as a process."""
+    code = f"from snekomatic.cli import {name}; {name}(prog_name='snekomatic {name}')"
     return [sys.executable, "-c", code]
 
 

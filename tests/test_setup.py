@@ -356,7 +356,7 @@ async def test_the_setup_command_runs_the_flow_and_exits_0(world: World) -> None
     command = [
         sys.executable,
         "-c",
-        "from snekomatic.cli._setup import setup; setup(prog_name='snekomatic setup')",
+        "from snekomatic.cli import setup; setup(prog_name='snekomatic setup')",
         *("--github-url", world.fake_url, "--api-url", world.fake_url),
         *("--env-file", str(env_file), "--manifest", str(APP_YML), "--no-browser"),
     ]

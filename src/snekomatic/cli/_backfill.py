@@ -1,8 +1,7 @@
-"""The ``snekomatic backfill`` command: invite the contributors whose merge the bot missed.
+"""``snekomatic backfill``: invite the contributors whose merge the bot missed.
 
-Registered on the command group by the composition root (``main.add_command(backfill)`` in
-:mod:`snekomatic.cli`). The walk itself is :mod:`snekomatic.features.backfill`; this module is the
-command line around it: settings, a progress bar over the repositories, the summary, one-line errors.
+The walk itself is :mod:`snekomatic.features.backfill`; this module is the command line around it:
+settings, a progress bar over the repositories, the summary, one-line errors.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ import sys
 import click
 import trio
 
+from snekomatic.cli._errors import fail, settings_or_fail, store_or_fail
 from snekomatic.features import MissingPermission
 from snekomatic.features.backfill import (
     BackfillError,
@@ -25,14 +25,7 @@ from snekomatic.features.backfill import (
 from snekomatic.gh.errors import GitHubError
 from snekomatic.inbox import DatabaseClock
 from snekomatic.logs import configure_logging
-from snekomatic.runtime import (
-    Settings,
-    fail,
-    feature_options,
-    github_app,
-    open_store,
-    settings_or_fail,
-)
+from snekomatic.runtime import Settings, feature_options, github_app
 from snekomatic.store import Store, StoreError
 
 __all__ = ["backfill", "format_summary"]
@@ -90,7 +83,7 @@ def backfill(
     where it stopped, and nobody is invited twice."""
     settings = settings_or_fail(need_app=True)
     configure_logging(settings.log_level if verbose else "warning")
-    store = open_store(settings, migrate=False)
+    store = store_or_fail(settings, migrate=False)
     plan = BackfillPlan(
         since=None if since is None else since.replace(tzinfo=dt.UTC),
         dry_run=dry_run,

@@ -1,7 +1,8 @@
-"""The ``snekomatic dev`` command; registered in :mod:`snekomatic.cli` with ``main.add_command(dev)``.
+"""``snekomatic dev`` and ``snekomatic fake-github``: the bot against a fake GitHub, or the fake alone.
 
-The work happens in :func:`snekomatic.dev.run_dev`; this module turns options into
-:class:`~snekomatic.dev.DevOptions`, prints the URLs to open, and turns failures into one line on stderr.
+The work happens in :mod:`snekomatic.dev`; this module turns options into its values, prints the URLs
+to open, and turns failures into one line on stderr. :mod:`snekomatic.dev` is imported inside the
+commands: it brings the fake GitHub, which ``snekomatic serve`` must not load.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from typing import TYPE_CHECKING
 import click
 import trio
 
+from snekomatic.cli._errors import fail
 from snekomatic.logs import configure_logging
-from snekomatic.runtime import fail, stop_on_signals
+from snekomatic.runtime import StartupError, stop_on_signals
 
 if TYPE_CHECKING:
     from snekomatic.dev import DevSite
 
-__all__ = ["describe_site", "dev"]
+__all__ = ["describe_site", "dev", "fake_github"]
 
 #: :data:`snekomatic.dev.DEFAULT_DATABASE` (a test keeps them equal). Not imported from there:
 #: :mod:`snekomatic.dev` brings the fake GitHub, which ``snekomatic serve`` must not load.
@@ -83,7 +85,50 @@ def dev(port: int, fake_port: int, database: Path) -> None:
 
     try:
         trio.run(main)
-    except* DevError as group:
+    except* (DevError, StartupError) as group:
         fail(str(group.exceptions[0]))
     except* OSError as group:
         fail(f"cannot listen on 127.0.0.1: {group.exceptions[0]} (choose another --port)")
+
+
+@click.command("fake-github")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=0, help="Port (default: any free port).")
+@click.option("--app-id", type=int, default=1, show_default=True)
+@click.option(
+    "--private-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The app's private key (PEM). Default: generate one and write it to fake-github-key.pem.",
+)
+@click.option("--webhook-url", default=None, help="Where the fake sends the webhooks it emits.")
+@click.option("--webhook-secret", default="fake-webhook-secret", show_default=True)
+def fake_github(
+    host: str,
+    port: int,
+    app_id: int,
+    private_key_file: Path | None,
+    webhook_url: str | None,
+    webhook_secret: str,
+) -> None:
+    """Run the stateful fake GitHub (snekomatic.gh.testing) as a server, for local experiments."""
+    from snekomatic.dev import fake_github_key_file, install_simulator
+    from snekomatic.gh.testing import FakeGitHub, serve_fake_github
+
+    private_key_file = fake_github_key_file(private_key_file)
+    fake = FakeGitHub(
+        app_id=app_id,
+        private_key=private_key_file.read_text(),
+        webhook_secret=webhook_secret,
+        webhook_url=webhook_url,
+    )
+    install_simulator(fake)
+
+    async def run() -> None:
+        async with trio.open_nursery() as nursery:
+            url = await nursery.start(partial(serve_fake_github, fake, host=host, port=port))
+            click.echo(f"fake GitHub at {url} (app {app_id}, key in {private_key_file})")
+            await stop_on_signals(trio.Event())
+            nursery.cancel_scope.cancel()
+
+    trio.run(run)

@@ -1,8 +1,7 @@
-"""The ``snekomatic replay`` and ``snekomatic status`` commands.
+"""``snekomatic status``, ``replay`` and ``redeliver``: looking after a running bot.
 
-Registered on the command group by the composition root (``main.add_command(replay)``,
-``main.add_command(status)`` in :mod:`snekomatic.cli`). The composition root's helpers are imported
-inside the commands, so that :mod:`snekomatic.cli` may import this module at any point.
+What they read and do is :mod:`snekomatic.operate` (and the inbox's redelivery sweep); this module
+parses the options, opens the store and the app (:mod:`snekomatic.runtime`), and prints.
 """
 
 from __future__ import annotations
@@ -17,9 +16,10 @@ import click
 import httpx
 import trio
 
+from snekomatic.cli._errors import fail, settings_or_fail, store_or_fail
 from snekomatic.gh import send_webhook
 from snekomatic.gh.errors import GitHubError
-from snekomatic.inbox import DatabaseClock, delivery_processor
+from snekomatic.inbox import DatabaseClock, delivery_processor, sweep_failed_deliveries
 from snekomatic.logs import configure_logging
 from snekomatic.operate import (
     AmbiguousDelivery,
@@ -36,10 +36,10 @@ from snekomatic.operate import (
     run_delivery_now,
     truncate,
 )
-from snekomatic.runtime import bot, fail, github_app, open_store, settings_or_fail, worker_name
-from snekomatic.store import StoreError
+from snekomatic.runtime import SettingsError, bot, github_app, worker_name
+from snekomatic.store import StoreError, run_sync
 
-__all__ = ["replay", "status"]
+__all__ = ["redeliver", "replay", "status"]
 
 GITHUB_TIMEOUT_SECONDS = 30.0
 
@@ -126,7 +126,7 @@ def _replay_file(
 def _replay_stored(ref: str, *, now: bool) -> None:
 
     settings = settings_or_fail(need_app=now)
-    store = open_store(settings, migrate=False)
+    store = store_or_fail(settings, migrate=False)
     try:
         delivery = find_delivery(store, ref)
         label = f"delivery {delivery.id} ({delivery.event}, {delivery.delivery_id})"
@@ -179,10 +179,8 @@ def _requeue_message(requeue: Requeue) -> str:
 @click.option("--no-github", is_flag=True, help="Do not ask GitHub for installation rate limits.")
 def status(limit: int, no_github: bool) -> None:
     """Show recent deliveries, dead letters, invitations and (from GitHub) rate limits."""
-    from snekomatic.runtime import SettingsError
-
     settings = settings_or_fail(need_app=False)
-    store = open_store(settings, migrate=False)
+    store = store_or_fail(settings, migrate=False)
     width = _width()
     try:
         moment = store.database_now()  # the clock the store's times were written by
@@ -219,3 +217,46 @@ def status(limit: int, no_github: bool) -> None:
                 click.echo(f"  GitHub did not answer within {GITHUB_TIMEOUT_SECONDS:.0f}s")
 
     trio.run(ask)
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """``90s``, ``15m``, ``24h``, ``3d`` as a timedelta."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit():
+        raise click.BadParameter(f"{text!r} is not a duration like 30m, 24h or 3d")
+    return dt.timedelta(seconds=int(number) * units[unit])
+
+
+@click.command()
+@click.option("--since", default="72h", show_default=True, help="How far back to look (max 3d).")
+@click.option("--dry-run", is_flag=True, help="List what would be redelivered; ask for nothing.")
+def redeliver(since: str, dry_run: bool) -> None:
+    """Ask GitHub to redeliver the app's recent failed webhook deliveries."""
+    window = parse_duration(since)
+    settings = settings_or_fail(need_app=True)
+    configure_logging(settings.log_level)  # log lines to stderr; stdout carries the report
+    store = store_or_fail(settings, migrate=True)
+
+    async def run() -> None:
+        async with github_app(settings) as app:
+            report = await sweep_failed_deliveries(
+                app.app_client,
+                store,
+                owner=worker_name(),
+                now=await run_sync(store.database_now),
+                since=window,
+                dry_run=dry_run,
+                lease_ttl=None,  # asked for by a person: no need to wait for the periodic sweep
+            )
+        verb = "would redeliver" if dry_run else "redelivered"
+        chosen = report.candidates if dry_run else report.requested
+        click.echo(f"examined {report.examined} deliveries; {verb} {len(chosen)}")
+        for candidate in chosen:
+            click.echo(
+                f"  {candidate.delivered_at:%Y-%m-%d %H:%M} {candidate.guid} {candidate.event}"
+            )
+        for candidate, error in report.failed:
+            click.echo(f"  refused: {candidate.guid}: {error}", err=True)
+
+    trio.run(run)

@@ -1,7 +1,5 @@
-"""The ``snekomatic setup`` command; registered in :mod:`snekomatic.cli` with ``main.add_command(setup)``.
-
-The flow itself lives in :mod:`snekomatic.setup`; this module turns options into
-:class:`~snekomatic.setup.SetupOptions` and failures into one line on stderr.
+"""``snekomatic setup``: options into :class:`~snekomatic.setup.SetupOptions`, the flow of
+:mod:`snekomatic.setup` run, and its failures as one line on stderr.
 """
 
 from __future__ import annotations

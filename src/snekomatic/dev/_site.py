@@ -207,8 +207,8 @@ async def run_dev(
     requests in flight finish, workers get their grace period) and the fake.
 
     Reports a :class:`DevSite` once both listen and the fake's webhooks go to the bot. Raises
-    :class:`DevError` for an unusable database file, ``OSError`` if a port cannot be bound, and exits
-    (``SystemExit`` 2, via :func:`snekomatic.runtime.open_store`) if the database cannot be opened.
+    :class:`DevError` for an unusable database file, ``OSError`` if a port cannot be bound, and
+    :class:`~snekomatic.runtime.StartupError` if the database cannot be opened.
     Cancellation stops everything at once.
     """
     database = options.database.absolute()

@@ -3,7 +3,7 @@ and sweeps, crash reports, metrics, and the wiring of all of these with the stor
 
 Everything a command needs to start the bot is built here, in one place (``_compose``)::
 
-    settings = load_settings()
+    settings = checked_settings(need_app=True)  # StartupError: one line for the person
     store = open_store(settings, migrate=True)
     clock = DatabaseClock(store)  # snekomatic.inbox: the one clock of the process
     app = bot(settings, store, clock=clock)
@@ -15,10 +15,12 @@ this too. Only ``_config`` reads the environment.
 """
 
 from snekomatic.runtime._compose import DEFAULT_SQLITE_FILE as DEFAULT_SQLITE_FILE
+from snekomatic.runtime._compose import StartupError as StartupError
 from snekomatic.runtime._compose import bot as bot
+from snekomatic.runtime._compose import bot_service as bot_service
 from snekomatic.runtime._compose import build_service as build_service
+from snekomatic.runtime._compose import checked_settings as checked_settings
 from snekomatic.runtime._compose import delivery_ingest as delivery_ingest
-from snekomatic.runtime._compose import fail as fail
 from snekomatic.runtime._compose import feature_options as feature_options
 from snekomatic.runtime._compose import freeze_startup_heap as freeze_startup_heap
 from snekomatic.runtime._compose import github_app as github_app
@@ -27,7 +29,6 @@ from snekomatic.runtime._compose import needs_a_person as needs_a_person
 from snekomatic.runtime._compose import open_store as open_store
 from snekomatic.runtime._compose import report_failed_attempt as report_failed_attempt
 from snekomatic.runtime._compose import run_until_signalled as run_until_signalled
-from snekomatic.runtime._compose import settings_or_fail as settings_or_fail
 from snekomatic.runtime._compose import start_reporting as start_reporting
 from snekomatic.runtime._compose import store_url as store_url
 from snekomatic.runtime._config import Settings as Settings
@@ -56,12 +57,14 @@ __all__ = [
     "Service",
     "Settings",
     "SettingsError",
+    "StartupError",
     "bot",
+    "bot_service",
     "build_service",
     "capture_exception",
+    "checked_settings",
     "create_app",
     "delivery_ingest",
-    "fail",
     "feature_options",
     "freeze_startup_heap",
     "github_app",
@@ -75,7 +78,6 @@ __all__ = [
     "report_failed_attempt",
     "run_until_signalled",
     "serve_http",
-    "settings_or_fail",
     "start_reporting",
     "stop_on_signals",
     "store_url",

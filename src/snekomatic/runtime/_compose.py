@@ -1,7 +1,8 @@
-"""The composition root's pieces: settings, storage, the app with its features, the service.
+"""The wiring: settings, storage, the app with its features, the service, each built in one place.
 
-Every command builds what it needs from these (``cli`` and the other command modules), so each piece is
-wired in one place. Only here, and in the commands, do the layers meet.
+Every command (:mod:`snekomatic.cli`) and the dev flow build what they need from these; only here do
+the store, the inbox, the features and the web server meet. Nothing here prints or exits: a problem
+that stops start-up raises :class:`StartupError`, and the command line says it in one line.
 """
 
 from __future__ import annotations
@@ -9,12 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
-import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import NoReturn
 
-import click
 import structlog
 import trio
 
@@ -69,21 +67,23 @@ DEFAULT_SQLITE_FILE = "snekomatic.sqlite3"
 REAP_INTERVAL = 10.0
 
 
-def fail(message: str) -> NoReturn:
-    """Stop with one line on stderr and exit status 2 (a configuration problem, not a crash)."""
-    click.echo(f"snekomatic: {message}", err=True)
-    sys.exit(2)
+class StartupError(Exception):
+    """The bot cannot start with these settings or this database; the message says why in one line
+    and never shows a setting's value."""
 
 
-def settings_or_fail(*, need_app: bool) -> Settings:
+def checked_settings(*, need_app: bool) -> Settings:
+    """The settings, from the environment and ``.env``. With ``need_app``, also checked for what
+    acting as the app needs (its id, key and webhook secret) and for a usable invitation template,
+    so that a bad one stops start-up before any work. Raises :class:`StartupError`."""
     try:
         settings = load_settings()
         if need_app:
             settings.require_app_credentials()
     except SettingsError as exc:
-        fail(str(exc))
+        raise StartupError(str(exc)) from None
     if need_app:
-        feature_options(settings)  # a bad INVITE_MESSAGE_FILE stops start-up here, before any work
+        feature_options(settings)
     return settings
 
 
@@ -99,26 +99,33 @@ def store_url(settings: Settings) -> str:
 
 
 def open_store(settings: Settings, *, migrate: bool) -> Store:
-    """The store, migrated to the code's schema (``migrate``) and checked against it."""
+    """The store, migrated to the code's schema (``migrate``) and checked against it. Raises
+    :class:`StartupError` if the database cannot be used or its schema is not the code's."""
     try:
         engine = create_store_engine(store_url(settings))
         if migrate:
             upgrade(engine)
         check_schema(engine)
     except SchemaDriftError as exc:
-        fail(f"the database schema does not match this version of snekomatic: {exc}")
+        raise StartupError(
+            f"the database schema does not match this version of snekomatic: {exc}"
+        ) from None
     except StoreError as exc:
-        fail(f"the database cannot be used: {exc}")
+        raise StartupError(f"the database cannot be used: {exc}") from None
     return Store(engine)
 
 
 def feature_options(settings: Settings) -> FeatureOptions:
+    """The features' options from ``settings``. Raises :class:`StartupError` if
+    ``INVITE_MESSAGE_FILE`` cannot be read or is not a usable template."""
     try:
         return FeatureOptions(
             invite_message=settings.invite_message(), org_config=settings.org_config
         )
+    except SettingsError as exc:
+        raise StartupError(str(exc)) from None
     except ValueError as exc:
-        fail(f"INVITE_MESSAGE_FILE is not a usable template: {exc}")
+        raise StartupError(f"INVITE_MESSAGE_FILE is not a usable template: {exc}") from None
 
 
 def github_app(
@@ -278,6 +285,23 @@ def build_service(
         rate_limits=app.rate_limits,
         http_limits=http_limits(settings),
         may_handle=app.may_handle,
+    )
+
+
+def bot_service(settings: Settings, store: Store, *, worker_count: int, sweep: bool) -> Service:
+    """The service of ``snekomatic serve`` (``sweep``) or ``snekomatic worker``: :func:`bot` and
+    :func:`build_service` on one :class:`~snekomatic.inbox.DatabaseClock`, with metrics."""
+    metrics = Metrics()
+    clock = DatabaseClock(store)
+    app = bot(settings, store, clock=clock, metrics=metrics)
+    return build_service(
+        settings,
+        store,
+        app,
+        clock=clock,
+        worker_count=worker_count,
+        sweep=sweep,
+        metrics=metrics,
     )
 
 

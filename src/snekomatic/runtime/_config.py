@@ -1,7 +1,8 @@
 """Settings, read once from the environment and an optional ``.env`` file.
 
-This module is the only code in snekomatic that reads the environment (STYLE.md 1.7). ``cli`` builds a
-:class:`Settings` once and passes plain values down; nothing else looks up variables.
+This module is the only code in snekomatic that reads the environment (STYLE.md 1.7). A command builds
+a :class:`Settings` once (:func:`snekomatic.runtime.checked_settings`) and passes plain values down;
+nothing else looks up variables.
 """
 
 from __future__ import annotations

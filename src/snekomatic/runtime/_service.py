@@ -1,7 +1,7 @@
 """The running bot: web server, ingest, workers and periodic sweeps in one nursery, and their shutdown.
 
-The pieces are built by :mod:`snekomatic.cli` (the composition root) and handed in here as values.
-Shutdown is ordered so that nothing accepted is lost:
+The pieces are built by the wiring (:func:`snekomatic.runtime.build_service`) and handed in here as
+values. Shutdown is ordered so that nothing accepted is lost:
 
 1. the web server stops accepting connections and finishes the requests it has (their deliveries are
    committed by the still-running ingest);
