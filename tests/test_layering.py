@@ -1,4 +1,4 @@
-"""The layering rules of DESIGN.md, checked."""
+"""The layering rules of DESIGN.md and of README.md's Layout, checked."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pytest
 import snekomatic
 import snekomatic.gh
 
-SRC_DIR = Path(snekomatic.__file__).parent.parent
+SNEKOMATIC_DIR = Path(snekomatic.__file__).parent
+SRC_DIR = SNEKOMATIC_DIR.parent
 GH_DIR = Path(snekomatic.gh.__file__).parent
 
 # Modules whose use is I/O: the network, the clock, the environment, files, threads, logging.
@@ -51,7 +52,7 @@ def _module_name(path: Path) -> str:
 
 
 # Every module of the project (src/ only), by dotted name.
-MODULES = {_module_name(path): path for path in (SRC_DIR / "snekomatic").rglob("*.py")}
+MODULES = {_module_name(path): path for path in SNEKOMATIC_DIR.rglob("*.py")}
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -203,10 +204,11 @@ def test_the_pure_layer_imports_without_anyio_httpx_or_trio() -> None:
     assert result.stdout == "the I/O layer is blocked\n"  # and the blocking did bite
 
 
-# The packages whose private modules (``_name.py``) are imported only from inside the package (its
-# subpackages included). Once nothing outside a package reaches into its private modules, add it;
-# in the end every directory of src/snekomatic holding an __init__.py.
-PACKAGES_KEEPING_THEIR_PRIVATE_MODULES = [GH_DIR, GH_DIR / "testing"]
+# Every package of src/snekomatic (each directory holding an __init__.py, subpackages included): its
+# private modules (``_name.py``) are imported only from inside it; others use what its __init__ exports.
+PACKAGES = sorted(
+    path.parent for path in SNEKOMATIC_DIR.rglob("__init__.py") if path.parent != SNEKOMATIC_DIR
+)
 
 
 def private_module_intrusions(package_dir: Path) -> set[str]:
@@ -229,11 +231,58 @@ def private_module_intrusions(package_dir: Path) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "package_dir",
-    [
-        pytest.param(d, id=_module_name(d / "__init__.py"))
-        for d in PACKAGES_KEEPING_THEIR_PRIVATE_MODULES
-    ],
+    "package_dir", [pytest.param(d, id=_module_name(d / "__init__.py")) for d in PACKAGES]
 )
 def test_private_modules_are_imported_only_from_inside_their_package(package_dir: Path) -> None:
     assert private_module_intrusions(package_dir) == set()
+
+
+def test_every_package_is_checked_for_intruders() -> None:
+    names = {_module_name(d / "__init__.py") for d in PACKAGES}
+
+    assert {"snekomatic.gh", "snekomatic.gh.testing", "snekomatic.store", "snekomatic.cli"} <= names
+
+
+# The top-level packages (and modules) of snekomatic in layers, lowest first (README.md's Layout lists
+# them from the top down). A module imports only from its own package and from the layers below its package's
+# (every import counts, lazy ones inside functions and those under TYPE_CHECKING too); the packages
+# of one layer do not import each other.
+LAYERS: list[tuple[str, ...]] = [
+    ("gh", "logs"),  # the GitHub App library (nothing else of snekomatic); logging and redaction
+    ("store",),  # the database
+    ("inbox",),  # the path of a delivery: ingest, workers, sweeps
+    ("features",),  # the bot's behaviours, handlers on the gh router
+    ("runtime",),  # a running bot: settings, web server, service, and the wiring of all the above
+    ("setup", "dev", "operate"),  # what a person runs: app creation, dev UI, upkeep
+    ("cli",),  # the command line
+    ("__main__",),  # python -m snekomatic
+]
+
+
+def top_level(module: str) -> str:
+    """The top-level package or module of snekomatic that ``module`` belongs to (``"gh"``)."""
+    return module.split(".")[1]
+
+
+def layering_violations() -> set[str]:
+    """``"importer imports imported"`` for each import that does not point down the :data:`LAYERS`."""
+    layer = {name: index for index, names in enumerate(LAYERS) for name in names}
+    return {
+        f"{importer} imports {name}"
+        for importer in MODULES
+        if importer != "snekomatic"  # the root package: __version__ only
+        for name in _project_imports(importer)
+        if name != "snekomatic"
+        and top_level(name) != top_level(importer)
+        and layer[top_level(name)] >= layer[top_level(importer)]
+    }
+
+
+def test_every_top_level_package_has_a_layer() -> None:
+    top_levels = {top_level(module) for module in MODULES if module != "snekomatic"}
+
+    assert top_levels == {name for names in LAYERS for name in names}
+
+
+def test_imports_point_down_the_layers() -> None:
+    assert layering_violations() == set()

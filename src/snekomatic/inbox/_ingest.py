@@ -2,12 +2,11 @@
 
 A request hands its delivery to :meth:`GroupCommitIngest.store` and waits. A committer task takes
 everything that has queued up since its last commit and inserts it in one transaction (see
-:func:`snekomatic.store.open_delivery_writer`). While one commit is in flight the next batch gathers, so under load each commit (and its fsync)
-serves many deliveries, and when idle a lone delivery is committed at once, with no added wait.
-One committer is the default: measured on ``snekomatic serve`` (PostgreSQL, 10 concurrent senders), a
-second one halves the batches and costs more CPU per delivery (more commits), for no gain in
-throughput (measured again with the writer on the event loop: slower). Only
-when its commit returns does a request learn its fate, so nothing is acknowledged before it is on disk.
+:func:`snekomatic.store.open_delivery_writer`). While one commit is in flight the next batch
+gathers, so under load each commit (and its fsync) serves many deliveries, and when idle a lone
+delivery is committed at once, with no added wait. Only when its commit returns does a request learn
+its fate, so nothing is acknowledged before it is on disk. One committer is the default (why:
+``bench/README.md``, "What the ingest figures rest on").
 """
 
 from __future__ import annotations

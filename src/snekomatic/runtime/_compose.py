@@ -309,10 +309,10 @@ def freeze_startup_heap() -> None:
     """Exempt everything built so far from the cyclic garbage collector, for the life of the process.
 
     A long-running process builds a large heap at start-up (SQLAlchemy, pydantic, structlog, the
-    app) that lives until exit. CPython's full collections walk all of it: measured in ``snekomatic
-    serve`` under webhook load, each took 50-70 ms with the event loop stopped, which became the p99
-    of every request in flight. Frozen, those objects are never scanned again; what the process
-    allocates later is collected as usual. (Instagram's ``gc.freeze`` recipe, for latency, not fork.)
+    app) that lives until exit; full collections would walk all of it with the event loop stopped,
+    and every request in flight would wait (``bench/README.md`` has the figures). Frozen, those
+    objects are never scanned again; what the process allocates later is collected as usual.
+    (Instagram's ``gc.freeze`` recipe, for latency, not fork.)
     """
     gc.collect()
     gc.freeze()
