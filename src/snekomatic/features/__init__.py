@@ -1,9 +1,9 @@
 """The bot's behaviours, as handlers on a :class:`~snekomatic.gh.app.GitHubApp`.
 
-The composition root calls :func:`register_features` once, and schedules
+The wiring (:mod:`snekomatic.runtime`) calls :func:`register_features` once, and schedules
 :func:`send_deferred_invitations` to run periodically::
 
-    register_features(app, store, options=FeatureOptions(invite_message=text_or_none))
+    register_features(app, store, options=FeatureOptions(invite_message=text_or_none), clock=clock)
 
 - invite (:mod:`snekomatic.features.invite`): after a contributor's first merged pull request, invite
   them to the organization and post a welcome comment, exactly once.

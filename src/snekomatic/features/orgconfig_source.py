@@ -86,7 +86,7 @@ def _decode(answer: object, source: str) -> tuple[str, str]:
 class OrgConfigSource:
     """The per-organization configuration of pull requests' repositories, read and cached.
 
-    One per process (the composition root makes it; ``register_features`` routes ``push`` to
+    One per process (:mod:`snekomatic.runtime` makes it; ``register_features`` routes ``push`` to
     :meth:`note_push`). Not thread-safe; safe to share between the tasks of one event loop. Holds no
     secret: clients are passed in per call.
     """

@@ -5,7 +5,7 @@ code through :func:`run_sync` (a worker thread), but for the ingest's hot write
 (:func:`open_delivery_writer`), which on PostgreSQL is sent from the event loop itself. The database never holds a token, a key, the
 webhook secret or a signature.
 
-Typical use (the composition root)::
+Typical use (the wiring, :mod:`snekomatic.runtime`)::
 
     engine = create_store_engine(database_url(settings_url, default_sqlite_path="snekomatic.db"))
     upgrade(engine)         # or check_schema(engine) to refuse to run on drift
