@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from snekomatic.gh.errors import (
     BadRequest,
@@ -20,6 +22,11 @@ from snekomatic.gh.errors import (
 from snekomatic.gh.sansio import error_for_response
 
 NOW = 1_700_000_000.0
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
 REQUEST_ID = "C2D4:3F5E:1A2B3C:4D5E6F:65541234"
 DOCS = "https://docs.github.com/rest"
 RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
@@ -246,3 +253,145 @@ def test_undecodable_body_never_raises(body: bytes) -> None:
 
     assert isinstance(error, ServerError)
     assert error.body is None
+
+
+# --- the shapes of a 422's ``errors`` ------------------------------------------------------------------
+
+# POST /repos/{owner}/{repo}/statuses/{sha} once a SHA and context hold 1,000 statuses: ``errors`` is a
+# string, not a list (the shape gidgethub's test_422_errors_as_string records, and bots meet in CI).
+STATUS_LIMIT_REASON = "This SHA and context has reached the maximum number of statuses."
+STATUS_LIMIT = {
+    "message": "Validation Failed",
+    "errors": STATUS_LIMIT_REASON,
+    "documentation_url": "https://docs.github.com/rest/commits/statuses#create-a-commit-status",
+    "status": "422",
+}
+# POST /repos/{owner}/{repo}/milestones without a title: a list of dicts with no ``message``.
+MILESTONE_MISSING_FIELDS = {
+    "message": "Validation Failed",
+    "errors": [
+        {"resource": "Milestone", "code": "missing_field", "field": "title"},
+        {"resource": "Milestone", "code": "missing_field", "field": "slug"},
+    ],
+    "documentation_url": "https://docs.github.com/rest/issues/milestones#create-a-milestone",
+}
+# POST /repos/{template_owner}/{template_repo}/generate onto a name in use: a list of strings.
+TEMPLATE_NAME_TAKEN = {
+    "message": "Could not clone: Name already exists on this account",
+    "errors": ["Could not clone: Name already exists on this account"],
+    "documentation_url": "https://docs.github.com/rest/repos/repos#create-a-repository-using-a-template",
+    "status": "422",
+}
+
+
+def _validation_failed(body: object) -> ValidationFailed:
+    error = _error(422, json.dumps(body).encode())
+    assert isinstance(error, ValidationFailed)
+    return error
+
+
+def test_string_errors_is_kept_as_a_one_item_list() -> None:
+    error = _validation_failed(STATUS_LIMIT)
+
+    assert error.errors == [STATUS_LIMIT_REASON]
+    assert error.reasons == (STATUS_LIMIT_REASON,)
+    assert error.message == "Validation Failed"
+
+
+def test_string_errors_is_in_the_exception_message() -> None:
+    error = _validation_failed(STATUS_LIMIT)
+
+    assert str(error) == f"422: Validation Failed: {STATUS_LIMIT_REASON} (request id {REQUEST_ID})"
+
+
+@pytest.mark.parametrize(
+    ("body", "reasons"),
+    [
+        pytest.param(
+            INVITEE_IS_MEMBER,
+            ("OrganizationInvitation.data: Invitee is already a part of this organization",),
+            id="dicts-with-message",
+        ),
+        pytest.param(
+            MILESTONE_MISSING_FIELDS,
+            ("Milestone.title: missing_field", "Milestone.slug: missing_field"),
+            id="dicts-with-code-only",
+        ),
+        pytest.param(
+            TEMPLATE_NAME_TAKEN,
+            ("Could not clone: Name already exists on this account",),
+            id="list-of-strings",
+        ),
+        pytest.param(STATUS_LIMIT, (STATUS_LIMIT_REASON,), id="string"),
+        pytest.param(
+            {"message": "Validation Failed", "errors": {"resource": "Issue", "code": "invalid"}},
+            ("Issue: invalid",),
+            id="single-dict",
+        ),
+        pytest.param(
+            {"message": "Validation Failed", "errors": [{"resource": "Label", "name": "bug"}]},
+            ("Label: name='bug'",),
+            id="dict-without-message-or-code",
+        ),
+        pytest.param(
+            {
+                "message": "Invalid request.",
+                "errors": ["Invalid request.\n\nFor 'properties/name', nil is not a string."],
+            },
+            ("Invalid request. For 'properties/name', nil is not a string.",),
+            id="multi-line-string",
+        ),
+        pytest.param({"message": "Reference does not exist"}, (), id="absent"),
+        pytest.param({"message": "Validation Failed", "errors": None}, (), id="null"),
+        pytest.param({"message": "Validation Failed", "errors": ""}, (), id="empty-string"),
+        pytest.param({"message": "Validation Failed", "errors": 7}, (), id="number"),
+    ],
+)
+def test_each_shape_of_errors_gives_readable_reasons(
+    body: dict[str, object], reasons: tuple[str, ...]
+) -> None:
+    assert _validation_failed(body).reasons == reasons
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        pytest.param(INVITEE_IS_MEMBER, INVITEE_IS_MEMBER["errors"], id="dicts"),
+        pytest.param(TEMPLATE_NAME_TAKEN, TEMPLATE_NAME_TAKEN["errors"], id="list-of-strings"),
+        pytest.param(
+            {"message": "Validation Failed", "errors": {"resource": "Issue", "code": "invalid"}},
+            [{"resource": "Issue", "code": "invalid"}],
+            id="single-dict",
+        ),
+        pytest.param({"message": "Validation Failed", "errors": 7}, [], id="number"),
+    ],
+)
+def test_errors_is_githubs_errors_as_a_list(body: dict[str, object], errors: list[object]) -> None:
+    assert _validation_failed(body).errors == errors
+
+
+def test_reasons_follow_the_message_in_order() -> None:
+    error = _validation_failed(MILESTONE_MISSING_FIELDS)
+
+    assert str(error) == (
+        "422: Validation Failed: Milestone.title: missing_field; Milestone.slug: missing_field"
+        f" (request id {REQUEST_ID})"
+    )
+
+
+def test_validation_failed_without_errors_has_only_githubs_message() -> None:
+    error = _validation_failed({"message": "Reference does not exist"})
+
+    assert str(error) == f"422: Reference does not exist (request id {REQUEST_ID})"
+
+
+@given(errors=JSON_VALUES)
+def test_any_json_errors_gives_validation_failed_with_text_reasons(errors: object) -> None:
+    body = json.dumps({"message": "Validation Failed", "errors": errors}).encode()
+
+    error = error_for_response(422, {}, body, NOW)
+
+    assert isinstance(error, ValidationFailed)
+    assert isinstance(error.errors, list)
+    assert all(isinstance(reason, str) and reason for reason in error.reasons)
+    assert str(error).startswith("422: Validation Failed")

@@ -37,6 +37,16 @@ def _decode_json(body: bytes) -> Any:
         return None
 
 
+def _errors_list(errors: Any) -> list[Any]:
+    # GitHub's ``errors`` is usually a list (of dicts, or of strings), but the commit-status endpoint
+    # sends one string ("This SHA and context has reached the maximum number of statuses."): keep it.
+    if isinstance(errors, list):
+        return errors
+    if isinstance(errors, dict) or (isinstance(errors, str) and errors):
+        return [errors]
+    return []
+
+
 def _reason(status: int) -> str:
     try:
         return http.HTTPStatus(status).phrase
@@ -53,7 +63,8 @@ def error_for_response(
     status, GitHub's ``message`` (or the reason phrase), ``documentation_url``, ``x-github-request-id``,
     the lower-cased response headers and the decoded JSON body (None when it is not JSON):
 
-    - 401 -> ``Unauthorized``; 404 -> ``NotFound``; 422 -> ``ValidationFailed`` with GitHub's ``errors``;
+    - 401 -> ``Unauthorized``; 404 -> ``NotFound``; 422 -> ``ValidationFailed`` with GitHub's ``errors``
+      as a list (a single string or dict becomes a one-item list);
     - 403 -> ``RateLimited`` when ``x-ratelimit-remaining`` is ``0``; else ``SecondaryRateLimited`` when
       ``retry-after`` is present or the message mentions a secondary rate limit (or the older "abuse
       detection"), case-insensitively; else ``Forbidden``;
@@ -86,9 +97,8 @@ def error_for_response(
     if status == 404:
         return NotFound(status, message, **common)
     if status == 422:
-        errors = fields.get("errors")
         return ValidationFailed(
-            status, message, errors=errors if isinstance(errors, list) else [], **common
+            status, message, errors=_errors_list(fields.get("errors")), **common
         )
     if status in (403, 429):
         return _rate_limit_or_forbidden(status, message, by_name, now, common)
