@@ -157,6 +157,24 @@ async def test_text_answers_are_returned_as_str(
     assert await make_client(http).getitem("/repos/o/r/pulls/1") == "diff --git"
 
 
+async def test_a_diff_is_returned_as_str(server: ScriptedGitHub, http: httpx.AsyncClient) -> None:
+    diff = "diff --git a/README.md b/README.md\n-Hello\n+Héllo\n"
+    server.script(
+        "GET",
+        "/repos/o/r/pulls/1",
+        Reply(
+            200,
+            raw_body=diff.encode(),
+            headers={"content-type": "application/vnd.github.v3.diff; charset=utf-8"},
+        ),
+    )
+    client = make_client(http)
+
+    answer = await client.getitem("/repos/o/r/pulls/1", accept="application/vnd.github.diff")
+
+    assert answer == diff
+
+
 async def test_binary_answers_are_returned_as_bytes(
     server: ScriptedGitHub, http: httpx.AsyncClient
 ) -> None:

@@ -15,8 +15,9 @@ Decisions a caller can observe:
   attempt (send and read the answer). The waits between retries happen outside the turn, so the
   authenticator, which may itself make requests, is never called while a turn is held; instead a rate
   limit pauses the whole pacer, so every client of the installation waits, not only the one that hit it.
-- Answers: JSON (``application/json`` or ``*+json``) is decoded; other ``text/*`` is returned as
-  ``str``; anything else as ``bytes``; an empty body or 204 as None.
+- Answers: JSON (``application/json`` or ``*+json``) is decoded; a body that declares a ``charset``
+  (a diff: ``application/vnd.github.v3.diff; charset=utf-8``) and any ``text/*`` is returned as ``str``;
+  anything else as ``bytes``; an empty body or 204 as None.
 """
 
 from __future__ import annotations
