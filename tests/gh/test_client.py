@@ -20,6 +20,7 @@ from snekomatic.gh.errors import (
     HTTPError,
     NotFound,
     Unauthorized,
+    ValidationFailed,
 )
 from tests.gh._scripted_github import USER_AGENT, Reply, ScriptedGitHub, TokenAuth
 
@@ -173,6 +174,24 @@ async def test_a_diff_is_returned_as_str(server: ScriptedGitHub, http: httpx.Asy
     answer = await client.getitem("/repos/o/r/pulls/1", accept="application/vnd.github.diff")
 
     assert answer == diff
+
+
+async def test_an_html_error_page_is_kept_on_the_exception(
+    server: ScriptedGitHub, http: httpx.AsyncClient
+) -> None:
+    page = b"<html><body>Mistakes were made ...</body></html>"
+    server.script(
+        "POST",
+        "/repos/o/r/statuses/abc",
+        Reply(422, raw_body=page, headers={"content-type": "text/html; charset=utf-8"}),
+    )
+    client = make_client(http, auth=TokenAuth(TOKEN))
+
+    with pytest.raises(ValidationFailed) as caught:
+        await client.post("/repos/o/r/statuses/abc", data={"state": "success"})
+
+    assert caught.value.body_excerpt == page.decode()
+    assert TOKEN not in str(caught.value) and TOKEN not in repr(caught.value)
 
 
 async def test_binary_answers_are_returned_as_bytes(

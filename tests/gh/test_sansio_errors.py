@@ -395,3 +395,83 @@ def test_any_json_errors_gives_validation_failed_with_text_reasons(errors: objec
     assert isinstance(error.errors, list)
     assert all(isinstance(reason, str) and reason for reason in error.reasons)
     assert str(error).startswith("422: Validation Failed")
+
+
+# --- bodies that are not JSON ---------------------------------------------------------------------
+
+# What answers when something between the client and api.github.com fails: nginx's stock 502 page, and
+# the HTML 422 that gidgethub met behind a proxy (its issue #81).
+NGINX_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+PROXY_422 = b"<html><body>Mistakes were made ...</body></html>"
+HTML = "text/html; charset=utf-8"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        pytest.param(502, NGINX_502, ServerError, id="502-nginx"),
+        pytest.param(422, PROXY_422, ValidationFailed, id="422-proxy"),
+    ],
+)
+def test_a_body_that_is_not_json_is_kept_as_text(
+    status: int, body: bytes, expected: type[HTTPError]
+) -> None:
+    error = error_for_response(status, {"Content-Type": HTML}, body, NOW)
+
+    assert type(error) is expected
+    assert (error.body, error.body_excerpt) == (None, body.decode())
+
+
+def test_the_excerpt_is_the_first_thousand_characters() -> None:
+    page = "<html><body>" + "é" * 100_000 + "</body></html>"
+
+    error = _error(502, page.encode(), content_type=HTML)
+
+    assert error.body_excerpt == page[:1000]
+
+
+def test_the_excerpt_is_decoded_with_the_declared_charset() -> None:
+    error = _error(502, b"<p>caf\xe9</p>", content_type="text/html; charset=iso-8859-1")
+
+    assert error.body_excerpt == "<p>café</p>"
+
+
+def test_undecodable_bytes_in_the_excerpt_are_replaced() -> None:
+    error = _error(502, b"<p>\xff\xfe</p>", content_type=HTML)
+
+    assert error.body_excerpt == "<p>\ufffd\ufffd</p>"
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        pytest.param(404, _body("Not Found"), id="json-object"),
+        pytest.param(404, b'["not", "an object"]', id="json-array"),
+        pytest.param(500, b"", id="empty"),
+    ],
+)
+def test_a_json_or_empty_body_has_no_excerpt(status: int, body: bytes) -> None:
+    assert _error(status, body).body_excerpt is None
+
+
+def test_the_excerpt_stays_out_of_the_message_and_repr() -> None:
+    # A debugging proxy that echoes the request it could not forward.
+    token = "ghs_16C7e42F292c6912E7710c838347Ae178B4a"
+    page = f"<pre>POST /repos/o/r/statuses/abc\nAuthorization: token {token}\n</pre>".encode()
+
+    error = _error(502, page, content_type=HTML)
+
+    assert error.body_excerpt is not None and token in error.body_excerpt
+    assert token not in str(error) and token not in repr(error)
+    assert str(error) == f"502: Bad Gateway (request id {REQUEST_ID})"
+
+
+@given(body=st.binary(max_size=5000), content_type=st.text(max_size=60))
+def test_any_body_gives_a_bounded_excerpt_or_none(body: bytes, content_type: str) -> None:
+    error = error_for_response(502, {"content-type": content_type}, body, NOW)
+
+    assert error is not None
+    assert error.body_excerpt is None or len(error.body_excerpt) <= 1000

@@ -7,7 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from snekomatic.gh._headers import is_ascii_digits, lowered
+from snekomatic.gh._answers import decode_text
+from snekomatic.gh._headers import is_ascii_digits, lowered, parse_content_type
 from snekomatic.gh._ratelimits import parse_retry_after
 from snekomatic.gh.errors import (
     BadRequest,
@@ -30,11 +31,24 @@ from snekomatic.gh.errors import (
 _SECONDARY_LIMIT_MARKERS = ("secondary rate limit", "abuse detection")
 
 
-def _decode_json(body: bytes) -> Any:
+# A proxy's error page may be megabytes of HTML; its start (a title, a heading, "nginx", "Unicorn!")
+# is what tells a person what answered.
+_BODY_EXCERPT_CHARS = 1000
+# Every charset GitHub or a proxy uses takes at most 4 bytes per character, so decoding this many
+# bytes yields the excerpt without decoding a huge page whole.
+_BODY_EXCERPT_BYTES = 4 * _BODY_EXCERPT_CHARS
+
+
+def _decode_body(content_type: str | None, body: bytes) -> tuple[Any, str | None]:
+    """The JSON value of ``body`` and None; or None and the start of ``body`` as text when it is not
+    JSON; or (None, None) when it is empty."""
+    if not body:
+        return None, None
     try:
-        return json.loads(body)
+        return json.loads(body), None
     except (ValueError, RecursionError):
-        return None
+        _, charset = parse_content_type(content_type)
+        return None, decode_text(body[:_BODY_EXCERPT_BYTES], charset)[:_BODY_EXCERPT_CHARS]
 
 
 def _errors_list(errors: Any) -> list[Any]:
@@ -61,7 +75,9 @@ def error_for_response(
 
     Returns None for 1xx-3xx. Otherwise an :class:`~snekomatic.gh.errors.HTTPError` carrying the
     status, GitHub's ``message`` (or the reason phrase), ``documentation_url``, ``x-github-request-id``,
-    the lower-cased response headers and the decoded JSON body (None when it is not JSON):
+    the lower-cased response headers, the decoded JSON body (None when it is not JSON) and, for a body
+    that is not JSON (a proxy's HTML page), its first 1,000 characters as ``body_excerpt`` (decoded
+    with the declared charset, else UTF-8, undecodable bytes replaced):
 
     - 401 -> ``Unauthorized``; 404 -> ``NotFound``; 422 -> ``ValidationFailed`` with GitHub's ``errors``
       as a list (a single string or dict becomes a one-item list);
@@ -78,7 +94,7 @@ def error_for_response(
     if status < 400:
         return None
     by_name = lowered(headers)
-    decoded = _decode_json(body)
+    decoded, excerpt = _decode_body(by_name.get("content-type"), body)
     fields: Mapping[str, Any] = decoded if isinstance(decoded, dict) else {}
     message = fields.get("message")
     if not isinstance(message, str) or not message:
@@ -89,6 +105,7 @@ def error_for_response(
         "request_id": by_name.get("x-github-request-id"),
         "headers": by_name,
         "body": decoded,
+        "body_excerpt": excerpt,
     }
     if status >= 500:
         return ServerError(status, message, **common)

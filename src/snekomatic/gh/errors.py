@@ -186,8 +186,10 @@ class HTTPError(GitHubError):
 
     Attributes: ``status`` (int), ``message`` (GitHub's ``message`` or the reason phrase),
     ``documentation_url`` (or None), ``request_id`` (``x-github-request-id``, or None),
-    ``headers`` (the response headers, lower-cased; responses carry no credentials) and
-    ``body`` (the decoded JSON body, or None).
+    ``headers`` (the response headers, lower-cased; responses carry no credentials), ``body`` (the
+    decoded JSON body, or None) and ``body_excerpt`` (the first 1,000 characters of a body that is
+    not JSON, such as a proxy's HTML error page, as text; None for JSON or an empty body). The excerpt
+    is for a person diagnosing the failure: it is kept out of the message and the ``repr``.
     """
 
     def __init__(
@@ -199,6 +201,7 @@ class HTTPError(GitHubError):
         request_id: str | None = None,
         headers: Mapping[str, str] | None = None,
         body: Any = None,
+        body_excerpt: str | None = None,
     ) -> None:
         self.status = status
         self.message = message
@@ -206,6 +209,7 @@ class HTTPError(GitHubError):
         self.request_id = request_id
         self.headers: Mapping[str, str] = dict(headers or {})
         self.body = body
+        self.body_excerpt = body_excerpt
         text = f"{status}: {message}"
         if detail := self._detail():
             text += f": {detail}"
