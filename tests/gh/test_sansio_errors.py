@@ -199,6 +199,40 @@ def test_primary_rate_limit_carries_reset_time() -> None:
 
 
 @pytest.mark.parametrize(
+    ("reset", "expected"),
+    [
+        pytest.param("1700003600.5", 1_700_003_600.5, id="fraction"),
+        pytest.param("soon", None, id="malformed"),
+    ],
+)
+def test_primary_rate_limit_reads_the_reset_as_the_rate_limit_record_does(
+    reset: str, expected: float | None
+) -> None:
+    error = _error(
+        403,
+        _body("API rate limit exceeded for installation ID 1234."),
+        x_ratelimit_remaining="0",
+        x_ratelimit_reset=reset,
+    )
+
+    assert isinstance(error, RateLimited)
+    assert error.reset_at == expected
+
+
+def test_a_malformed_limit_header_does_not_hide_an_exhausted_primary_limit() -> None:
+    error = _error(
+        403,
+        _body("API rate limit exceeded for installation ID 1234."),
+        x_ratelimit_limit="lots",
+        x_ratelimit_remaining="0",
+        x_ratelimit_reset="1700003600",
+    )
+
+    assert isinstance(error, RateLimited)
+    assert error.reset_at == 1_700_003_600.0
+
+
+@pytest.mark.parametrize(
     ("retry_after", "expected"),
     [
         pytest.param("45", 45.0, id="seconds"),

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from snekomatic.gh._answers import decode_text
-from snekomatic.gh._headers import is_ascii_digits, lowered, parse_content_type
-from snekomatic.gh._ratelimits import parse_retry_after
+from snekomatic.gh._headers import lowered, parse_content_type
+from snekomatic.gh._ratelimits import RateLimit, parse_retry_after
 from snekomatic.gh.errors import (
     BadRequest,
     Forbidden,
@@ -87,9 +87,10 @@ def error_for_response(
     - 429 -> ``RateLimited`` when ``x-ratelimit-remaining`` is ``0``, else ``SecondaryRateLimited``;
     - any other 4xx -> ``BadRequest``; 5xx and above -> ``ServerError``.
 
-    Rate-limit errors carry ``reset_at`` (``x-ratelimit-reset``) and ``retry_after``
-    (:func:`parse_retry_after` at ``now``) when the headers give them. Only the response is read, so
-    no request credential can reach the exception. Never raises. Pure: not a checkpoint.
+    Rate-limit errors carry ``reset_at`` (``x-ratelimit-reset`` as :class:`RateLimit` reads it, so a
+    fraction is kept) and ``retry_after`` (:func:`parse_retry_after` at ``now``) when the headers give
+    them. Only the response is read, so no request credential can reach the exception. Never raises.
+    Pure: not a checkpoint.
     """
     if status < 400:
         return None
@@ -125,12 +126,12 @@ def error_for_response(
 def _rate_limit_or_forbidden(
     status: int, message: str, by_name: Mapping[str, str], now: float, common: dict[str, Any]
 ) -> HTTPError:
-    reset = by_name.get("x-ratelimit-reset", "")
+    rate_limit = RateLimit.from_headers(by_name)
     limits: dict[str, Any] = {
-        "reset_at": float(reset) if is_ascii_digits(reset) and len(reset) <= 18 else None,
+        "reset_at": None if rate_limit is None else rate_limit.reset_at,
         "retry_after": parse_retry_after(by_name.get("retry-after"), now),
     }
-    if by_name.get("x-ratelimit-remaining", "").strip() == "0":
+    if rate_limit is not None and rate_limit.remaining == 0:
         return RateLimited(status, message, **limits, **common)
     lowered_message = message.lower()
     if (

@@ -416,7 +416,8 @@ class GitHubClient:
     async def _wait_for_primary_limit(self, resource: str) -> None:
         """Before sending: wait out an exhausted primary limit, or raise RateLimited if it is too far."""
         rate_limit = self._pacer.rate_limit_for(resource)
-        if rate_limit is None or rate_limit.remaining > 0:
+        # Without both numbers there is nothing to wait for: send, and let GitHub's answer decide.
+        if rate_limit is None or rate_limit.remaining != 0 or rate_limit.reset_at is None:
             return
         wait = rate_limit.reset_at - self._clock()
         if wait <= 0:
