@@ -358,6 +358,11 @@ def test_string_errors_is_in_the_exception_message() -> None:
         ),
         pytest.param(STATUS_LIMIT, (STATUS_LIMIT_REASON,), id="string"),
         pytest.param(
+            {**STATUS_LIMIT, "errors": f"Validation failed: {STATUS_LIMIT_REASON}"},
+            (f"Validation failed: {STATUS_LIMIT_REASON}",),
+            id="string-with-rails-prefix",
+        ),
+        pytest.param(
             {"message": "Validation Failed", "errors": {"resource": "Issue", "code": "invalid"}},
             ("Issue: invalid",),
             id="single-dict",
