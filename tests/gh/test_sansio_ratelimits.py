@@ -162,19 +162,6 @@ def test_any_header_values_parse_without_raising(values: dict[str, str]) -> None
     assert limit is None or limit.reset_at is None or 0 <= limit.reset_at < float("inf")
 
 
-def test_optional_headers_become_none_when_absent() -> None:
-    headers = {
-        name: value
-        for name, value in GITHUB_HEADERS.items()
-        if name not in ("x-ratelimit-used", "x-ratelimit-resource")
-    }
-
-    limit = RateLimit.from_headers(headers)
-
-    assert limit is not None
-    assert (limit.used, limit.resource) == (None, None)
-
-
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
