@@ -287,18 +287,3 @@ async def test_a_backlog_is_claimed_in_batches_for_the_idle_workers(
         nursery.cancel_scope.cancel()
     assert sum(batches) == 40 and max(batches) > 1
     assert process.processed == Counter({f"b{i}": 1 for i in range(40)})
-
-
-async def test_the_workers_queue_claims_and_settles_without_waiting_for_the_disk(
-    store: Store,
-) -> None:
-    opened: list[bool] = []
-
-    def recording(store: Store, *, synchronous: bool = True) -> DeliveryWriter:
-        opened.append(synchronous)
-        return open_delivery_writer(store, synchronous=synchronous)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("snekomatic.inbox._queue.open_delivery_writer", recording)
-        StoreQueue(store).close()
-    assert opened == [False, False]

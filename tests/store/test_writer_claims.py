@@ -9,7 +9,6 @@ from dataclasses import asdict
 
 import pytest
 import trio
-from psycopg.conninfo import make_conninfo
 
 from snekomatic.store import (
     Delivery,
@@ -20,7 +19,6 @@ from snekomatic.store import (
     open_delivery_writer,
     run_sync,
 )
-from snekomatic.store._loop_connection import LoopConnection
 from tests.store.builders import NOW, new_delivery, seconds
 
 LEASE = 30.0
@@ -43,14 +41,10 @@ def _comparable(row: DeliverySummary) -> dict[str, object]:
     return fields
 
 
-async def test_a_claim_returns_the_deliveries_as_stored(
-    store: Store, writer: DeliveryWriter
-) -> None:
+async def test_a_claim_returns_the_deliveries_as_stored(store: Store, writer: DeliveryWriter) -> None:
     body = bytes(range(256)) * 40  # every byte value, 10 KB: no escaping may touch it
     rows = [
-        new_delivery(
-            "a", body=body, headers={"X-GitHub-Event": "issue_comment", "User-Agent": "x"}
-        ),
+        new_delivery("a", body=body, headers={"X-GitHub-Event": "issue_comment", "User-Agent": "x"}),
         new_delivery("b", received_at=NOW - seconds(5), hook_id=None),
         new_delivery("later", received_at=NOW + seconds(60)),  # not due yet
     ]
@@ -179,22 +173,3 @@ async def test_a_release_wakes_the_listener(store: Store, writer: DeliveryWriter
         assert await run_sync(listener.wait, 5)
     finally:
         listener.close()
-
-
-@pytest.mark.parametrize("synchronous", [True, False])
-async def test_a_writer_s_commits_wait_for_the_disk_unless_told_not_to(
-    store: Store, synchronous: bool
-) -> None:
-    if store.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's writer is the store's own, in a thread")
-    # The test server itself does not wait for the disk: ask for it, as a deployment's would.
-    conninfo = make_conninfo(
-        store.engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
-        options="-c synchronous_commit=on",
-    )
-    connection = LoopConnection(conninfo, timeout=10, synchronous=synchronous)
-    try:
-        rows = await connection.execute(b"SHOW synchronous_commit", [])
-    finally:
-        connection.close()
-    assert rows == [("on" if synchronous else "off",)]

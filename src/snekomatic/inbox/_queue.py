@@ -74,18 +74,11 @@ class _Waiting:
     error: BaseException | None = None
 
 
-def _open_asynchronous_writer(store: Store) -> DeliveryWriter:
-    return open_delivery_writer(store, synchronous=False)
-
-
 class StoreQueue:
     """Claims and settles deliveries in ``store``; every method is one short transaction.
 
     Claims and settlements each have a writer (a connection) of their own, made by ``open_writer``,
-    so that a claim never waits behind a settlement's commit; :meth:`close` lets go of them. Their
-    commits do not wait for the disk (``synchronous=False``): should the database server crash and
-    lose one, the claim is made again or the delivery processed again, which at-least-once
-    delivery and the handlers' keyed effects already allow for.
+    so that a claim never waits behind a settlement's commit; :meth:`close` lets go of them.
     """
 
     def __init__(
@@ -93,7 +86,7 @@ class StoreQueue:
         store: Store,
         *,
         clock: Callable[[], dt.datetime] = utc_now,
-        open_writer: Callable[[Store], DeliveryWriter] = _open_asynchronous_writer,
+        open_writer: Callable[[Store], DeliveryWriter] = open_delivery_writer,
     ) -> None:
         self._store = store
         self._clock = clock

@@ -24,10 +24,6 @@ class LoopConnection:
     """One psycopg connection in autocommit (a statement is a transaction), used from the event loop
     only; concurrent statements take turns.
 
-    ``synchronous`` False: a statement returns once committed, before its commit reaches the disk
-    (PostgreSQL's ``synchronous_commit = off``); a crash of the database server (not of this
-    process) may lose the last fraction of a second of such commits, never corrupt anything.
-
     A statement unanswered after ``timeout`` seconds is given up (its connection dropped) with
     :class:`StoreUnavailable`: a connection to a server that vanished without closing it would
     otherwise hold its callers until TCP gives up, many minutes later. Cancelled or timed out
@@ -37,11 +33,7 @@ class LoopConnection:
     next statement opens a new one.
     """
 
-    def __init__(self, conninfo: str, *, timeout: float, synchronous: bool = True) -> None:
-        if not synchronous:  # set at connection time (a libpq option): it costs no statement
-            from psycopg.conninfo import make_conninfo
-
-            conninfo = make_conninfo(conninfo, options="-c synchronous_commit=off")
+    def __init__(self, conninfo: str, *, timeout: float) -> None:
         self._conninfo = conninfo  # may hold a password: never put into a message
         self._timeout = timeout
         self._connection: Any = None  # psycopg.Connection, opened on first use

@@ -122,16 +122,8 @@ class DeliveryWriter(Protocol):
         ...
 
 
-def open_delivery_writer(
-    store: Store, *, timeout: float = 10.0, synchronous: bool = True
-) -> DeliveryWriter:
+def open_delivery_writer(store: Store, *, timeout: float = 10.0) -> DeliveryWriter:
     """The writer for ``store``'s database: from the event loop on PostgreSQL, else in a thread.
-
-    ``synchronous`` False (PostgreSQL only): each statement returns before its commit is on disk,
-    and a crash of the database server may lose the last fraction of a second of them. Right for
-    claims and settlements, where a lost commit only makes something happen again (a claim is
-    made again, a delivery processed again, its effects being keyed); never for the ingest, whose
-    2xx answer promises that the delivery is stored.
 
     On PostgreSQL each writer has a connection of its own, and a statement unanswered after
     ``timeout`` seconds is given up with :class:`StoreUnavailable` (see :class:`LoopConnection`):
@@ -141,7 +133,7 @@ def open_delivery_writer(
     finds the lease gone and changes nothing.
     """
     if store.engine.dialect.name == "postgresql":
-        return _PostgresWriter(store, timeout=timeout, synchronous=synchronous)
+        return _PostgresWriter(store, timeout=timeout)
     return _ThreadedWriter(store)
 
 
@@ -176,12 +168,11 @@ class _PostgresWriter:
     that does not fit one statement (too many or too large rows to insert, a delivery settled
     twice in one batch): those go to the :class:`Store` in a thread."""
 
-    def __init__(self, store: Store, *, timeout: float, synchronous: bool) -> None:
+    def __init__(self, store: Store, *, timeout: float) -> None:
         self._store = store
         self._connection = LoopConnection(
             store.engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
             timeout=timeout,
-            synchronous=synchronous,
         )
 
     async def insert_deliveries(self, rows: Sequence[NewDelivery]) -> list[bool]:
