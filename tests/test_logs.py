@@ -72,6 +72,8 @@ async def test_each_github_call_is_one_debug_line_with_the_remaining_rate_limit(
     ]
     assert all(c["level"] == "debug" and isinstance(c["rate_limit_remaining"], int) for c in calls)
     assert "ghs_" not in json.dumps(calls)
+    # httpx's own line per request would only repeat these.
+    assert not [line for line in new_lines() if line["event"].startswith("HTTP Request:")]
 
 
 async def test_each_delivery_is_one_line_with_its_outcome_and_duration(

@@ -18,7 +18,6 @@ __all__ = ["REDACTED", "SECRET_SHAPES", "configure_logging", "redact", "redact_e
 
 REDACTED = "[redacted]"
 _HANDLER_NAME = "snekomatic"
-_HANDLER_NAME = "snekomatic"
 
 SECRET_SHAPES = re.compile(
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)"  # PEM keys
@@ -94,3 +93,6 @@ def configure_logging(
     root.setLevel(max(numeric_level, logging.INFO))
     logging.getLogger("snekomatic").setLevel(numeric_level)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines narrate every start-up
+    # httpx logs each request at INFO; the client logs its own DEBUG line per call (with the rate
+    # limit), so httpx's would only double them.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
