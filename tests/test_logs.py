@@ -19,6 +19,7 @@ import trio
 from snekomatic.gh import GitHubApp
 from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
 from snekomatic.inbox import delivery_processor
+from snekomatic.logs import note_decision
 from snekomatic.store import Delivery, DeliveryStatus
 from tests.log_scanner import CAPTURED
 from tests.payloads import load_payload
@@ -72,19 +73,19 @@ async def test_each_github_call_is_one_debug_line_with_the_remaining_rate_limit(
     ]
     assert all(c["level"] == "debug" and isinstance(c["rate_limit_remaining"], int) for c in calls)
     assert "ghs_" not in json.dumps(calls)
+    # httpx's own line per request would only repeat these.
+    assert not [line for line in new_lines() if line["event"].startswith("HTTP Request:")]
 
 
-async def test_each_delivery_is_one_line_with_its_outcome_and_duration(
-    app: tuple[GitHubApp, FakeGitHub], new_lines: NewLines
-) -> None:
-    github_app, _ = app
+def _pull_request_delivery(guid: str) -> Delivery:
+    """A stored ``pull_request.closed`` delivery (octokit's example), leased, first attempt."""
     payload = load_payload("pull_request", "closed.with-organization")
     body = json.dumps(payload).encode()
     now = dt.datetime.now(dt.UTC)
-    delivery = Delivery(
+    return Delivery(
         id=1,
         hook_id=1,
-        delivery_id="d-7",
+        delivery_id=guid,
         event="pull_request",
         action="closed",
         installation_id=payload.get("installation", {}).get("id"),
@@ -100,10 +101,19 @@ async def test_each_delivery_is_one_line_with_its_outcome_and_duration(
         headers={
             "content-type": "application/json",
             "x-github-event": "pull_request",
-            "x-github-delivery": "d-7",
+            "x-github-delivery": guid,
         },
     )
-    await delivery_processor(github_app.dispatch)(delivery)  # no handler is routed: it is simply done
+
+
+async def test_each_delivery_is_one_line_with_its_outcome_and_duration(
+    app: tuple[GitHubApp, FakeGitHub], new_lines: NewLines
+) -> None:
+    github_app, _ = app
+    delivery = _pull_request_delivery("d-7")
+    await delivery_processor(github_app.dispatch)(
+        delivery
+    )  # no handler is routed: it is simply done
     [line] = [line for line in new_lines() if line["event"] == "delivery processed"]
     assert (line["delivery_id"], line["github_event"], line["action"], line["outcome"]) == (
         "d-7",
@@ -112,6 +122,35 @@ async def test_each_delivery_is_one_line_with_its_outcome_and_duration(
         "done",
     )
     assert "duration_ms" in line and "installation_id" in line
+    assert line["decision"] == "nothing to do"
+
+
+async def test_a_delivery_s_line_says_what_its_handlers_decided(
+    app: tuple[GitHubApp, FakeGitHub], new_lines: NewLines
+) -> None:
+    github_app, _ = app
+
+    @github_app.route("pull_request", action="closed")
+    async def decide(ctx: object) -> None:
+        note_decision("not invited", reason="already a member")
+
+        async def welcome() -> None:
+            note_decision("welcomed")
+
+        async with trio.open_nursery() as nursery:  # a task of the handler's says so too
+            nursery.start_soon(welcome)
+
+    delivery = _pull_request_delivery("d-8")
+    await delivery_processor(github_app.dispatch)(delivery)
+    [line] = [line for line in new_lines() if line["event"] == "delivery processed"]
+    assert line["decision"] == "not invited (reason=already a member); welcomed"
+    assert not [line for line in new_lines() if line["event"] == "decided"]
+
+
+def test_a_decision_outside_a_delivery_is_a_line_of_its_own(new_lines: NewLines) -> None:
+    note_decision("invited", user="alice")
+    [line] = [line for line in new_lines() if line["event"] == "decided"]
+    assert (line["decision"], line["level"]) == ("invited (user=alice)", "info")
 
 
 def test_secret_shaped_values_are_redacted_from_log_lines(new_lines: NewLines) -> None:

@@ -52,3 +52,15 @@ async def test_an_empty_backlog_has_no_age_and_processes_do_not_share_counters()
     text = samples(await second.render(backlog=empty, now=NOW, rate_limits={}))
     assert text[("snekomatic_backlog_oldest_age_seconds", ())] == 0
     assert text[("snekomatic_deliveries_accepted_total", ())] == 0
+
+
+async def test_a_rate_limit_without_a_remaining_count_adds_no_sample() -> None:
+    metrics = Metrics()
+    limit = RateLimit(limit=5000, remaining=None, reset_at=None, used=None, resource="core")
+
+    async def empty() -> tuple[int, dt.datetime | None]:
+        return 0, None
+
+    text = samples(await metrics.render(backlog=empty, now=NOW, rate_limits={7: {"core": limit}}))
+
+    assert not any(name == "snekomatic_github_rate_limit_remaining" for name, _ in text)

@@ -9,15 +9,24 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TextIO
 
 import structlog
 
-__all__ = ["REDACTED", "SECRET_SHAPES", "configure_logging", "redact", "redact_event"]
+__all__ = [
+    "REDACTED",
+    "SECRET_SHAPES",
+    "collecting_decisions",
+    "configure_logging",
+    "note_decision",
+    "redact",
+    "redact_event",
+]
 
 REDACTED = "[redacted]"
-_HANDLER_NAME = "snekomatic"
 _HANDLER_NAME = "snekomatic"
 
 SECRET_SHAPES = re.compile(
@@ -28,6 +37,37 @@ SECRET_SHAPES = re.compile(
     r"|\bsha(?:1|256)=[0-9a-fA-F]{40,64}",  # webhook signatures
     re.DOTALL,
 )
+
+
+# What the handlers decided for the delivery being processed. A list, so that tasks started while
+# collecting (each gets a copy of the context, holding the same list) add to it too.
+_decisions: ContextVar[list[str] | None] = ContextVar("snekomatic_decisions", default=None)
+
+
+@contextmanager
+def collecting_decisions() -> Iterator[list[str]]:
+    """Collect what :func:`note_decision` is told within the block, and in tasks started in it."""
+    decisions: list[str] = []
+    token = _decisions.set(decisions)
+    try:
+        yield decisions
+    finally:
+        _decisions.reset(token)
+
+
+def note_decision(decision: str, **why: object) -> None:
+    """Say what the bot decided and why, e.g. ``note_decision("not invited", reason="already a
+    member")``: while a delivery is processed, it goes into that delivery's one log line
+    (``decision="not invited (reason=already a member)"``); elsewhere (a backfill, a sweep) it is
+    logged at INFO on its own."""
+    text = decision
+    if why:
+        text += " (" + ", ".join(f"{key}={value}" for key, value in why.items()) + ")"
+    decisions = _decisions.get()
+    if decisions is None:
+        structlog.get_logger("snekomatic").info("decided", decision=text)
+    else:
+        decisions.append(text)
 
 
 def redact(text: str) -> str:
@@ -94,3 +134,6 @@ def configure_logging(
     root.setLevel(max(numeric_level, logging.INFO))
     logging.getLogger("snekomatic").setLevel(numeric_level)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines narrate every start-up
+    # httpx logs each request at INFO; the client logs its own DEBUG line per call (with the rate
+    # limit), so httpx's would only double them.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

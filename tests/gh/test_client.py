@@ -20,6 +20,7 @@ from snekomatic.gh.errors import (
     HTTPError,
     NotFound,
     Unauthorized,
+    ValidationFailed,
 )
 from tests.gh._scripted_github import USER_AGENT, Reply, ScriptedGitHub, TokenAuth
 
@@ -155,6 +156,42 @@ async def test_text_answers_are_returned_as_str(
         Reply(200, raw_body=b"diff --git", headers={"content-type": "text/plain; charset=utf-8"}),
     )
     assert await make_client(http).getitem("/repos/o/r/pulls/1") == "diff --git"
+
+
+async def test_a_diff_is_returned_as_str(server: ScriptedGitHub, http: httpx.AsyncClient) -> None:
+    diff = "diff --git a/README.md b/README.md\n-Hello\n+Héllo\n"
+    server.script(
+        "GET",
+        "/repos/o/r/pulls/1",
+        Reply(
+            200,
+            raw_body=diff.encode(),
+            headers={"content-type": "application/vnd.github.v3.diff; charset=utf-8"},
+        ),
+    )
+    client = make_client(http)
+
+    answer = await client.getitem("/repos/o/r/pulls/1", accept="application/vnd.github.diff")
+
+    assert answer == diff
+
+
+async def test_an_html_error_page_is_kept_on_the_exception(
+    server: ScriptedGitHub, http: httpx.AsyncClient
+) -> None:
+    page = b"<html><body>Mistakes were made ...</body></html>"
+    server.script(
+        "POST",
+        "/repos/o/r/statuses/abc",
+        Reply(422, raw_body=page, headers={"content-type": "text/html; charset=utf-8"}),
+    )
+    client = make_client(http, auth=TokenAuth(TOKEN))
+
+    with pytest.raises(ValidationFailed) as caught:
+        await client.post("/repos/o/r/statuses/abc", data={"state": "success"})
+
+    assert caught.value.body_excerpt == page.decode()
+    assert TOKEN not in str(caught.value) and TOKEN not in repr(caught.value)
 
 
 async def test_binary_answers_are_returned_as_bytes(

@@ -216,6 +216,50 @@ async def test_an_exhausted_limit_resetting_too_late_raises_without_sending(
     assert len(server.requests) == 1
 
 
+async def test_an_exhausted_limit_with_a_fractional_reset_waits_until_it(
+    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+) -> None:
+    exhausted = {**rate_limit_headers(remaining=0, reset=0), "x-ratelimit-reset": f"{EPOCH + 30.5}"}
+    server.script(
+        "GET",
+        "/x",
+        Reply(200, {}, headers=exhausted),
+        Reply(200, {}, headers=rate_limit_headers(remaining=4999, reset=EPOCH + 3600)),
+    )
+    client = make_client(http)
+    with trio.fail_after(600):
+        await client.getitem("/x")
+        await client.getitem("/x")
+    assert gaps(server) == pytest.approx([30.5])
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"x-ratelimit-remaining": "0"}, id="reset-missing"),
+        pytest.param(
+            {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "soon"}, id="reset-malformed"
+        ),
+        pytest.param(
+            {"x-ratelimit-remaining": "?", "x-ratelimit-reset": "1"}, id="remaining-malformed"
+        ),
+    ],
+)
+async def test_a_limit_with_an_unknown_field_sends_the_next_request_at_once(
+    server: ScriptedGitHub,
+    http: httpx.AsyncClient,
+    autojump_clock: trio.testing.MockClock,
+    headers: dict[str, str],
+) -> None:
+    server.script("GET", "/x", Reply(200, {}, headers=headers))
+    client = make_client(http)
+    with trio.fail_after(600):
+        await client.getitem("/x")
+        await client.getitem("/x")
+    assert client.rate_limit is not None
+    assert gaps(server) == [0.0]
+
+
 async def test_an_exhausted_core_limit_does_not_hold_graphql(
     server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 from datetime import UTC, datetime
 
@@ -43,43 +44,122 @@ def test_rate_limit_header_names_are_case_insensitive() -> None:
     assert RateLimit.from_headers(headers) == RateLimit.from_headers(GITHUB_HEADERS)
 
 
-@pytest.mark.parametrize(
-    "missing", ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"]
-)
-def test_rate_limit_is_none_without_a_required_header(missing: str) -> None:
-    headers = dict(GITHUB_HEADERS)
-    del headers[missing]
+FIELDS = {
+    "x-ratelimit-limit": "limit",
+    "x-ratelimit-remaining": "remaining",
+    "x-ratelimit-reset": "reset_at",
+    "x-ratelimit-used": "used",
+    "x-ratelimit-resource": "resource",
+}
+WHOLE = RateLimit(limit=5000, remaining=4987, reset_at=1_700_003_600.0, used=13, resource="core")
 
-    assert RateLimit.from_headers(headers) is None
+
+@pytest.mark.parametrize("missing", list(FIELDS))
+def test_a_missing_header_leaves_only_its_field_none(missing: str) -> None:
+    headers = {name: value for name, value in GITHUB_HEADERS.items() if name != missing}
+
+    assert RateLimit.from_headers(headers) == dataclasses.replace(WHOLE, **{FIELDS[missing]: None})
+
+
+MALFORMED_COUNTS = ["", "abc", "-1", "1.5", "1_000", "٣", "0x10", "1e3", "9" * 100_000]
+MALFORMED_COUNT_IDS = [
+    "empty",
+    "letters",
+    "negative",
+    "fraction",
+    "underscore",
+    "non-ascii",
+    "hex",
+    "exponent",
+    "huge",
+]
+
+
+@pytest.mark.parametrize(
+    "header", ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-used"]
+)
+@pytest.mark.parametrize("value", MALFORMED_COUNTS, ids=MALFORMED_COUNT_IDS)
+def test_a_malformed_count_is_none_and_the_rest_stands(header: str, value: str) -> None:
+    limit = RateLimit.from_headers({**GITHUB_HEADERS, header: value})
+
+    assert limit == dataclasses.replace(WHOLE, **{FIELDS[header]: None})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("1700003600", 1_700_003_600.0, id="whole-seconds"),
+        pytest.param("1700000000.5", 1_700_000_000.5, id="fraction"),
+        pytest.param("1700000000.123456", 1_700_000_000.123456, id="microseconds"),
+        pytest.param(" 1700003600 ", 1_700_003_600.0, id="surrounding-spaces"),
+    ],
+)
+def test_reset_is_read_as_epoch_seconds_with_any_fraction(value: str, expected: float) -> None:
+    limit = RateLimit.from_headers({**GITHUB_HEADERS, "x-ratelimit-reset": value})
+
+    assert limit is not None
+    assert limit.reset_at == expected
+    assert (limit.limit, limit.remaining) == (5000, 4987)
 
 
 @pytest.mark.parametrize(
     "value",
-    ["", "abc", "-1", "1.5", " 5", "1_000", "٣", "9" * 100_000],
-    ids=["empty", "letters", "negative", "fraction", "space", "underscore", "non-ascii", "huge"],
+    ["", "soon", "-1", "nan", "inf", "1e9", ".5", "5.", "1.2.3", "1,5", "٣", "9" * 100_000],
+    ids=[
+        "empty",
+        "word",
+        "negative",
+        "nan",
+        "infinity",
+        "exponent",
+        "no-integer-part",
+        "no-fraction-digits",
+        "two-points",
+        "comma",
+        "non-ascii",
+        "huge",
+    ],
 )
-def test_rate_limit_is_none_when_a_required_header_is_malformed(value: str) -> None:
-    assert RateLimit.from_headers({**GITHUB_HEADERS, "x-ratelimit-remaining": value}) is None
+def test_a_malformed_reset_is_none_and_the_rest_stands(value: str) -> None:
+    limit = RateLimit.from_headers({**GITHUB_HEADERS, "x-ratelimit-reset": value})
+
+    assert limit == dataclasses.replace(WHOLE, reset_at=None)
 
 
-def test_optional_headers_become_none_when_absent() -> None:
-    headers = {
-        name: value
-        for name, value in GITHUB_HEADERS.items()
-        if name not in ("x-ratelimit-used", "x-ratelimit-resource")
-    }
+def test_counts_may_have_surrounding_spaces() -> None:
+    headers = {name: f" {value}\t" for name, value in GITHUB_HEADERS.items()}
 
-    limit = RateLimit.from_headers(headers)
-
-    assert limit is not None
-    assert (limit.used, limit.resource) == (None, None)
+    assert RateLimit.from_headers(headers) == WHOLE
 
 
-def test_malformed_used_becomes_none_alone() -> None:
-    limit = RateLimit.from_headers({**GITHUB_HEADERS, "x-ratelimit-used": "lots"})
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({}, id="none"),
+        pytest.param({"content-type": "application/json"}, id="unrelated"),
+        pytest.param(
+            {name: "garbage" for name in FIELDS if name != "x-ratelimit-resource"},
+            id="all-malformed",
+        ),
+    ],
+)
+def test_no_readable_rate_limit_header_gives_none(headers: dict[str, str]) -> None:
+    assert RateLimit.from_headers(headers) is None
 
-    assert limit is not None
-    assert (limit.used, limit.remaining) == (None, 4987)
+
+@given(
+    values=st.fixed_dictionaries(
+        {},
+        optional={name: st.text(max_size=30) for name in FIELDS},
+    )
+)
+def test_any_header_values_parse_without_raising(values: dict[str, str]) -> None:
+    limit = RateLimit.from_headers(values)
+
+    assert limit is None or all(
+        count is None or count >= 0 for count in (limit.limit, limit.remaining, limit.used)
+    )
+    assert limit is None or limit.reset_at is None or 0 <= limit.reset_at < float("inf")
 
 
 @pytest.mark.parametrize(

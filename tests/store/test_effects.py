@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+from sqlalchemy.exc import StatementError
+
 from snekomatic.store import Invitation, Store, ThrottledOrg
 from tests.store.builders import NOW, seconds
 from tests.store.test_concurrency import run_together
@@ -33,6 +36,33 @@ def test_second_invitation_for_the_same_person_is_refused(store: Store) -> None:
     assert store.insert_invitation(invitation(state="other")) is False
     stored = store.get_invitation(10, 20)
     assert stored is not None and stored.state == "inviting"
+
+
+def test_a_new_invitation_records_its_effect_in_the_same_transaction(store: Store) -> None:
+    context = {"pr": "https://github.com/o/r/pull/1", "team_id": 7}
+
+    assert store.insert_invitation(invitation(), effect=("context", "10:20", context))
+
+    effect = store.get_effect("context", "10:20")
+    assert effect is not None
+    assert (effect.state, effect.data, effect.created_at) == ("recorded", context, NOW)
+
+
+def test_a_refused_invitation_records_no_effect(store: Store) -> None:
+    store.insert_invitation(invitation())
+
+    assert not store.insert_invitation(invitation(), effect=("context", "10:20", {"pr": "x"}))
+
+    assert store.get_effect("context", "10:20") is None
+
+
+def test_an_invitation_whose_effect_fails_is_not_stored(store: Store) -> None:
+    unserialisable = {"pr": object()}  # JSON cannot hold it: the transaction rolls back
+
+    with pytest.raises((TypeError, StatementError)):  # as each driver reports it
+        store.insert_invitation(invitation(), effect=("context", "10:20", unserialisable))
+
+    assert store.get_invitation(10, 20) is None
 
 
 def test_invitation_advances_from_the_expected_state(store: Store) -> None:

@@ -62,7 +62,9 @@ class InvitationStore(Protocol):
     """The store methods the invite feature uses (:class:`snekomatic.store.Store` has them all)."""
 
     def get_invitation(self, org_id: int, user_id: int) -> Invitation | None: ...
-    def insert_invitation(self, invitation: Invitation) -> bool: ...
+    def insert_invitation(
+        self, invitation: Invitation, *, effect: tuple[str, str, Any] | None = None
+    ) -> bool: ...
     def update_invitation(
         self, invitation: Invitation, *, expected_state: str, claimant: str | None = None
     ) -> bool: ...
@@ -210,6 +212,7 @@ async def advance_invitation(
     bound = log.bind(org=target.org_login, user=target.user_login, pr=target.pr_html_url)
     invitation = await run_sync(store.get_invitation, target.org_id, target.user_id)
     claimed = False
+    recorded_here = False  # whether this call recorded ``target`` (so it need not read it back)
     while True:
         state = None if invitation is None else invitation.state
         if state in rules.FINAL_STATES:
@@ -223,6 +226,7 @@ async def advance_invitation(
             if invitation is None:
                 bound.info("invitation already taken on by another task")
                 return None
+            recorded_here = True
             if invitation.state == rules.DEFERRED:
                 bound.info("invitation deferred", until=str(paused_until))
                 return invitation.state
@@ -257,6 +261,7 @@ async def advance_invitation(
                 claimant,
                 now,
                 throttled=paused_until is not None,
+                target_recorded=recorded_here,
             )
         elif step is rules.Step.COMMENT:
             invitation = await _comment(client, store, invitation, target, options, claimant, now)
@@ -285,16 +290,11 @@ async def _insert(
         pr_url=target.pr_html_url,
         **_claim_after(state, claimant, now),
     )
-    if not await run_sync(store.insert_invitation, invitation):
+    # The target is recorded with the invitation, in one transaction: a retry (or the deferred
+    # sweep) acts on the PR, message and team it started with.
+    context = (CONTEXT_KIND, target.key, target.context())
+    if not await run_sync(store.insert_invitation, invitation, effect=context):
         return None
-    await run_sync(
-        store.record_effect,
-        CONTEXT_KIND,
-        target.key,
-        state="recorded",
-        data=target.context(),
-        now=now,
-    )
     return invitation
 
 
@@ -359,6 +359,7 @@ async def _check_membership(
     now: dt.datetime,
     *,
     throttled: bool,
+    target_recorded: bool,
 ) -> Invitation | None:
     url_vars = {"org": target.org_login, "username": target.user_login}
     try:
@@ -382,6 +383,8 @@ async def _check_membership(
         )
     if moved is None or not decision.invite:
         return moved
+    if not target_recorded:
+        target = await _recorded_target(store, target)
     return await _invite(client, store, moved, target, claimant, now)
 
 
@@ -393,8 +396,8 @@ async def _invite(
     claimant: str,
     now: dt.datetime,
 ) -> Invitation | None:
+    """Send the invitation to ``target`` as recorded when the invitation started."""
     endpoint = "POST " + INVITATIONS_URL
-    target = await _recorded_target(store, target)
     data: dict[str, Any] = {"invitee_id": target.user_id}
     if target.team_id is not None:
         data["team_ids"] = [target.team_id]

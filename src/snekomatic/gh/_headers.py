@@ -1,4 +1,5 @@
-"""Case-insensitive reading of HTTP header mappings, shared by the pure ``sansio`` modules."""
+"""Case-insensitive reading of HTTP header mappings and of the values in them (numbers, dates, media
+types), shared by the pure ``sansio`` modules."""
 
 from __future__ import annotations
 
@@ -20,6 +21,21 @@ def is_ascii_digits(value: str) -> bool:
     """True when ``value`` is one or more ASCII digits (``int()`` alone would also take ``"1_0"``,
     ``" 1"`` and non-ASCII digits)."""
     return value.isascii() and value.isdigit()
+
+
+def parse_content_type(value: str | None) -> tuple[str, str | None]:
+    """The media type of a ``Content-Type`` value, lower-cased, and its ``charset`` parameter or None.
+
+    ``"application/vnd.github.v3.diff; charset=utf-8"`` gives ``("application/vnd.github.v3.diff",
+    "utf-8")``. Parameter names match in any case and a quoted value is unquoted (RFC 9110 section
+    8.3.1); no header gives ``("", None)``.
+    """
+    media_type, *parameters = (value or "").split(";")
+    for parameter in parameters:
+        name, _, parameter_value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return media_type.strip().lower(), parameter_value.strip().strip('"') or None
+    return media_type.strip().lower(), None
 
 
 # An HTTP-date is 29 characters ("Sun, 06 Nov 1994 08:49:37 GMT"); longer values are not parsed at all.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,49 +22,72 @@ WRITE_INTERVAL_SECONDS = 1.0
 # Longer digit strings are garbage, not a number of seconds or a count worth reading.
 _MAX_DIGITS = 18
 
+# Epoch seconds, with an optional fraction: GitHub sends whole seconds, but a proxy, GHES or a capture
+# may not (gidgethub's own test builds the header from ``str(datetime.timestamp())``, "1700000000.5").
+# No sign, exponent, "nan" or "inf", which float() would take.
+_EPOCH_SECONDS = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})?")  # at most _MAX_DIGITS on each side
+
 
 def _count(value: str | None) -> int | None:
-    if value is None or len(value) > _MAX_DIGITS or not is_ascii_digits(value):
+    """A non-negative integer header value (surrounding spaces and tabs ignored), or None."""
+    if value is None:
+        return None
+    value = value.strip(" \t")
+    if len(value) > _MAX_DIGITS or not is_ascii_digits(value):
         return None
     return int(value)
+
+
+def _epoch_seconds(value: str | None) -> float | None:
+    """Epoch seconds, whole or with a fraction (surrounding spaces and tabs ignored), or None."""
+    if value is None:
+        return None
+    value = value.strip(" \t")
+    if _EPOCH_SECONDS.fullmatch(value) is None:
+        return None
+    return float(value)
 
 
 @dataclass(frozen=True, kw_only=True)
 class RateLimit:
     """The primary rate limit as one response reported it.
 
-    ``limit`` requests per window, ``remaining`` in this window, ``reset_at`` the epoch second the
-    window resets, ``used`` so far (or None) and ``resource`` the bucket counted against (``core``,
-    ``search``, ``graphql``..., or None).
+    ``limit`` requests per window, ``remaining`` in this window, ``reset_at`` the epoch time the
+    window resets (a float: a fractional header value is kept as sent), ``used`` so far and
+    ``resource`` the bucket counted against (``core``, ``search``, ``graphql``...). Each field is read
+    on its own: one the response did not give, or gave malformed, is None (unknown) and the others stand.
     https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#checking-the-status-of-your-rate-limit
     """
 
-    limit: int
-    remaining: int
-    reset_at: float
+    limit: int | None
+    remaining: int | None
+    reset_at: float | None
     used: int | None
     resource: str | None
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> RateLimit | None:
-        """The limit in ``headers`` (names matched case-insensitively), or None.
+        """The limit in ``headers`` (names matched case-insensitively), or None when no
+        ``x-ratelimit-*`` header could be read.
 
-        None when ``x-ratelimit-limit``, ``-remaining`` or ``-reset`` is absent or not a non-negative
-        integer; a malformed ``-used`` or an empty ``-resource`` becomes None on its own. Pure.
+        ``-limit``, ``-remaining`` and ``-used`` are non-negative integers and ``-reset`` non-negative
+        epoch seconds, whole or with a fraction (``1700000000.5``); surrounding spaces are ignored. A
+        field absent or malformed is None on its own, as is an empty ``-resource``. Pure.
         """
         by_name = lowered(headers)
-        limit = _count(by_name.get("x-ratelimit-limit"))
-        remaining = _count(by_name.get("x-ratelimit-remaining"))
-        reset_at = _count(by_name.get("x-ratelimit-reset"))
-        if limit is None or remaining is None or reset_at is None:
-            return None
-        return cls(
-            limit=limit,
-            remaining=remaining,
-            reset_at=float(reset_at),
+        rate_limit = cls(
+            limit=_count(by_name.get("x-ratelimit-limit")),
+            remaining=_count(by_name.get("x-ratelimit-remaining")),
+            reset_at=_epoch_seconds(by_name.get("x-ratelimit-reset")),
             used=_count(by_name.get("x-ratelimit-used")),
-            resource=by_name.get("x-ratelimit-resource") or None,
+            resource=by_name.get("x-ratelimit-resource", "").strip(" \t") or None,
         )
+        if rate_limit == _UNKNOWN:
+            return None
+        return rate_limit
+
+
+_UNKNOWN = RateLimit(limit=None, remaining=None, reset_at=None, used=None, resource=None)
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
@@ -75,11 +99,10 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     """
     if value is None:
         return None
-    value = value.strip(" \t")
     seconds = _count(value)
     if seconds is not None:
         return float(seconds)
-    retry_at = parse_http_date(value)
+    retry_at = parse_http_date(value.strip(" \t"))
     if retry_at is None:
         return None
     return max(0.0, retry_at - now)

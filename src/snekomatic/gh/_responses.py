@@ -7,8 +7,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from snekomatic.gh._headers import is_ascii_digits, lowered
-from snekomatic.gh._ratelimits import parse_retry_after
+from snekomatic.gh._answers import decode_text
+from snekomatic.gh._headers import lowered, parse_content_type
+from snekomatic.gh._ratelimits import RateLimit, parse_retry_after
 from snekomatic.gh.errors import (
     BadRequest,
     Forbidden,
@@ -30,11 +31,34 @@ from snekomatic.gh.errors import (
 _SECONDARY_LIMIT_MARKERS = ("secondary rate limit", "abuse detection")
 
 
-def _decode_json(body: bytes) -> Any:
+# A proxy's error page may be megabytes of HTML; its start (a title, a heading, "nginx", "Unicorn!")
+# is what tells a person what answered.
+_BODY_EXCERPT_CHARS = 1000
+# Every charset GitHub or a proxy uses takes at most 4 bytes per character, so decoding this many
+# bytes yields the excerpt without decoding a huge page whole.
+_BODY_EXCERPT_BYTES = 4 * _BODY_EXCERPT_CHARS
+
+
+def _decode_body(content_type: str | None, body: bytes) -> tuple[Any, str | None]:
+    """The JSON value of ``body`` and None; or None and the start of ``body`` as text when it is not
+    JSON; or (None, None) when it is empty."""
+    if not body:
+        return None, None
     try:
-        return json.loads(body)
+        return json.loads(body), None
     except (ValueError, RecursionError):
-        return None
+        _, charset = parse_content_type(content_type)
+        return None, decode_text(body[:_BODY_EXCERPT_BYTES], charset)[:_BODY_EXCERPT_CHARS]
+
+
+def _errors_list(errors: Any) -> list[Any]:
+    # GitHub's ``errors`` is usually a list (of dicts, or of strings), but the commit-status endpoint
+    # sends one string ("This SHA and context has reached the maximum number of statuses."): keep it.
+    if isinstance(errors, list):
+        return errors
+    if isinstance(errors, dict) or (isinstance(errors, str) and errors):
+        return [errors]
+    return []
 
 
 def _reason(status: int) -> str:
@@ -51,23 +75,27 @@ def error_for_response(
 
     Returns None for 1xx-3xx. Otherwise an :class:`~snekomatic.gh.errors.HTTPError` carrying the
     status, GitHub's ``message`` (or the reason phrase), ``documentation_url``, ``x-github-request-id``,
-    the lower-cased response headers and the decoded JSON body (None when it is not JSON):
+    the lower-cased response headers, the decoded JSON body (None when it is not JSON) and, for a body
+    that is not JSON (a proxy's HTML page), its first 1,000 characters as ``body_excerpt`` (decoded
+    with the declared charset, else UTF-8, undecodable bytes replaced):
 
-    - 401 -> ``Unauthorized``; 404 -> ``NotFound``; 422 -> ``ValidationFailed`` with GitHub's ``errors``;
+    - 401 -> ``Unauthorized``; 404 -> ``NotFound``; 422 -> ``ValidationFailed`` with GitHub's ``errors``
+      as a list (a single string or dict becomes a one-item list);
     - 403 -> ``RateLimited`` when ``x-ratelimit-remaining`` is ``0``; else ``SecondaryRateLimited`` when
       ``retry-after`` is present or the message mentions a secondary rate limit (or the older "abuse
       detection"), case-insensitively; else ``Forbidden``;
     - 429 -> ``RateLimited`` when ``x-ratelimit-remaining`` is ``0``, else ``SecondaryRateLimited``;
     - any other 4xx -> ``BadRequest``; 5xx and above -> ``ServerError``.
 
-    Rate-limit errors carry ``reset_at`` (``x-ratelimit-reset``) and ``retry_after``
-    (:func:`parse_retry_after` at ``now``) when the headers give them. Only the response is read, so
-    no request credential can reach the exception. Never raises. Pure: not a checkpoint.
+    Rate-limit errors carry ``reset_at`` (``x-ratelimit-reset`` as :class:`RateLimit` reads it, so a
+    fraction is kept) and ``retry_after`` (:func:`parse_retry_after` at ``now``) when the headers give
+    them. Only the response is read, so no request credential can reach the exception. Never raises.
+    Pure: not a checkpoint.
     """
     if status < 400:
         return None
     by_name = lowered(headers)
-    decoded = _decode_json(body)
+    decoded, excerpt = _decode_body(by_name.get("content-type"), body)
     fields: Mapping[str, Any] = decoded if isinstance(decoded, dict) else {}
     message = fields.get("message")
     if not isinstance(message, str) or not message:
@@ -78,6 +106,7 @@ def error_for_response(
         "request_id": by_name.get("x-github-request-id"),
         "headers": by_name,
         "body": decoded,
+        "body_excerpt": excerpt,
     }
     if status >= 500:
         return ServerError(status, message, **common)
@@ -86,9 +115,8 @@ def error_for_response(
     if status == 404:
         return NotFound(status, message, **common)
     if status == 422:
-        errors = fields.get("errors")
         return ValidationFailed(
-            status, message, errors=errors if isinstance(errors, list) else [], **common
+            status, message, errors=_errors_list(fields.get("errors")), **common
         )
     if status in (403, 429):
         return _rate_limit_or_forbidden(status, message, by_name, now, common)
@@ -98,12 +126,12 @@ def error_for_response(
 def _rate_limit_or_forbidden(
     status: int, message: str, by_name: Mapping[str, str], now: float, common: dict[str, Any]
 ) -> HTTPError:
-    reset = by_name.get("x-ratelimit-reset", "")
+    rate_limit = RateLimit.from_headers(by_name)
     limits: dict[str, Any] = {
-        "reset_at": float(reset) if is_ascii_digits(reset) and len(reset) <= 18 else None,
+        "reset_at": None if rate_limit is None else rate_limit.reset_at,
         "retry_after": parse_retry_after(by_name.get("retry-after"), now),
     }
-    if by_name.get("x-ratelimit-remaining", "").strip() == "0":
+    if rate_limit is not None and rate_limit.remaining == 0:
         return RateLimited(status, message, **limits, **common)
     lowered_message = message.lower()
     if (

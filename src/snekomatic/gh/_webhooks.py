@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from snekomatic.gh._headers import is_ascii_digits, lowered
+from snekomatic.gh._headers import is_ascii_digits, lowered, parse_content_type
 from snekomatic.gh._signatures import verify_signature
 from snekomatic.gh.errors import (
     MalformedHeader,
@@ -186,15 +186,9 @@ def _required_headers(by_name: Mapping[str, str]) -> tuple[str, str]:
     return event, delivery_id
 
 
-def _media_type(content_type: str | None) -> str | None:
-    if content_type is None:
-        return None
-    return content_type.partition(";")[0].strip().lower()
-
-
 def _json_text(content_type: str | None, body: bytes) -> bytes:
     """The payload's JSON text: the body itself, or the form's ``payload`` field."""
-    media_type = _media_type(content_type)
+    media_type, _ = parse_content_type(content_type)
     if media_type == _JSON:
         raw = body
     elif media_type == _FORM:

@@ -15,8 +15,9 @@ Decisions a caller can observe:
   attempt (send and read the answer). The waits between retries happen outside the turn, so the
   authenticator, which may itself make requests, is never called while a turn is held; instead a rate
   limit pauses the whole pacer, so every client of the installation waits, not only the one that hit it.
-- Answers: JSON (``application/json`` or ``*+json``) is decoded; other ``text/*`` is returned as
-  ``str``; anything else as ``bytes``; an empty body or 204 as None.
+- Answers: JSON (``application/json`` or ``*+json``) is decoded; a body that declares a ``charset``
+  (a diff: ``application/vnd.github.v3.diff; charset=utf-8``) and any ``text/*`` is returned as ``str``;
+  anything else as ``bytes``; an empty body or 204 as None.
 """
 
 from __future__ import annotations
@@ -415,7 +416,8 @@ class GitHubClient:
     async def _wait_for_primary_limit(self, resource: str) -> None:
         """Before sending: wait out an exhausted primary limit, or raise RateLimited if it is too far."""
         rate_limit = self._pacer.rate_limit_for(resource)
-        if rate_limit is None or rate_limit.remaining > 0:
+        # Without both numbers there is nothing to wait for: send, and let GitHub's answer decide.
+        if rate_limit is None or rate_limit.remaining != 0 or rate_limit.reset_at is None:
             return
         wait = rate_limit.reset_at - self._clock()
         if wait <= 0:

@@ -21,7 +21,7 @@ The tree, arranged by who is at fault::
         │   ├── Unauthorized          401: bad or expired credentials
         │   ├── Forbidden             403 that is not a rate limit (usually a missing permission)
         │   ├── NotFound              404
-        │   ├── ValidationFailed      422, with GitHub's ``errors`` list
+        │   ├── ValidationFailed      422, with GitHub's ``errors`` and a line of text for each
         │   └── RateLimitExceeded     403/429 for a rate limit
         │       ├── RateLimited           the primary limit (``x-ratelimit-remaining: 0``): ``reset_at``
         │       └── SecondaryRateLimited  a secondary limit: ``retry_after`` (None when GitHub gave none)
@@ -186,8 +186,10 @@ class HTTPError(GitHubError):
 
     Attributes: ``status`` (int), ``message`` (GitHub's ``message`` or the reason phrase),
     ``documentation_url`` (or None), ``request_id`` (``x-github-request-id``, or None),
-    ``headers`` (the response headers, lower-cased; responses carry no credentials) and
-    ``body`` (the decoded JSON body, or None).
+    ``headers`` (the response headers, lower-cased; responses carry no credentials), ``body`` (the
+    decoded JSON body, or None) and ``body_excerpt`` (the first 1,000 characters of a body that is
+    not JSON, such as a proxy's HTML error page, as text; None for JSON or an empty body). The excerpt
+    is for a person diagnosing the failure: it is kept out of the message and the ``repr``.
     """
 
     def __init__(
@@ -199,6 +201,7 @@ class HTTPError(GitHubError):
         request_id: str | None = None,
         headers: Mapping[str, str] | None = None,
         body: Any = None,
+        body_excerpt: str | None = None,
     ) -> None:
         self.status = status
         self.message = message
@@ -206,10 +209,17 @@ class HTTPError(GitHubError):
         self.request_id = request_id
         self.headers: Mapping[str, str] = dict(headers or {})
         self.body = body
+        self.body_excerpt = body_excerpt
         text = f"{status}: {message}"
+        if detail := self._detail():
+            text += f": {detail}"
         if request_id:
             text += f" (request id {request_id})"
         super().__init__(text)
+
+    def _detail(self) -> str:
+        # What a subclass adds to the message after GitHub's ``message``; called by __init__.
+        return ""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status!r}, message={self.message!r})"
@@ -232,13 +242,54 @@ class NotFound(BadRequest):
 
 
 class ValidationFailed(BadRequest):
-    """422, with GitHub's ``errors`` list (each a dict with ``resource``, ``field``, ``code``...)."""
+    """422: GitHub refused the request's content.
+
+    ``errors`` is GitHub's ``errors`` as a list: usually dicts with ``resource``, ``field``, ``code`` and
+    sometimes ``message``; some endpoints send strings. (A single string, as the commit-status endpoint
+    sends, or a single dict, is a one-item list; anything else an empty one.) ``reasons`` has one line of
+    text per error (``"Milestone.title: missing_field"``, or the string GitHub sent), and the exception's
+    message ends with them: ``"422: Validation Failed: This SHA and context has reached the maximum
+    number of statuses. (request id ...)"``.
+    """
 
     def __init__(
         self, status: int, message: str, *, errors: Sequence[Any] = (), **kwargs: Any
     ) -> None:
         self.errors = list(errors)
+        self.reasons = tuple(reason for reason in map(_error_reason, self.errors) if reason)
         super().__init__(status, message, **kwargs)
+
+    def _detail(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def _error_reason(error: Any) -> str:
+    """One line for one item of a 422's ``errors``: ``resource.field: message`` (or ``: code``), runs of
+    whitespace (newlines included) collapsed to one space.
+
+    https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api#validation-failed
+    """
+    if not isinstance(error, Mapping):
+        return _one_line(str(error))
+    where = ".".join(
+        part for part in (_text_at(error, "resource"), _text_at(error, "field")) if part
+    )
+    what = _text_at(error, "message") or _text_at(error, "code")
+    if not what:  # neither: keep whatever else GitHub said about it
+        what = ", ".join(
+            f"{key}={value!r}" for key, value in error.items() if key not in ("resource", "field")
+        )
+    return _one_line(f"{where}: {what}" if where and what else where or what)
+
+
+def _text_at(error: Mapping[str, Any], key: str) -> str:
+    value = error.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _one_line(text: str) -> str:
+    # GitHub's schema errors read "Invalid request.\n\nFor 'links/0/schema', ...": a log line is one line.
+    return " ".join(text.split())
 
 
 class RateLimitExceeded(BadRequest):

@@ -10,6 +10,7 @@ checkpoint. The implementation is split by responsibility into private modules:
     _links        Link headers (RFC 8288) and pagination
     _ratelimits   x-ratelimit-*, retry-after, GitHub's pacing numbers
     _responses    error responses -> the typed exceptions of snekomatic.gh.errors
+    _answers      an answer and its body decoded by Content-Type (JSON, text in its charset, or bytes)
     _urls         URL templates on the configured origin
     _requests     request headers, Authorization parsing
     _headers      case-insensitive header lookup, HTTP-dates (shared by the above)

@@ -26,6 +26,7 @@ import trio
 from snekomatic.gh.sansio import Envelope, Event, decode_webhook
 from snekomatic.inbox._ingest import GroupCommitIngest
 from snekomatic.inbox._workers import Doorbell, Workers
+from snekomatic.logs import collecting_decisions
 from snekomatic.store import Delivery, NewDelivery, delivery_from_new
 
 __all__ = ["Inbox", "delivery_processor"]
@@ -88,7 +89,9 @@ def delivery_processor(
     dispatch: Callable[[Event], Awaitable[None]],
 ) -> Callable[[Delivery], Awaitable[None]]:
     """What the workers run for a stored delivery: decode it and ``dispatch`` it to the handlers
-    (``GithubApp.dispatch``), with one log line per attempt saying how it ended and how long it took.
+    (``GithubApp.dispatch``), with one log line per attempt saying how it ended, what the handlers
+    decided (:func:`snekomatic.logs.note_decision`; "nothing to do" when none said) and how long it
+    took.
     Raises what decoding or the handlers raise (the workers record it as a retry or a dead letter).
     """
 
@@ -103,14 +106,16 @@ def delivery_processor(
             attempt=delivery.attempts,
         ):
             outcome = "failed"
-            try:
-                await dispatch(event)
-                outcome = "done"
-            finally:
-                log.info(
-                    "delivery processed",
-                    outcome=outcome,
-                    duration_ms=round((trio.current_time() - started) * 1000, 1),
-                )
+            with collecting_decisions() as decisions:
+                try:
+                    await dispatch(event)
+                    outcome = "done"
+                finally:
+                    log.info(
+                        "delivery processed",
+                        outcome=outcome,
+                        decision="; ".join(decisions) or "nothing to do",
+                        duration_ms=round((trio.current_time() - started) * 1000, 1),
+                    )
 
     return process

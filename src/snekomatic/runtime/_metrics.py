@@ -93,6 +93,8 @@ class Metrics:
         self.backlog_oldest_age.set(0 if oldest is None else max((now - oldest).total_seconds(), 0))
         for installation, limits in rate_limits.items():
             for resource, limit in limits.items():
+                if limit.remaining is None:  # unreadable in the last answer: keep the last count shown
+                    continue
                 self.rate_limit_remaining.labels(
                     installation=str(installation), resource=resource
                 ).set(limit.remaining)

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Row, case, func, or_, select, update
+from sqlalchemy import Connection, Engine, Row, case, func, or_, select, update
 
 from snekomatic.store._engine import dialect_insert, transaction
 from snekomatic.store._tables import effects, invitations, org_throttles
@@ -71,6 +71,24 @@ def _effect(row: Row[Any]) -> Effect:
     return Effect(**row._asdict())
 
 
+def _record_effect(
+    conn: Connection, kind: str, key: str, *, state: str, data: Any, now: dt.datetime
+) -> Effect | None:
+    """:meth:`InvitationMethods.record_effect` inside the caller's transaction."""
+    inserted = conn.execute(
+        dialect_insert(conn, effects)
+        .values(kind=kind, key=key, state=state, data=data, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["kind", "key"])
+        .returning(effects.c.kind)
+    ).first()
+    if inserted is not None:
+        return None
+    where = (effects.c.kind == kind, effects.c.key == key)
+    previous = conn.execute(select(effects).where(*where).with_for_update()).one()
+    conn.execute(update(effects).where(*where).values(state=state, data=data, updated_at=now))
+    return _effect(previous)
+
+
 class InvitationMethods:
     """The invitation, effect and throttle methods of :class:`snekomatic.store.Store` (sync)."""
 
@@ -85,10 +103,14 @@ class InvitationMethods:
             row = conn.execute(statement).one_or_none()
         return None if row is None else _invitation(row)
 
-    def insert_invitation(self, invitation: Invitation) -> bool:
+    def insert_invitation(
+        self, invitation: Invitation, *, effect: tuple[str, str, Any] | None = None
+    ) -> bool:
         """Store a new invitation; False (and nothing changed) if one exists for that org and user.
 
-        Exactly one of several concurrent callers gets True: that one may go on to invite.
+        Exactly one of several concurrent callers gets True: that one may go on to invite. With
+        ``effect`` (kind, key, data), the winner also records that step, in state ``"recorded"`` at
+        ``invitation.updated_at``, in the same transaction (as :meth:`record_effect` would).
         """
         with transaction(self.engine, write=True) as conn:
             statement = (
@@ -97,7 +119,14 @@ class InvitationMethods:
                 .on_conflict_do_nothing(index_elements=["org_id", "user_id"])
                 .returning(invitations.c.org_id)
             )
-            return conn.execute(statement).first() is not None
+            if conn.execute(statement).first() is None:
+                return False
+            if effect is not None:
+                kind, key, data = effect
+                _record_effect(
+                    conn, kind, key, state="recorded", data=data, now=invitation.updated_at
+                )
+            return True
 
     def update_invitation(
         self, invitation: Invitation, *, expected_state: str, claimant: str | None = None
@@ -168,20 +197,7 @@ class InvitationMethods:
         must be JSON-serialisable and hold no secret.
         """
         with transaction(self.engine, write=True) as conn:
-            inserted = conn.execute(
-                dialect_insert(conn, effects)
-                .values(kind=kind, key=key, state=state, data=data, created_at=now, updated_at=now)
-                .on_conflict_do_nothing(index_elements=["kind", "key"])
-                .returning(effects.c.kind)
-            ).first()
-            if inserted is not None:
-                return None
-            where = (effects.c.kind == kind, effects.c.key == key)
-            previous = conn.execute(select(effects).where(*where).with_for_update()).one()
-            conn.execute(
-                update(effects).where(*where).values(state=state, data=data, updated_at=now)
-            )
-        return _effect(previous)
+            return _record_effect(conn, kind, key, state=state, data=data, now=now)
 
     def get_effect(self, kind: str, key: str) -> Effect | None:
         """The step recorded under (``kind``, ``key``), or None."""
