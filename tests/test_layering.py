@@ -248,7 +248,8 @@ def test_every_package_is_checked_for_intruders() -> None:
 # (every import counts, lazy ones inside functions and those under TYPE_CHECKING too); the packages
 # of one layer do not import each other.
 LAYERS: list[tuple[str, ...]] = [
-    ("gh", "logs"),  # the GitHub App library (nothing else of snekomatic); logging and redaction
+    # the GitHub App library (nothing else of snekomatic); logging and redaction; the pages' look
+    ("gh", "logs", "webpage"),
     ("store",),  # the database
     ("inbox",),  # the path of a delivery: ingest, workers, sweeps
     ("features",),  # the bot's behaviours, handlers on the gh router
