@@ -11,6 +11,10 @@ from typing import Any, Literal
 
 UserType = Literal["User", "Bot", "Organization"]
 MembershipState = Literal["active", "pending"]
+#: A role on a repository. GitHub's roles, weakest first:
+#: https://docs.github.com/en/organizations/managing-user-access-to-your-organizations-repositories/managing-repository-roles/repository-roles-for-an-organization
+RepoPermission = Literal["read", "triage", "write", "maintain", "admin"]
+REPO_PERMISSIONS: tuple[RepoPermission, ...] = ("read", "triage", "write", "maintain", "admin")
 
 
 @dataclass(eq=False, kw_only=True)
@@ -53,6 +57,10 @@ class FakeOrg:
     description: str | None = None
     members: dict[int, FakeMembership] = field(default_factory=dict)  # keyed by user id
     invitations: list[FakeInvitation] = field(default_factory=list)
+    # What every active member may do on the organization's repositories ("base permissions"; None:
+    # no permission). "By default, members of an organization will have Read permissions":
+    # https://docs.github.com/en/organizations/managing-user-access-to-your-organizations-repositories/managing-repository-roles/setting-base-permissions-for-an-organization
+    default_repository_permission: RepoPermission | None = "read"
 
     @property
     def id(self) -> int:
@@ -73,6 +81,7 @@ class FakeRepo:
     default_branch: str = "main"
     description: str | None = None
     created_at: float = 0.0
+    collaborators: dict[int, RepoPermission] = field(default_factory=dict)  # by user id
 
     @property
     def full_name(self) -> str:

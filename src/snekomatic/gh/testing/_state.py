@@ -19,6 +19,7 @@ from snekomatic.gh.testing._faults import Fault, FaultKind, RandomFault
 from snekomatic.gh.testing._files import FakeFile, RepoContents
 from snekomatic.gh.testing._keys import public_key_pem
 from snekomatic.gh.testing._model import (
+    REPO_PERMISSIONS,
     DeliveryExchange,
     FakeComment,
     FakeDelivery,
@@ -32,6 +33,7 @@ from snekomatic.gh.testing._model import (
     FakeUser,
     MembershipState,
     RecordedRequest,
+    RepoPermission,
     UserType,
 )
 from snekomatic.gh.testing._ratelimit import RateWindow
@@ -174,6 +176,40 @@ class FakeGitHubState:
         )
         self.repos[repo.full_name.lower()] = repo
         return repo
+
+    def add_collaborator(
+        self, repo: FakeRepo, user: FakeUser, *, permission: RepoPermission = "write"
+    ) -> None:
+        """Give ``user`` the role ``permission`` on ``repo`` (replacing a role given before)."""
+        repo.collaborators[user.id] = permission
+
+    def repository_permission(self, repo: FakeRepo, user: FakeUser) -> RepoPermission | None:
+        """The strongest role ``user`` holds on ``repo``, or None (no access), as GitHub grants it:
+        the owning account and an organization's active owners (admin), collaborators (their role),
+        active members (the organization's base permission), anyone on a public repository (read).
+        Teams grant nothing here: the fake's teams have no members."""
+        roles: list[RepoPermission] = []
+        if repo.owner is user:
+            roles.append("admin")
+        if user.id in repo.collaborators:
+            roles.append(repo.collaborators[user.id])
+        membership = repo.org.members.get(user.id) if repo.org is not None else None
+        if repo.org is not None and membership is not None and membership.state == "active":
+            if membership.role == "admin":
+                roles.append("admin")
+            if repo.org.default_repository_permission is not None:
+                roles.append(repo.org.default_repository_permission)
+        if not repo.private:
+            roles.append("read")
+        return max(roles, key=REPO_PERMISSIONS.index, default=None)
+
+    def has_write_access(self, repo: FakeRepo, user: FakeUser) -> bool:
+        """Whether ``user`` may push to ``repo`` (write, maintain or admin), and so merge its pull
+        requests: "Anyone with push access to the repository can complete the merge."
+        https://docs.github.com/en/pull-requests/collaborating-with-pull-requests/incorporating-changes-from-a-pull-request/merging-a-pull-request
+        """
+        role = self.repository_permission(repo, user)
+        return role is not None and REPO_PERMISSIONS.index(role) >= REPO_PERMISSIONS.index("write")
 
     def install(
         self, account: FakeUser | FakeOrg, *, permissions: dict[str, str] | None = None
