@@ -184,3 +184,16 @@ async def test_after_the_conversion_the_old_apps_jwt_is_refused(
     token = app_jwt(1, generate_private_key())
     answer = await http.get("/app", headers={"authorization": f"Bearer {token}"})
     assert answer.status_code == 401
+
+
+async def test_the_new_app_is_installed_nowhere_and_the_old_apps_tokens_are_refused(
+    http: httpx.AsyncClient, fake: FakeGitHub
+) -> None:
+    installation = fake.install(fake.orgs["python-trio"])
+    old_token = fake.mint_token(installation)
+    body = (await convert(http, code_of(await create(http)))).json()
+    jwt_header = {"authorization": f"Bearer {app_jwt(body['id'], body['pem'])}"}
+    listed = await http.get("/app/installations", headers=jwt_header)
+    old = await http.get("/orgs/python-trio", headers={"authorization": f"token {old_token}"})
+    assert (listed.status_code, listed.json()) == (200, [])
+    assert old.status_code == 401

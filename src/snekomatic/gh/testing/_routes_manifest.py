@@ -15,8 +15,9 @@ GitHub's JSON 404.
 
 The fake serves ONE app. Converting a code makes the new app the fake's app: ``app_id``, the JWT key,
 ``app_slug``, ``webhook_secret`` and the ``bot`` account switch to the new app's, so JWTs signed with the
-returned ``pem`` authenticate from then on (and the old app's are refused). Installations made before
-stay, and now belong to the new app.
+returned ``pem`` authenticate from then on (and the old app's are refused). The old app's installations
+and tokens go with it: as on GitHub, a new app is installed nowhere until someone installs it
+(``fake.install``, or the GitHub simulator's install page).
 """
 
 from __future__ import annotations
@@ -213,6 +214,8 @@ def _switch_to(fake: FakeGitHubState, app: FakeManifestApp) -> None:
     fake.app_slug = app.slug
     fake.webhook_secret = app.webhook_secret
     fake._public_key = public_key_pem(app.pem)
+    fake.installations.clear()
+    fake.tokens.clear()
     bot = fake.users.get(f"{app.slug}[bot]")
     fake.bot = bot if bot is not None else fake.add_user(f"{app.slug}[bot]", type="Bot")
 
