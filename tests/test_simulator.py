@@ -1,9 +1,12 @@
 """The GitHub simulator's endpoints and page, installed on a fake GitHub and reached through the
-fake's ASGI app (no webhook URL set)."""
+fake's ASGI app (no webhook URL set). What the page shows of the bot is tested with bot reports made
+here (the records a bot's database would hold); tests/test_dev.py shows it with the real bot."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import datetime as dt
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +15,10 @@ import pytest
 import trio
 import trio.testing
 
-from snekomatic.dev import install_change_feed, install_simulator
+from snekomatic.dev import BotReport, BotStatus, install_change_feed, install_simulator
 from snekomatic.gh.testing import FakeGitHub, FakeOrg, FakePullRequest, generate_private_key
+from snekomatic.store import DeliveryStatus, DeliverySummary, Invitation
+from snekomatic.webpage import FAVICON_LINK
 
 MERGE = "/_simulator/api/repos/pit/hiss/pulls/{number}/merge"
 COMMENT = "/_simulator/api/repos/pit/hiss/issues/{number}/comments"
@@ -26,15 +31,15 @@ class World:
     pr: FakePullRequest
 
 
-def make_world() -> World:
+def make_world(bot: Callable[[], Awaitable[BotReport]] | None = None) -> World:
     fake = FakeGitHub(private_key=generate_private_key())
     org = fake.add_org("pit")
-    fake.add_member(org, fake.add_user("ada"))
+    fake.add_member(org, fake.add_user("ada"), role="admin")  # may merge: she owns the organization
     fake.add_member(org, fake.add_user("bea"), state="pending")
     repo = fake.add_repo(org, "hiss")
     fake.install(org)
     pr = fake.open_pull_request(repo, author=fake.add_user("zeke"), title="Fix <b>typo</b>")
-    install_simulator(fake)
+    install_simulator(fake, bot=bot)
     return World(fake, org, pr)
 
 
@@ -182,3 +187,216 @@ async def test_a_fake_without_the_simulator_answers_its_paths_as_github_would() 
     async with httpx.AsyncClient(transport=transport, base_url="http://fake") as http:
         response = await http.get("/_simulator/api/state")
     assert (response.status_code, response.json()["message"]) == (404, "Not Found")
+
+
+# -- who may merge ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("merger", ["zeke", "bea"], ids=["outsider", "pending-member"])
+async def test_a_merge_by_someone_without_write_access_is_refused_and_changes_nothing(
+    world: World, http: httpx.AsyncClient, merger: str
+) -> None:
+    response = await http.post(MERGE.format(number=1), json={"merged_by": merger})
+    assert response.status_code == 403
+    assert "write access" in response.json()["message"]
+    assert (world.pr.merged, world.fake.deliveries) == (False, [])
+
+
+async def test_a_collaborator_with_write_access_may_merge(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    guido = world.fake.add_user("guido")
+    world.fake.add_collaborator(world.pr.repo, guido, permission="write")
+    response = await http.post(MERGE.format(number=1), json={"merged_by": "guido"})
+    assert response.status_code == 201
+    assert world.pr.merged_by is guido
+
+
+@pytest.mark.parametrize(
+    ("acting", "disabled"), [("ada", False), ("zeke", True)], ids=["owner", "outsider"]
+)
+async def test_the_merge_button_is_the_acting_users_to_press_or_not(
+    http: httpx.AsyncClient, acting: str, disabled: bool
+) -> None:
+    fragment = (await http.get("/_simulator/fragment", params={"as": acting})).text
+    (button,) = re.findall(r'<button[^>]*data-testid="merge-button"[^>]*>', fragment)
+    assert (" disabled" in button) is disabled
+
+
+async def test_the_state_lists_who_may_merge(http: httpx.AsyncClient) -> None:
+    (repo,) = (await http.get("/_simulator/api/state")).json()["repos"]
+    assert repo["writers"] == ["ada"]
+
+
+# -- how the page reads ----------------------------------------------------------------------------
+
+
+async def test_comments_are_rendered_as_markdown_with_html_escaped(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    body = "Thanks **@zeke**!\n\n- one\n- two\n\n<script>alert(1)</script> [x](javascript:alert(1))"
+    world.fake.create_comment(world.pr.repo, 1, author=world.fake.bot, body=body)
+    fragment = (await http.get("/_simulator/fragment")).text
+    assert "<strong>@zeke</strong>" in fragment and "<li>one</li>" in fragment
+    assert "<script>" not in fragment and "&lt;script&gt;" in fragment
+    assert 'href="javascript:' not in fragment
+
+
+async def test_the_page_has_a_favicon(http: httpx.AsyncClient) -> None:
+    assert FAVICON_LINK in (await http.get("/_simulator")).text
+
+
+async def test_each_webhook_shows_its_pull_request_and_time(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    await http.post(MERGE.format(number=1), json={"merged_by": "ada"})
+    (delivery,) = (await http.get("/_simulator/api/state")).json()["deliveries"]
+    assert delivery["pull"] == "pit/hiss#1"
+    assert dt.datetime.fromisoformat(delivery["delivered_at"]).tzinfo is not None
+
+
+# -- when something stops --------------------------------------------------------------------------
+
+
+async def test_the_page_and_its_fragment_carry_one_run_id(http: httpx.AsyncClient) -> None:
+    page = await http.get("/_simulator")
+    fragment = await http.get("/_simulator/fragment")
+    run = page.headers["x-simulator-run"]
+    assert fragment.headers["x-simulator-run"] == run
+    assert f'const RUN = "{run}";' in page.text  # the script reloads when another run answers
+
+
+async def test_another_run_has_another_id() -> None:
+    ids = set()
+    for _ in range(2):
+        transport = httpx.ASGITransport(app=make_world().fake.asgi)
+        async with httpx.AsyncClient(transport=transport, base_url="http://fake") as http:
+            ids.add((await http.get("/_simulator/fragment")).headers["x-simulator-run"])
+    assert len(ids) == 2
+
+
+async def test_the_page_can_say_it_is_not_answering(http: httpx.AsyncClient) -> None:
+    page = (await http.get("/_simulator")).text
+    assert 'data-testid="offline" hidden' in page  # shown by the script when polling fails
+
+
+async def test_a_webhook_the_bot_did_not_answer_is_said_on_the_page(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    world.fake.webhook_url = "http://127.0.0.1:9/webhook/github"  # nothing listens there
+    with trio.fail_after(30):
+        await http.post(MERGE.format(number=1), json={"merged_by": "ada"})
+        fragment = (await http.get("/_simulator/fragment")).text
+    assert 'data-testid="webhook-unanswered"' in fragment
+
+
+# -- what the bot did ------------------------------------------------------------------------------
+
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def stored(guid: str, status: DeliveryStatus, last_error: str | None = None) -> DeliverySummary:
+    return DeliverySummary(
+        id=1,
+        hook_id=1,
+        delivery_id=guid,
+        event="pull_request",
+        action="closed",
+        installation_id=1,
+        received_at=NOW,
+        status=status,
+        attempts=1,
+        next_attempt_at=NOW,
+        lease_owner=None,
+        lease_expires_at=None,
+        last_error=last_error,
+        finished_at=NOW,
+    )
+
+
+class Reports:
+    """The bot reports a test serves the simulator, one ``report`` per request."""
+
+    def __init__(self) -> None:
+        self.current = BotReport(status=BotStatus.RUNNING)
+
+    async def __call__(self) -> BotReport:
+        return self.current
+
+
+async def merged_with_report(
+    build: Callable[[World, str], BotReport],
+) -> tuple[World, dict[str, Any]]:
+    reports = Reports()
+    world = make_world(bot=reports)
+    transport = httpx.ASGITransport(app=world.fake.asgi)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fake") as http:
+        await http.post(MERGE.format(number=1), json={"merged_by": "ada"})
+        delivery = world.fake.deliveries[-1]
+        delivery.status_code, delivery.status = 202, "OK"  # as a bot would have answered it
+        reports.current = build(world, delivery.guid)
+        state = (await http.get("/_simulator/api/state")).json()
+    return world, state
+
+
+def invited(world: World, guid: str) -> BotReport:
+    invitation = Invitation(
+        org_id=world.org.id,
+        user_id=world.pr.author.id,
+        org_login="pit",
+        user_login="zeke",
+        state="commented",
+        updated_at=NOW,
+        pr_url=world.fake.deliveries[-1].payload["pull_request"]["html_url"],
+    )
+    return BotReport(
+        status=BotStatus.RUNNING,
+        deliveries={guid: stored(guid, DeliveryStatus.DONE)},
+        invitations={(world.org.id, world.pr.author.id): invitation},
+    )
+
+
+async def test_a_merge_shows_the_bots_decision_and_the_webhook_its_outcome() -> None:
+    _, state = await merged_with_report(invited)
+    (pull,) = state["repos"][0]["pulls"]
+    assert pull["decision"] == {
+        "kind": "invited",
+        "text": "invited: invited zeke to pit and thanked them in a comment",
+    }
+    assert state["deliveries"][0]["outcome"] == "processed"
+
+
+async def test_a_failed_delivery_shows_as_the_merges_decision() -> None:
+    def dead(world: World, guid: str) -> BotReport:
+        failed = stored(guid, DeliveryStatus.DEAD, last_error="MissingPermission: members")
+        return BotReport(status=BotStatus.RUNNING, deliveries={guid: failed})
+
+    _, state = await merged_with_report(dead)
+    decision = state["repos"][0]["pulls"][0]["decision"]
+    assert decision == {"kind": "failed", "text": "failed: MissingPermission: members"}
+
+
+async def test_the_decision_shows_on_the_page_beside_the_merge() -> None:
+    reports = Reports()
+    world = make_world(bot=reports)
+    transport = httpx.ASGITransport(app=world.fake.asgi)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fake") as http:
+        await http.post(MERGE.format(number=1), json={"merged_by": "ada"})
+        delivery = world.fake.deliveries[-1]
+        delivery.status_code, delivery.status = 202, "OK"
+        reports.current = invited(world, delivery.guid)
+        fragment = (await http.get("/_simulator/fragment")).text
+    assert re.search(
+        r'data-testid="decision" data-pr="pit/hiss#1" data-kind="invited">.*invited zeke to pit',
+        fragment,
+    )
+
+
+async def test_a_bot_that_is_not_running_is_said_and_no_decision_is_guessed() -> None:
+    def stopped(world: World, guid: str) -> BotReport:
+        return BotReport(status=BotStatus.STOPPED, problem="the bot has stopped")
+
+    _, state = await merged_with_report(stopped)
+    assert state["bot"] == {"status": "stopped", "problem": "the bot has stopped"}
+    assert state["repos"][0]["pulls"][0]["decision"]["kind"] == "undecided"
+    assert state["deliveries"][0]["outcome"] is None

@@ -1,18 +1,22 @@
 """``snekomatic dev``: the bot and a fake GitHub in one process, to try the bot with no GitHub account
 (``_site``); the GitHub simulator, a web page the fake serves where a person opens, merges and
-comments on pull requests as anyone (``_simulator``, ``_simulator_page``); and the fake GitHub served
-on its own (``_fake_server``, for ``snekomatic fake-github``).
+comments on pull requests as anyone and sees what the bot did (``_simulator``, ``_simulator_state``,
+``_simulator_page``, ``_bot_view``); and the fake GitHub served on its own (``_fake_server``, for ``snekomatic fake-github``).
 
 Not for ``snekomatic serve``: it imports the fake GitHub (:mod:`snekomatic.gh.testing`).
 """
 
+from snekomatic.dev._bot_view import BotReport as BotReport
+from snekomatic.dev._bot_view import BotStatus as BotStatus
+from snekomatic.dev._bot_view import BotWatch as BotWatch
 from snekomatic.dev._fake_server import DEFAULT_KEY_FILE as DEFAULT_KEY_FILE
 from snekomatic.dev._fake_server import fake_github_key_file as fake_github_key_file
 from snekomatic.dev._simulator import PAGE_PATH as PAGE_PATH
 from snekomatic.dev._simulator import ChangeFeed as ChangeFeed
 from snekomatic.dev._simulator import install_change_feed as install_change_feed
 from snekomatic.dev._simulator import install_simulator as install_simulator
-from snekomatic.dev._simulator import simulator_state as simulator_state
+from snekomatic.dev._simulator_page import render_markdown as render_markdown
+from snekomatic.dev._simulator_state import simulator_state as simulator_state
 from snekomatic.dev._site import DEFAULT_DATABASE as DEFAULT_DATABASE
 from snekomatic.dev._site import DemoWorld as DemoWorld
 from snekomatic.dev._site import DevError as DevError
@@ -22,11 +26,15 @@ from snekomatic.dev._site import dev_settings as dev_settings
 from snekomatic.dev._site import fresh_database as fresh_database
 from snekomatic.dev._site import run_dev as run_dev
 from snekomatic.dev._site import seed_demo as seed_demo
+from snekomatic.dev._site import sqlite_url as sqlite_url
 
 __all__ = [
     "DEFAULT_DATABASE",
     "DEFAULT_KEY_FILE",
     "PAGE_PATH",
+    "BotReport",
+    "BotStatus",
+    "BotWatch",
     "ChangeFeed",
     "DemoWorld",
     "DevError",
@@ -37,7 +45,9 @@ __all__ = [
     "fresh_database",
     "install_change_feed",
     "install_simulator",
+    "render_markdown",
     "run_dev",
     "seed_demo",
     "simulator_state",
+    "sqlite_url",
 ]

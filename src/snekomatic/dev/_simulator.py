@@ -4,18 +4,27 @@ endpoints; :func:`install_simulator` adds them to a fake.
 ::
 
     GET  /_simulator                      the page: plain HTML, inline CSS and JS, nothing from elsewhere
-    GET  /_simulator/fragment             the page's state part, server-rendered (the page polls it)
+    GET  /_simulator/fragment?as=LOGIN    the page's state part, server-rendered for the acting user
+                                          (the page polls it)
     GET  /_simulator/api/state            the same state as JSON (see :func:`simulator_state`)
     POST /_simulator/api/pulls            open a pull request: repo, author, title, body
     POST /_simulator/api/repos/{owner}/{repo}/pulls/{number}/merge        merge it: merged_by
     POST /_simulator/api/repos/{owner}/{repo}/issues/{number}/comments    comment: author, body
 
+The page, the fragment and the state answer with the run's id in ``x-simulator-run``: a new run at the
+same address is a new world, and the page reloads when it sees one.
+
 The actions are what a person does on github.com, so the fake emits what GitHub would:
 ``pull_request.opened``, ``pull_request.closed`` (merged) and ``issue_comment.created``, and answers only
 once the webhook has been answered. They take JSON (answered with JSON: 201, or ``{"message": ...}`` with
-404 for an unknown repository or pull request, 422 for an unknown user or a missing field, 405 for a
-pull request that is no longer open) or a urlencoded form (answered with 303 back to the page).
-They need no credentials: the simulator is for a fake listening on loopback.
+404 for an unknown repository or pull request, 422 for an unknown user or a missing field, 403 for a
+merge by someone without write access to the repository, 405 for a pull request that is no longer
+open) or a urlencoded form (answered with 303 back to the page). They need no credentials: the
+simulator is for a fake listening on loopback.
+
+Given a reader of :class:`~snekomatic.dev.BotReport` (``snekomatic dev``: its
+:class:`~snekomatic.dev.BotWatch`), the page also shows what the bot did: each webhook's outcome and
+each merge's decision, read from the bot's database.
 
 :func:`install_change_feed` lets code in the same process wait for the fake's state to change (a write
 answered, by the bot or by the simulator) instead of polling it.
@@ -25,6 +34,7 @@ from __future__ import annotations
 
 import html
 import json
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -35,10 +45,16 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from snekomatic.dev._simulator_page import render_page, render_state_html
+from snekomatic.dev._bot_view import BotReport
+from snekomatic.dev._simulator_page import (
+    HEADER_RUN,
+    default_acting_user,
+    render_page,
+    render_state_html,
+)
+from snekomatic.dev._simulator_state import pull_json, simulator_state
 from snekomatic.gh.testing import (
     FakeGitHub,
-    FakeOrg,
     FakePullRequest,
     FakeRepo,
     FakeUser,
@@ -51,12 +67,10 @@ __all__ = [
     "install_change_feed",
     "install_simulator",
     "routes",
-    "simulator_state",
 ]
 
 PAGE_PATH = "/_simulator"
 API = PAGE_PATH + "/api"
-RECENT_DELIVERIES = 15
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -129,95 +143,6 @@ def install_change_feed(fake: FakeGitHub) -> ChangeFeed:
     return feed
 
 
-# -- the state, as data ----------------------------------------------------------------------------
-
-
-def _reactions(reactions: list[tuple[FakeUser, str]]) -> list[dict[str, str]]:
-    return [{"user": user.login, "content": content} for user, content in reactions]
-
-
-def _pull_json(fake: FakeGitHub, pr: FakePullRequest) -> dict[str, Any]:
-    state = "merged" if pr.merged else pr.issue.state
-    return {
-        "number": pr.number,
-        "title": pr.issue.title,
-        "body": pr.issue.body or "",
-        "author": pr.author.login,
-        "author_type": pr.author.type,
-        "state": state,
-        "merged_by": pr.merged_by.login if pr.merged_by is not None else None,
-        "reactions": _reactions(pr.issue.reactions),
-        "comments": [
-            {
-                "id": comment.id,
-                "author": comment.author.login,
-                "author_type": comment.author.type,
-                "body": comment.body,
-                "reactions": _reactions(comment.reactions),
-            }
-            for comment in fake.comments_on(pr.repo, pr.number)
-        ],
-    }
-
-
-def _org_json(fake: FakeGitHub, org: FakeOrg) -> dict[str, Any]:
-    return {
-        "login": org.login,
-        "installed": fake.installation_for(org.account) is not None,
-        "members": [
-            {"login": m.user.login, "state": m.state, "role": m.role} for m in org.members.values()
-        ],
-        "invitations": [
-            {"invitee": i.invitee.login, "inviter": i.inviter.login, "role": i.role}
-            for i in fake.invitations_for(org)
-        ],
-    }
-
-
-def simulator_state(fake: FakeGitHub) -> dict[str, Any]:
-    """What the page shows, as JSON-ready data. Pure: reads ``fake``, changes nothing.
-
-    Keys: ``app`` (slug, bot login, webhook URL), ``users`` (people and bots, not organizations),
-    ``orgs`` (members with state and role, invitations), ``repos`` (pull requests with their author,
-    state ``open``/``closed``/``merged``, comments and reactions), ``deliveries`` (the latest webhooks,
-    newest first, with the receiver's answer).
-    """
-    return {
-        "app": {
-            "slug": fake.app_slug,
-            "bot": fake.bot.login,
-            "webhook_url": fake.webhook_url,
-        },
-        "users": [
-            {"login": u.login, "type": u.type}
-            for u in fake.users.values()
-            if u.type != "Organization" and u is not fake.bot
-        ],
-        "orgs": [_org_json(fake, org) for org in fake.orgs.values()],
-        "repos": [
-            {
-                "full_name": repo.full_name,
-                "pulls": [
-                    _pull_json(fake, pr)
-                    for (repo_id, _), pr in fake.pulls.items()
-                    if repo_id == repo.id
-                ],
-            }
-            for repo in fake.repos.values()
-        ],
-        "deliveries": [
-            {
-                "event": d.event,
-                "action": d.action,
-                "guid": d.guid,
-                "status_code": d.status_code,
-                "status": d.status,
-            }
-            for d in reversed(fake.deliveries[-RECENT_DELIVERIES:])
-        ],
-    }
-
-
 # -- the actions -----------------------------------------------------------------------------------
 
 
@@ -278,16 +203,22 @@ async def open_pull(fake: FakeGitHub, request: Request) -> dict[str, Any]:
             pr, action="opened", sender=author, installation=installation, api_url=fake.api_url()
         )
         await fake.emit_webhook("pull_request", payload, installation=installation, repo=repo)
-    return _pull_json(fake, pr)
+    return pull_json(fake, pr)
 
 
 async def merge_pull(fake: FakeGitHub, request: Request) -> dict[str, Any]:
     pr = _pull(fake, request)
     merged_by = _user(fake, _text(await _fields(request), "merged_by"))
+    if not fake.has_write_access(pr.repo, merged_by):
+        raise SimulatorError(
+            403,
+            f"{merged_by.login} cannot merge pull requests in {pr.repo.full_name}: only people "
+            "with write access to the repository can",
+        )
     if pr.merged or pr.issue.state != "open":
         raise SimulatorError(405, "Pull Request is not mergeable")
     await fake.merge_pull_request(pr, merged_by=merged_by)
-    return _pull_json(fake, pr)
+    return pull_json(fake, pr)
 
 
 async def comment(fake: FakeGitHub, request: Request) -> dict[str, Any]:
@@ -317,24 +248,35 @@ def _action(fake: FakeGitHub, act: Action) -> Callable[[Request], Awaitable[Resp
     return endpoint
 
 
-def install_simulator(fake: FakeGitHub) -> None:
-    """Serve the simulator's page and endpoints (:data:`PAGE_PATH` and below) from ``fake``."""
-    fake.add_routes(routes(fake))
+BotReader = Callable[[], Awaitable[BotReport]]
 
 
-def routes(fake: FakeGitHub) -> list[Route]:
+def install_simulator(fake: FakeGitHub, *, bot: BotReader | None = None) -> None:
+    """Serve the simulator's page and endpoints (:data:`PAGE_PATH` and below) from ``fake``; with ``bot`` (such as :meth:`BotWatch.report <snekomatic.dev.BotWatch.report>`),
+    the page shows what the bot reported too."""
+    fake.add_routes(routes(fake, bot=bot))
+
+
+def routes(fake: FakeGitHub, *, bot: BotReader | None = None) -> list[Route]:
     """The simulator's routes, for the fake's route table."""
+    run = secrets.token_hex(8)
+    headers = {"cache-control": "no-store", HEADER_RUN: run}
+
+    async def report() -> BotReport | None:
+        return None if bot is None else await bot()
 
     async def page(request: Request) -> Response:
-        body = render_page(simulator_state(fake), api=API, fragment_url=PAGE_PATH + "/fragment")
-        return HTMLResponse(body, headers={"cache-control": "no-store"})
+        state = simulator_state(fake, bot=await report())
+        body = render_page(state, api=API, fragment_url=PAGE_PATH + "/fragment", run=run)
+        return HTMLResponse(body, headers=headers)
 
     async def fragment(request: Request) -> Response:
-        body = render_state_html(simulator_state(fake), api=API)
-        return HTMLResponse(body, headers={"cache-control": "no-store"})
+        state = simulator_state(fake, bot=await report())
+        acting = request.query_params.get("as") or default_acting_user(state)
+        return HTMLResponse(render_state_html(state, api=API, acting=acting), headers=headers)
 
     async def state(request: Request) -> Response:
-        return JSONResponse(simulator_state(fake), headers={"cache-control": "no-store"})
+        return JSONResponse(simulator_state(fake, bot=await report()), headers=headers)
 
     pull = API + "/repos/{owner}/{repo}/pulls/{number:int}"
     return [

@@ -5,7 +5,9 @@ One Trio nursery holds:
 - the fake GitHub (:mod:`snekomatic.gh.testing`) on loopback, seeded with a demo organization
   (:func:`seed_demo`) on which the app is installed, and serving the GitHub simulator page
   (``/_simulator``, :mod:`snekomatic.dev._simulator`), where a person opens, merges and comments on
-  pull requests as any user;
+  pull requests as any user, and sees what the bot did (read from the bot's database). The fake
+  listens on the port after the bot's unless told otherwise, so the page's address stays the same
+  from one run to the next;
 - the bot, built exactly as ``snekomatic serve`` builds it (:mod:`snekomatic.runtime`: store, app with
   its features, web server, workers, sweeps), from settings made here in code: the fake's app id, key
   and webhook secret, ``GITHUB_API_URL`` the fake's URL, ``DATABASE_URL`` an SQLite file. Neither the
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import trio
 
+from snekomatic.dev._bot_view import BotStatus, BotWatch
 from snekomatic.dev._simulator import (
     PAGE_PATH,
     ChangeFeed,
@@ -54,6 +57,7 @@ __all__ = [
     "fresh_database",
     "run_dev",
     "seed_demo",
+    "sqlite_url",
 ]
 
 DEFAULT_DATABASE = Path("snekomatic-dev.sqlite3")
@@ -62,7 +66,7 @@ APP_SLUG = "snekomatic-dev"
 USER_AGENT = "snekomatic-dev"
 DEMO_ORG = "snake-pit"
 DEMO_REPO = "hissing"
-MAINTAINERS = ("ada", "guido")
+MAINTAINERS = ("ada", "guido")  # ada owns the organization; guido may write to the repository
 PENDING_MEMBER = "margaret"
 # Outside contributors, each with an open pull request: merging one makes the bot invite its author.
 CONTRIBUTIONS = (
@@ -93,14 +97,17 @@ class DemoWorld:
 
 def seed_demo(fake: FakeGitHub) -> DemoWorld:
     """Seed ``fake`` with the demo: organization ``snake-pit`` (the app installed on it) with active
-    maintainers, a pending member, and repository ``hissing`` with open pull requests by outside
-    contributors and by a bot account. Emits no webhook. Raises ``ValueError`` if a login is taken."""
+    maintainers (an owner, and a member with write access to the repository: both may merge), a
+    pending member, and repository ``hissing`` with open pull requests by outside contributors and
+    by a bot account. Emits no webhook. Raises ``ValueError`` if a login is taken."""
     org = fake.add_org(DEMO_ORG, description="A demo organization for snekomatic dev")
     maintainers = tuple(fake.add_user(login) for login in MAINTAINERS)
     for index, maintainer in enumerate(maintainers):
         fake.add_member(org, maintainer, role="admin" if index == 0 else "member")
     fake.add_member(org, fake.add_user(PENDING_MEMBER), state="pending")
     repo = fake.add_repo(org, DEMO_REPO)
+    for maintainer in maintainers[1:]:
+        fake.add_collaborator(repo, maintainer, permission="write")
     installation = fake.install(org)
     pulls: dict[str, FakePullRequest] = {}
     contributors = []
@@ -135,9 +142,15 @@ def dev_settings(fake: FakeGitHub, *, api_url: str, database: Path) -> Settings:
             "GITHUB_WEBHOOK_SECRET": fake.webhook_secret,
             "GITHUB_API_URL": api_url,
             "GITHUB_USER_AGENT": USER_AGENT,
-            "DATABASE_URL": f"sqlite:///{database.absolute()}",
+            "DATABASE_URL": sqlite_url(database),
         }
     )
+
+
+def sqlite_url(database: Path) -> str:
+    """The ``DATABASE_URL`` of the SQLite file ``database`` (made absolute): what the bot of
+    ``snekomatic dev`` uses, and what ``snekomatic status`` needs to read it."""
+    return f"sqlite:///{database.absolute()}"
 
 
 def fresh_database(path: Path) -> None:
@@ -163,18 +176,28 @@ def fresh_database(path: Path) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class DevOptions:
-    """Where ``snekomatic dev`` listens (port 0: any free port) and its database file."""
+    """Where ``snekomatic dev`` listens (port 0: any free port) and its database file. The fake
+    GitHub, with the simulator, listens on ``fake_port``; None: the port after the bot's (any free
+    port when the bot's is 0)."""
 
     host: str = "127.0.0.1"
     port: int = 8000
-    fake_port: int = 0
+    fake_port: int | None = None
     database: Path = DEFAULT_DATABASE
+
+    @property
+    def simulator_port(self) -> int:
+        """The fake's port: ``fake_port``, else the one after the bot's (0 with the bot's 0)."""
+        if self.fake_port is not None:
+            return self.fake_port
+        return self.port + 1 if self.port else 0
 
 
 @dataclass(kw_only=True)
 class DevSite:
     """A running ``snekomatic dev``: the fake (touch it only from the same Trio run), its demo world,
-    and the URLs to open."""
+    the URLs to open, and what another command needs to reach the bot: its database and its webhook
+    secret (a secret made for this run)."""
 
     fake: FakeGitHub
     world: DemoWorld
@@ -182,6 +205,18 @@ class DevSite:
     bot_url: str
     database: Path
     changes: ChangeFeed = field(repr=False)
+
+    @property
+    def webhook_url(self) -> str:
+        return self.bot_url + "/webhook/github"
+
+    @property
+    def webhook_secret(self) -> str:
+        return self.fake.webhook_secret
+
+    @property
+    def database_url(self) -> str:
+        return sqlite_url(self.database)
 
     @property
     def simulator_url(self) -> str:
@@ -220,34 +255,40 @@ async def run_dev(
         app_slug=APP_SLUG,
     )
     world = seed_demo(fake)
-    install_simulator(fake)
+    watch = BotWatch()
+    install_simulator(fake, bot=watch.report)
     changes = install_change_feed(fake)
-    async with trio.open_nursery() as nursery:
-        fake_url = await nursery.start(
-            partial(serve_fake_github, fake, host=options.host, port=options.fake_port)
-        )
-        settings = dev_settings(fake, api_url=fake_url, database=database)
-        store = await trio.to_thread.run_sync(partial(open_store, settings, migrate=True))
-        clock = DatabaseClock(store)
-        async with bot(settings, store, clock=clock) as app:
-            service = build_service(
-                settings, store, app, clock=clock, worker_count=settings.workers, sweep=True
+    try:
+        async with trio.open_nursery() as nursery:
+            fake_url = await nursery.start(
+                partial(serve_fake_github, fake, host=options.host, port=options.simulator_port)
             )
-            async with trio.open_nursery() as bot_nursery:
-                binds: list[str] = await bot_nursery.start(
-                    partial(service.run, host=options.host, port=options.port, stop=stop)
+            settings = dev_settings(fake, api_url=fake_url, database=database)
+            store = await trio.to_thread.run_sync(partial(open_store, settings, migrate=True))
+            watch.store = store
+            clock = DatabaseClock(store)
+            async with bot(settings, store, clock=clock) as app:
+                service = build_service(
+                    settings, store, app, clock=clock, worker_count=settings.workers, sweep=True
                 )
-                bot_url = binds[0].rstrip("/")
-                fake.webhook_url = bot_url + "/webhook/github"
-                task_status.started(
-                    DevSite(
+                async with trio.open_nursery() as bot_nursery:
+                    binds: list[str] = await bot_nursery.start(
+                        partial(service.run, host=options.host, port=options.port, stop=stop)
+                    )
+                    watch.status = BotStatus.RUNNING
+                    site = DevSite(
                         fake=fake,
                         world=world,
                         fake_url=fake_url,
-                        bot_url=bot_url,
+                        bot_url=binds[0].rstrip("/"),
                         database=database,
                         changes=changes,
                     )
-                )
-        store.engine.dispose()
-        nursery.cancel_scope.cancel()
+                    fake.webhook_url = site.webhook_url
+                    task_status.started(site)
+                watch.status = BotStatus.STOPPED
+            store.engine.dispose()
+            nursery.cancel_scope.cancel()
+    finally:
+        watch.status = BotStatus.STOPPED
+
