@@ -7,7 +7,10 @@ the fake answers), never by sleeping. The last test runs the real command as a p
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -22,17 +25,29 @@ import pytest
 import trio
 
 from snekomatic.cli import main
-from snekomatic.dev import DevError, DevOptions, DevSite, fresh_database, run_dev
+from snekomatic.cli._dev import describe_site
+from snekomatic.dev import (
+    DEFAULT_DATABASE,
+    DEFAULT_RUN_FILE,
+    DevError,
+    DevOptions,
+    DevSite,
+    fresh_database,
+    read_run_file,
+    run_dev,
+    run_file_for,
+)
 from snekomatic.features.ping import PONG
-from snekomatic.gh.testing import FakeComment, FakePullRequest
+from snekomatic.gh.testing import FakeComment, FakePullRequest, issue_comment_payload
 
 DEADLINE = 30  # seconds of real time: the bot paces its writes 1 s apart
 
 
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[DevSite]:
+    """A dev site run from ``tmp_path`` as a person runs it: the default database name there."""
     stop = trio.Event()
-    options = DevOptions(port=0, fake_port=0, database=tmp_path / "dev.sqlite3")
+    options = DevOptions(port=0, database=tmp_path / DEFAULT_DATABASE)
     async with trio.open_nursery() as nursery:
         running: DevSite = await nursery.start(partial(run_dev, options, stop=stop))
         yield running
@@ -105,6 +120,144 @@ async def test_the_bot_answers_on_its_own_url(site: DevSite) -> None:
     assert 'data-testid="merge-button"' in page.text
 
 
+async def simulator_state(site: DevSite) -> dict[str, object]:
+    async with httpx.AsyncClient(base_url=site.fake_url) as http:
+        state: dict[str, object] = (await http.get("/_simulator/api/state")).json()
+    return state
+
+
+async def test_the_page_shows_the_bots_decision_on_a_newcomers_merge(site: DevSite) -> None:
+    pr = site.world.pulls["zeke"]
+    with trio.fail_after(DEADLINE):
+        await simulator_post(
+            site, f"/repos/snake-pit/hissing/pulls/{pr.number}/merge", {"merged_by": "ada"}
+        )
+        await site.wait_until(lambda: bool(invitees(site)) and bool(bot_comments(site, pr)))
+        state = await simulator_state(site)
+    (repo,) = state["repos"]  # type: ignore[misc]
+    (pull,) = [p for p in repo["pulls"] if p["number"] == pr.number]
+    assert pull["decision"]["kind"] == "invited"  # commented, or about to be recorded so
+    assert "invited zeke to snake-pit" in pull["decision"]["text"]
+
+
+@pytest.mark.parametrize(
+    ("options", "port"),
+    [
+        (DevOptions(port=8000), 8001),
+        (DevOptions(port=0), 0),
+        (DevOptions(port=8000, fake_port=9000), 9000),
+    ],
+    ids=["next-to-the-bot", "any-free-port", "chosen"],
+)
+def test_the_simulator_listens_next_to_the_bot_unless_told(options: DevOptions, port: int) -> None:
+    assert options.simulator_port == port
+
+
+def test_replay_dev_reads_the_run_file_of_the_default_database() -> None:
+    assert run_file_for(DEFAULT_DATABASE) == DEFAULT_RUN_FILE
+
+
+async def test_the_run_file_names_the_bot_and_goes_when_dev_stops(tmp_path: Path) -> None:
+    stop = trio.Event()
+    options = DevOptions(port=0, database=tmp_path / "dev.sqlite3")
+    with trio.fail_after(DEADLINE):
+        async with trio.open_nursery() as nursery:
+            site: DevSite = await nursery.start(partial(run_dev, options, stop=stop))
+            run = read_run_file(site.run_file)
+            mode = site.run_file.stat().st_mode & 0o777
+            stop.set()
+    assert site.run_file == tmp_path / "dev.json"
+    assert (run.webhook_url, run.webhook_secret) == (site.webhook_url, site.webhook_secret)
+    assert run.database_url == site.database_url
+    assert mode == 0o600
+    assert not site.run_file.exists()
+
+
+SNEKOMATIC = [sys.executable, "-m", "snekomatic"]
+
+
+def snekomatic_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DATABASE_URL"))}
+    env.update(extra)
+    return env
+
+
+async def test_what_dev_prints_starts_with_the_simulator_and_its_commands_work(
+    site: DevSite, tmp_path: Path
+) -> None:
+    text = describe_site(site, cwd=tmp_path)
+    assert re.findall(r"https?://\S+", text)[0] == site.simulator_url
+    assert site.webhook_secret in text
+    assert "snekomatic replay FILE --dev" in text
+    with trio.fail_after(DEADLINE):
+        await simulator_post(
+            site, "/repos/snake-pit/hissing/pulls/1/merge", {"merged_by": "ada"}
+        )
+        for line in text.splitlines():
+            if "DATABASE_URL=" not in line:
+                continue
+            words = shlex.split(line.replace(" ID", " 1"))
+            name, _, value = words[0].partition("=")
+            result = await trio.run_process(
+                [sys.executable, "-m", *words[1:]],
+                cwd=tmp_path,
+                env=snekomatic_env(**{name: value}),
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+            )
+            assert result.returncode == 0, result.stderr.decode()
+            assert b"pull_request" in result.stdout or b"delivery 1" in result.stdout
+
+
+async def test_replay_dev_sends_a_payload_to_the_dev_bot_running_here(
+    site: DevSite, tmp_path: Path
+) -> None:
+    pr = site.world.pulls["nadia"]
+    comment = site.fake.create_comment(pr.repo, pr.number, author=pr.author, body="/ping")
+    payload = issue_comment_payload(
+        comment,
+        pr.issue,
+        action="created",
+        sender=pr.author,
+        installation=site.world.installation,
+        api_url=site.fake_url,
+    )
+    (tmp_path / "comment.json").write_text(json.dumps(payload))
+    with trio.fail_after(DEADLINE):
+        result = await trio.run_process(
+            [*SNEKOMATIC, "replay", "comment.json", "--dev", "--event", "issue_comment"],
+            cwd=tmp_path,
+            env=snekomatic_env(),  # no webhook secret: --dev finds the dev bot's
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr.decode()
+        assert result.stdout.startswith(b"202 Accepted")
+        await site.wait_until(lambda: bool(bot_comments(site, pr)))
+    (pong,) = bot_comments(site, pr)
+    assert pong.body.startswith(PONG)
+
+
+def test_replay_dev_with_no_dev_running_here_says_so_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "payload.json").write_text("{}")
+    result = subprocess.run(
+        [*SNEKOMATIC, "replay", "payload.json", "--dev", "--event", "ping"],
+        cwd=tmp_path,
+        env=snekomatic_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "snekomatic: no snekomatic dev is running here: snekomatic-dev.json not found "
+        "(start `snekomatic dev` in this directory)"
+    ]
+
+
 def test_demo_organization_has_active_and_pending_members() -> None:
     from snekomatic.dev import seed_demo
     from snekomatic.gh.testing import FakeGitHub, generate_private_key
@@ -155,6 +308,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_port_pair() -> int:
+    """A port free on 127.0.0.1 whose next port is free too (the bot's, and the simulator's)."""
+    while True:
+        port = free_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+
+
 def wait_for_health(url: str, process: subprocess.Popen[str], deadline: float) -> None:
     """Poll another process's /healthz until 200 (there is no event to wait for across processes)."""
     stop = time.monotonic() + deadline
@@ -176,7 +341,8 @@ def wait_for_health(url: str, process: subprocess.Popen[str], deadline: float) -
     reason="`snekomatic dev` is not registered yet: snekomatic.cli needs main.add_command(dev)",
 )
 def test_dev_process_prints_the_urls_and_exits_0_on_sigterm(tmp_path: Path) -> None:
-    port, fake_port = free_port(), free_port()
+    port = free_port_pair()
+    fake_port = port + 1  # by default, the simulator listens next to the bot
     # Settings the command must ignore: read, they would stop it (a bad app id) or misdirect it.
     (tmp_path / ".env").write_text("GITHUB_APP_ID=not-a-number\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DATABASE_URL"))}
@@ -184,7 +350,6 @@ def test_dev_process_prints_the_urls_and_exits_0_on_sigterm(tmp_path: Path) -> N
         GITHUB_API_URL="http://127.0.0.1:9/", DATABASE_URL="postgresql://nobody@127.0.0.1:9/none"
     )
     argv = [sys.executable, "-m", "snekomatic", "dev", "--port", str(port)]
-    argv += ["--fake-port", str(fake_port)]
     with (tmp_path / "dev.log").open("w") as log:
         process = subprocess.Popen(
             argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=log, text=True
@@ -199,7 +364,11 @@ def test_dev_process_prints_the_urls_and_exits_0_on_sigterm(tmp_path: Path) -> N
             process.kill()
             process.wait()
     assert process.returncode == 0, (tmp_path / "dev.log").read_text()[-2000:]
+    log_text = (tmp_path / "dev.log").read_text()
     assert simulator.status_code == 200
-    assert f"http://127.0.0.1:{fake_port}/_simulator" in output
+    # The first address a person reads is the simulator's: start-up logs none before it.
+    assert re.findall(r"http://\S+", output)[0] == f"http://127.0.0.1:{fake_port}/_simulator"
+    assert "http://" not in log_text.partition("shutting down")[0]
     assert f"http://127.0.0.1:{port}/healthz" in output
     assert (tmp_path / "snekomatic-dev.sqlite3").exists()
+    assert not (tmp_path / "snekomatic-dev.json").exists()  # the run file goes with the run

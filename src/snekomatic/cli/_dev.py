@@ -7,6 +7,7 @@ commands: it brings the fake GitHub, which ``snekomatic serve`` must not load.
 
 from __future__ import annotations
 
+import shlex
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,10 +29,24 @@ __all__ = ["describe_site", "dev", "fake_github"]
 DEFAULT_DATABASE = Path("snekomatic-dev.sqlite3")
 
 
-def describe_site(site: DevSite) -> str:
-    """What ``snekomatic dev`` prints once it runs: the URLs to open and what to try. Pure."""
+def describe_site(site: DevSite, *, cwd: Path) -> str:
+    """What ``snekomatic dev`` prints once it runs: the URLs to open (the simulator's first), what to
+    try, and the commands that reach this bot from another terminal in ``cwd``: ``status`` and
+    ``replay`` on its database, and a payload sent to it (``replay --dev`` when its run file is the
+    one ``--dev`` reads in ``cwd``; else with the webhook secret spelled out). Pure.
+
+    Shows the dev bot's webhook secret: a secret made for this run, of a bot on loopback.
+    """
+    from snekomatic.dev import DEFAULT_RUN_FILE
+
     world = site.world
     newcomer = world.contributors[0].login
+    database_url = shlex.quote(site.database_url)
+    if site.run_file == cwd / DEFAULT_RUN_FILE:
+        send = "snekomatic replay FILE --dev"
+    else:
+        secret = shlex.quote(site.webhook_secret)
+        send = f"GITHUB_WEBHOOK_SECRET={secret} snekomatic replay FILE --url {site.webhook_url}"
     return (
         "snekomatic dev: the bot and a fake GitHub with a demo organization, on this machine only.\n"
         "\n"
@@ -40,10 +55,18 @@ def describe_site(site: DevSite) -> str:
         f"  its health        {site.healthz_url}\n"
         f"  fake GitHub API   {site.fake_url}\n"
         f"  database          {site.database} (recreated at every start)\n"
+        f"  webhook secret    {site.webhook_secret} (this run's; webhooks go to {site.webhook_url})\n"
         "\n"
         f"In the simulator, merge {newcomer}'s pull request: within seconds the bot invites {newcomer} "
         f"to {world.org.login}\nand thanks them in a comment. Comment /ping on a pull request for a "
         "pong. Ctrl-C stops.\n"
+        "\n"
+        "From another terminal, in this directory:\n"
+        f"  DATABASE_URL={database_url} snekomatic status --no-github\n"
+        f"  DATABASE_URL={database_url} snekomatic replay --delivery ID\n"
+        "      (ID: a delivery as status lists it; the bot runs it again)\n"
+        f"  {send}\n"
+        "      (FILE: a webhook payload, as GitHub shows it; sent to this bot, signed)\n"
     )
 
 
@@ -54,9 +77,9 @@ def describe_site(site: DevSite) -> str:
 @click.option(
     "--fake-port",
     type=int,
-    default=0,
-    show_default=True,
-    help="The fake GitHub's port, which serves the simulator page (0: any free port).",
+    default=None,
+    help="The fake GitHub's port, which serves the simulator page (default: the bot's port + 1, "
+    "so the page's address stays the same from run to run; 0: any free port).",
 )
 @click.option(
     "--database",
@@ -65,7 +88,7 @@ def describe_site(site: DevSite) -> str:
     show_default=True,
     help="The bot's SQLite file. Recreated at every start: the fake GitHub starts over too.",
 )
-def dev(port: int, fake_port: int, database: Path) -> None:
+def dev(port: int, fake_port: int | None, database: Path) -> None:
     """Try the bot with no GitHub account: a fake GitHub with a demo organization, the bot wired to
     it, and a web page (the GitHub simulator) to open and merge pull requests as anyone.
 
@@ -73,7 +96,9 @@ def dev(port: int, fake_port: int, database: Path) -> None:
     """
     from snekomatic.dev import DevError, DevOptions, run_dev
 
-    configure_logging("info")
+    # Start-up says nothing at INFO: the first address a person reads is the simulator's, in the
+    # lines printed once everything runs; from then on the bot logs at INFO.
+    configure_logging("warning")
     options = DevOptions(port=port, fake_port=fake_port, database=database)
 
     async def main() -> None:
@@ -81,7 +106,8 @@ def dev(port: int, fake_port: int, database: Path) -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(stop_on_signals, stop)
             site = await nursery.start(partial(run_dev, options, stop=stop))
-            click.echo(describe_site(site))
+            click.echo(describe_site(site, cwd=Path.cwd()))
+            configure_logging("info")
 
     try:
         trio.run(main)

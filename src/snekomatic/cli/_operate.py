@@ -62,6 +62,12 @@ def _width() -> int:
     help="Run a stored delivery again instead: its numeric id or its X-GitHub-Delivery guid.",
 )
 @click.option("--now", is_flag=True, help="With --delivery: process it in this process, now.")
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="Send FILE to the `snekomatic dev` running in this directory, signed with its webhook "
+    "secret (both read from its run file, snekomatic-dev.json); no settings are read.",
+)
 def replay(
     file: Path | None,
     event: str | None,
@@ -69,6 +75,7 @@ def replay(
     delivery_id: str | None,
     stored: str | None,
     now: bool,
+    dev: bool,
 ) -> None:
     """Send a recorded payload FILE to a running bot, signed; or (--delivery ID) run a stored
     delivery through the handlers again.
@@ -79,22 +86,40 @@ def replay(
     if (file is None) == (stored is None):
         raise click.UsageError("give either FILE or --delivery ID")
     if stored is not None:
-        if event or url or delivery_id:
-            raise click.UsageError("--event, --url and --delivery-id go with FILE")
+        if event or url or delivery_id or dev:
+            raise click.UsageError("--event, --url, --delivery-id and --dev go with FILE")
         _replay_stored(stored, now=now)
     else:
         assert file is not None
         if now:
             raise click.UsageError("--now goes with --delivery")
-        _replay_file(file, event=event, url=url, delivery_id=delivery_id)
+        if dev and url:
+            raise click.UsageError("--dev sends to the dev bot: give --dev or --url, not both")
+        _replay_file(file, event=event, url=url, delivery_id=delivery_id, dev=dev)
+
+
+def _dev_bot() -> tuple[str, str]:
+    """The webhook URL and secret of the ``snekomatic dev`` running in this directory, or fail."""
+    from snekomatic.dev import DEFAULT_RUN_FILE, DevRunError, read_run_file
+
+    try:
+        run = read_run_file(DEFAULT_RUN_FILE)
+    except DevRunError as exc:
+        fail(str(exc))
+    return run.webhook_url, run.webhook_secret
 
 
 def _replay_file(
-    file: Path, *, event: str | None, url: str | None, delivery_id: str | None
+    file: Path, *, event: str | None, url: str | None, delivery_id: str | None, dev: bool
 ) -> None:
-    settings = settings_or_fail(need_app=False)
-    if not settings.github_webhook_secret:
-        fail("GITHUB_WEBHOOK_SECRET is not set (it signs the payload)")
+    if dev:
+        target, secret = _dev_bot()
+    else:
+        settings = settings_or_fail(need_app=False)
+        if not settings.github_webhook_secret:
+            fail("GITHUB_WEBHOOK_SECRET is not set (it signs the payload)")
+        target = url or f"http://127.0.0.1:{settings.port}/webhook/github"
+        secret = settings.github_webhook_secret[0].get_secret_value()
     try:
         text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
         recorded = parse_recorded_delivery(text)
@@ -105,9 +130,7 @@ def _replay_file(
     event = event or recorded.event
     if not event:
         fail("--event is required: the file does not name the event")
-    target = url or f"http://127.0.0.1:{settings.port}/webhook/github"
     guid = delivery_id or str(uuid.uuid4())
-    secret = settings.github_webhook_secret[0].get_secret_value()
     try:
         response = trio.run(
             lambda: send_webhook(target, event, recorded.payload, secret=secret, delivery_id=guid)
@@ -116,7 +139,9 @@ def _replay_file(
         click.echo(f"snekomatic: {target}: {type(exc).__name__}: {exc}", err=True)
         sys.exit(1)
     reason = truncate(response.text, 200)
-    click.echo(f"{response.status_code} {response.reason_phrase}: {event} delivery {guid}")
+    # HTTP/1.1 servers may send no reason phrase (snekomatic's own sends none): name the status.
+    phrase = response.reason_phrase or httpx.codes.get_reason_phrase(response.status_code)
+    click.echo(f"{response.status_code} {phrase}: {event} delivery {guid}")
     if not response.is_success:
         if reason:
             click.echo(f"snekomatic: the bot answered: {reason}", err=True)

@@ -1,7 +1,9 @@
 """``snekomatic dev``: the bot and a fake GitHub in one process, to try the bot with no GitHub account
 (``_site``); the GitHub simulator, a web page the fake serves where a person opens, merges and
 comments on pull requests as anyone and sees what the bot did (``_simulator``, ``_simulator_state``,
-``_simulator_page``, ``_bot_view``); and the fake GitHub served on its own (``_fake_server``, for ``snekomatic fake-github``).
+``_simulator_page``, ``_bot_view``); the run
+file through which ``snekomatic replay --dev`` finds a running dev bot (``_run_file``); and the fake
+GitHub served on its own (``_fake_server``, for ``snekomatic fake-github``).
 
 Not for ``snekomatic serve``: it imports the fake GitHub (:mod:`snekomatic.gh.testing`).
 """
@@ -11,6 +13,11 @@ from snekomatic.dev._bot_view import BotStatus as BotStatus
 from snekomatic.dev._bot_view import BotWatch as BotWatch
 from snekomatic.dev._fake_server import DEFAULT_KEY_FILE as DEFAULT_KEY_FILE
 from snekomatic.dev._fake_server import fake_github_key_file as fake_github_key_file
+from snekomatic.dev._run_file import DEFAULT_RUN_FILE as DEFAULT_RUN_FILE
+from snekomatic.dev._run_file import DevRun as DevRun
+from snekomatic.dev._run_file import DevRunError as DevRunError
+from snekomatic.dev._run_file import read_run_file as read_run_file
+from snekomatic.dev._run_file import run_file_for as run_file_for
 from snekomatic.dev._simulator import PAGE_PATH as PAGE_PATH
 from snekomatic.dev._simulator import ChangeFeed as ChangeFeed
 from snekomatic.dev._simulator import install_change_feed as install_change_feed
@@ -31,6 +38,7 @@ from snekomatic.dev._site import sqlite_url as sqlite_url
 __all__ = [
     "DEFAULT_DATABASE",
     "DEFAULT_KEY_FILE",
+    "DEFAULT_RUN_FILE",
     "PAGE_PATH",
     "BotReport",
     "BotStatus",
@@ -39,14 +47,18 @@ __all__ = [
     "DemoWorld",
     "DevError",
     "DevOptions",
+    "DevRun",
+    "DevRunError",
     "DevSite",
     "dev_settings",
     "fake_github_key_file",
     "fresh_database",
     "install_change_feed",
     "install_simulator",
+    "read_run_file",
     "render_markdown",
     "run_dev",
+    "run_file_for",
     "seed_demo",
     "simulator_state",
     "sqlite_url",

@@ -15,10 +15,13 @@ One Trio nursery holds:
 
 The fake's world lives in memory and starts over at every run, so the bot's database must too:
 :func:`fresh_database` removes the SQLite file at start-up (and refuses a file that is not SQLite).
+While it runs, a run file beside the database (:mod:`snekomatic.dev._run_file`) tells ``snekomatic
+replay --dev`` where the bot listens and its webhook secret.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +31,7 @@ from pathlib import Path
 import trio
 
 from snekomatic.dev._bot_view import BotStatus, BotWatch
+from snekomatic.dev._run_file import DevRun, remove_run_file, run_file_for, write_run_file
 from snekomatic.dev._simulator import (
     PAGE_PATH,
     ChangeFeed,
@@ -196,14 +200,15 @@ class DevOptions:
 @dataclass(kw_only=True)
 class DevSite:
     """A running ``snekomatic dev``: the fake (touch it only from the same Trio run), its demo world,
-    the URLs to open, and what another command needs to reach the bot: its database and its webhook
-    secret (a secret made for this run)."""
+    the URLs to open, and what another command needs to reach the bot: its database, its webhook
+    secret (a secret made for this run) and the run file that holds both."""
 
     fake: FakeGitHub
     world: DemoWorld
     fake_url: str
     bot_url: str
     database: Path
+    run_file: Path
     changes: ChangeFeed = field(repr=False)
 
     @property
@@ -241,8 +246,9 @@ async def run_dev(
     """Run the fake GitHub and the bot until ``stop`` is set, then stop the bot (as ``serve`` does:
     requests in flight finish, workers get their grace period) and the fake.
 
-    Reports a :class:`DevSite` once both listen and the fake's webhooks go to the bot. Raises
-    :class:`DevError` for an unusable database file, ``OSError`` if a port cannot be bound, and
+    Reports a :class:`DevSite` once both listen, the fake's webhooks go to the bot and the run file
+    is written (it is removed on the way out, however that goes). Raises :class:`DevError` for an
+    unusable database file, ``OSError`` if a port cannot be bound or the run file written, and
     :class:`~snekomatic.runtime.StartupError` if the database cannot be opened.
     Cancellation stops everything at once.
     """
@@ -258,6 +264,8 @@ async def run_dev(
     watch = BotWatch()
     install_simulator(fake, bot=watch.report)
     changes = install_change_feed(fake)
+    run_file = run_file_for(database)
+    written = False
     try:
         async with trio.open_nursery() as nursery:
             fake_url = await nursery.start(
@@ -282,13 +290,27 @@ async def run_dev(
                         fake_url=fake_url,
                         bot_url=binds[0].rstrip("/"),
                         database=database,
+                        run_file=run_file,
                         changes=changes,
                     )
                     fake.webhook_url = site.webhook_url
+                    written = True  # even if interrupted: remove whatever was written
+                    await trio.to_thread.run_sync(write_run_file, run_file, _dev_run(site))
                     task_status.started(site)
                 watch.status = BotStatus.STOPPED
             store.engine.dispose()
             nursery.cancel_scope.cancel()
     finally:
         watch.status = BotStatus.STOPPED
+        if written:
+            remove_run_file(run_file)
 
+
+def _dev_run(site: DevSite) -> DevRun:
+    return DevRun(
+        pid=os.getpid(),
+        webhook_url=site.webhook_url,
+        simulator_url=site.simulator_url,
+        database_url=site.database_url,
+        webhook_secret=site.webhook_secret,
+    )
