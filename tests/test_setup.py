@@ -21,6 +21,7 @@ import pytest
 import trio
 import yaml
 
+from snekomatic.dev import install_simulator
 from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
 from snekomatic.gh.testing._routes_manifest import FakeManifestApp, manifest_apps
@@ -32,6 +33,7 @@ from snekomatic.setup import (
     env_file_text,
     run_setup,
 )
+from snekomatic.webpage import FAVICON_LINK, STYLESHEET
 from tests.log_scanner import remember_secret
 
 ROOT = Path(__file__).parent.parent
@@ -247,6 +249,50 @@ async def test_the_output_names_the_app_and_its_install_url_and_no_secret(world:
     for shown in (run.output, answer.text):
         for secret in [app.webhook_secret, app.client_secret, *pem_lines]:
             assert secret not in shown
+
+
+async def test_the_summary_names_every_key_written(world: World) -> None:
+    run = await world.start_setup()
+    await world.complete(run)
+    written = re.findall(r"^([A-Z_]+)=", (world.tmp_path / ".env").read_text(), re.MULTILINE)
+    (summary,) = [line for line in run.lines if line.startswith("Wrote ")]
+    assert "GITHUB_API_URL" in written  # the fake is not GitHub.com
+    assert re.findall(r"\b[A-Z][A-Z_]+[A-Z]\b", summary.partition(" to ")[0]) == written
+
+
+async def test_the_new_app_is_not_taken_as_installed(world: World) -> None:
+    world.fake.install(world.fake.orgs["python-trio"])  # the app the fake served before
+    run = await world.start_setup()
+    await world.complete(run)
+    assert world.fake.installations == {}
+    assert "installed nowhere yet" in run.output
+
+
+async def test_the_printed_install_link_installs_the_app(world: World) -> None:
+    install_simulator(world.fake)  # the fake as snekomatic dev and fake-github serve it
+    run = await world.start_setup()
+    await world.complete(run)
+    (link,) = re.findall(r"http://\S+/installations/new", run.output)
+    page = await world.http.get(link)
+    assert page.status_code == 200
+    assert 'data-login="python-trio"' in page.text and 'data-testid="install-button"' in page.text
+    answer = await world.http.post(link, data={"account": "python-trio"})
+    assert answer.status_code == 303
+    org = world.fake.orgs["python-trio"]
+    assert world.fake.installation_for(org.account) is not None
+    delivery = world.fake.deliveries[-1]
+    assert (delivery.event, delivery.action) == ("installation", "created")
+    assert delivery.payload["installation"]["app_id"] == only_app(world.fake).id
+    shown = await world.http.get(world.fake_url + answer.headers["location"])
+    assert 'data-testid="installed"' in shown.text
+
+
+async def test_the_setup_pages_share_the_simulators_look(world: World) -> None:
+    run = await world.start_setup()
+    start = await world.http.get(run.start_url)
+    done = await world.complete(run)
+    for page in (start.text, done.text):
+        assert STYLESHEET in page and FAVICON_LINK in page
 
 
 # --- what is refused -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """``snekomatic dev``: the bot and a fake GitHub in one process, to try the bot with no GitHub account
 (``_site``); the GitHub simulator, a web page the fake serves where a person opens, merges and
 comments on pull requests as anyone and sees what the bot did (``_simulator``, ``_simulator_state``,
-``_simulator_page``, ``_bot_view``); the run
+``_simulator_page``, ``_bot_view``), with GitHub's page installing the app (``_install_page``); the run
 file through which ``snekomatic replay --dev`` finds a running dev bot (``_run_file``); and the fake
 GitHub served on its own (``_fake_server``, for ``snekomatic fake-github``).
 
@@ -23,6 +23,7 @@ from snekomatic.dev._simulator import ChangeFeed as ChangeFeed
 from snekomatic.dev._simulator import install_change_feed as install_change_feed
 from snekomatic.dev._simulator import install_simulator as install_simulator
 from snekomatic.dev._simulator_page import render_markdown as render_markdown
+from snekomatic.dev._simulator_state import install_path as install_path
 from snekomatic.dev._simulator_state import simulator_state as simulator_state
 from snekomatic.dev._site import DEFAULT_DATABASE as DEFAULT_DATABASE
 from snekomatic.dev._site import DemoWorld as DemoWorld
@@ -54,6 +55,7 @@ __all__ = [
     "fake_github_key_file",
     "fresh_database",
     "install_change_feed",
+    "install_path",
     "install_simulator",
     "read_run_file",
     "render_markdown",

@@ -10,6 +10,7 @@ endpoints; :func:`install_simulator` adds them to a fake.
     POST /_simulator/api/pulls            open a pull request: repo, author, title, body
     POST /_simulator/api/repos/{owner}/{repo}/pulls/{number}/merge        merge it: merged_by
     POST /_simulator/api/repos/{owner}/{repo}/issues/{number}/comments    comment: author, body
+    GET  /apps/{slug}/installations/new   GitHub's page installing the app (``_install_page``)
 
 The page, the fragment and the state answer with the run's id in ``x-simulator-run``: a new run at the
 same address is a new world, and the page reloads when it sees one.
@@ -46,6 +47,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from snekomatic.dev._bot_view import BotReport
+from snekomatic.dev._install_page import install_page_routes
 from snekomatic.dev._simulator_page import (
     HEADER_RUN,
     default_acting_user,
@@ -252,7 +254,8 @@ BotReader = Callable[[], Awaitable[BotReport]]
 
 
 def install_simulator(fake: FakeGitHub, *, bot: BotReader | None = None) -> None:
-    """Serve the simulator's page and endpoints (:data:`PAGE_PATH` and below) from ``fake``; with ``bot`` (such as :meth:`BotWatch.report <snekomatic.dev.BotWatch.report>`),
+    """Serve the simulator's page and endpoints (:data:`PAGE_PATH` and below) and the app's install
+    page from ``fake``; with ``bot`` (such as :meth:`BotWatch.report <snekomatic.dev.BotWatch.report>`),
     the page shows what the bot reported too."""
     fake.add_routes(routes(fake, bot=bot))
 
@@ -290,4 +293,5 @@ def routes(fake: FakeGitHub, *, bot: BotReader | None = None) -> list[Route]:
             _action(fake, comment),
             methods=["POST"],
         ),
+        *install_page_routes(fake, simulator_path=PAGE_PATH),
     ]

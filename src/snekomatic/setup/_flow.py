@@ -34,7 +34,7 @@ from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from snekomatic.gh import GitHubClient, GitHubError, RetryPolicy
@@ -47,15 +47,18 @@ from snekomatic.setup._manifest import (
     new_app_url,
     start_page_html,
 )
+from snekomatic.webpage import webpage
 
 __all__ = [
     "CreatedApp",
     "SetupError",
     "SetupOptions",
+    "env_file_entries",
     "env_file_text",
     "exchange_code",
     "run_setup",
     "write_env_file",
+    "written_names",
 ]
 
 DEFAULT_GITHUB_URL: Final = "https://github.com"
@@ -121,20 +124,35 @@ def _dotenv_pem(pem: str) -> str:
     return "'" + pem.replace("\n", "\\n") + "'"
 
 
+def env_file_entries(app: CreatedApp, *, api_url: str) -> list[tuple[str, str]]:
+    """The settings written for ``app``, as (name, env file value) pairs (the values hold the
+    secrets). ``GITHUB_API_URL`` only when not GitHub.com's. Raises :class:`SetupError` for a value
+    that cannot be written safely. Pure."""
+    entries = [
+        ("GITHUB_APP_ID", str(app.app_id)),
+        ("GITHUB_PRIVATE_KEY", _dotenv_pem(app.pem)),
+        ("GITHUB_WEBHOOK_SECRET", _dotenv_value(app.webhook_secret)),
+        ("GITHUB_USER_AGENT", _dotenv_value(app.slug)),
+    ]
+    if api_url.rstrip("/") != DEFAULT_API_URL:
+        entries.append(("GITHUB_API_URL", _dotenv_value(api_url.rstrip("/"))))
+    return entries
+
+
 def env_file_text(app: CreatedApp, *, api_url: str) -> str:
-    """The env file's contents for ``app`` (holds the secrets). ``GITHUB_API_URL`` only when not
-    GitHub.com's. Pure."""
+    """The env file's contents for ``app``: :func:`env_file_entries` under a warning. Pure."""
     lines = [
         f"# Written by `snekomatic setup` for the GitHub App {app.slug} ({app.html_url}).",
         "# It holds the app's private key and webhook secret: keep it private, never commit it.",
-        f"GITHUB_APP_ID={app.app_id}",
-        f"GITHUB_PRIVATE_KEY={_dotenv_pem(app.pem)}",
-        f"GITHUB_WEBHOOK_SECRET={_dotenv_value(app.webhook_secret)}",
-        f"GITHUB_USER_AGENT={_dotenv_value(app.slug)}",
+        *(f"{name}={value}" for name, value in env_file_entries(app, api_url=api_url)),
     ]
-    if api_url.rstrip("/") != DEFAULT_API_URL:
-        lines.append(f"GITHUB_API_URL={_dotenv_value(api_url.rstrip('/'))}")
     return "\n".join(lines) + "\n"
+
+
+def written_names(app: CreatedApp, *, api_url: str) -> str:
+    """The names of the settings written for ``app``, as a phrase: ``"A, B and C"``. Pure."""
+    names = [name for name, _ in env_file_entries(app, api_url=api_url)]
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _write_new_file(path: Path, text: str) -> None:
@@ -252,9 +270,9 @@ async def _set_event(event: trio.Event) -> None:
 def _page(
     title: str, body: str, *, status: int = 200, finish: trio.Event | None = None
 ) -> Response:
-    text = (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}'
-        f"</title></head><body><h1>{html.escape(title)}</h1>{body}</body></html>\n"
+    """A page of the setup, in the look of snekomatic's pages; ``body`` is HTML."""
+    text = webpage(
+        title, f"<section>{body}</section>", intro="snekomatic setup: creating the GitHub App"
     )
     # The server stops only once this answer is sent (a background task runs after the response).
     background = BackgroundTask(_set_event, finish) if finish is not None else None
@@ -272,7 +290,7 @@ async def _receive_code(session: _Session, code: str) -> CreatedApp:
 def _local_app(session: _Session) -> Starlette:
     async def start(request: Request) -> Response:
         if session.manifest is None:
-            return PlainTextResponse("not ready yet; reload in a moment\n", status_code=503)
+            return _page("Not ready yet", "<p>Reload in a moment.</p>", status=503)
         action = new_app_url(
             session.options.github_url, org=session.options.org, state=session.state
         )
@@ -281,16 +299,19 @@ def _local_app(session: _Session) -> Starlette:
     async def redirect(request: Request) -> Response:
         state = request.query_params.get("state", "")
         if not secrets.compare_digest(state.encode(), session.state.encode()):
-            return PlainTextResponse(
-                "This redirect does not carry the state of the page snekomatic served; "
-                "it was refused and nothing was written.\n",
-                status_code=400,
+            return _page(
+                "Refused",
+                "<p>This redirect does not carry the state of the page snekomatic served; "
+                "it was refused and nothing was written.</p>",
+                status=400,
             )
         code = request.query_params.get("code", "")
         if _CODE.fullmatch(code) is None:
-            return PlainTextResponse("The redirect carries no valid code.\n", status_code=400)
+            return _page("Refused", "<p>The redirect carries no valid code.</p>", status=400)
         if session.claimed:
-            return PlainTextResponse("This setup has already received its code.\n", 409)
+            return _page(
+                "Already done", "<p>This setup has already received its code.</p>", status=409
+            )
         session.claimed = True
         try:
             created = await _receive_code(session, code)
@@ -304,10 +325,13 @@ def _local_app(session: _Session) -> Starlette:
             )
         session.created = created
         install = html.escape(created.install_url, quote=True)
+        names = written_names(created, api_url=session.options.api_url)
         return _page(
             f"Created the GitHub App {created.slug}",
-            f"<p>Its credentials are in <code>{html.escape(str(created.env_file))}</code>.</p>"
-            f'<p>Next, <a href="{install}">install it</a> on your organization.</p>',
+            f"<p>Wrote {html.escape(names)} to <code>{html.escape(str(created.env_file))}</code> "
+            "(mode 0600; keep it private).</p>"
+            "<p>The app is installed nowhere yet. Next, "
+            f'<a href="{install}" data-testid="install-link">install it</a> on your organization.</p>',
             finish=session.done,
         )
 
@@ -395,8 +419,11 @@ async def run_setup(
         raise SetupError("the local server stopped before GitHub redirected back")
     echo(f"Created the GitHub App {created.slug} (id {created.app_id}): {created.html_url}")
     echo(
-        f"Wrote GITHUB_APP_ID, GITHUB_PRIVATE_KEY, GITHUB_WEBHOOK_SECRET and GITHUB_USER_AGENT to "
-        f"{created.env_file} (mode 0600; keep it private)."
+        f"Wrote {written_names(created, api_url=options.api_url)} to {created.env_file} "
+        "(mode 0600; keep it private)."
     )
-    echo(f"Next, install the app on your organization: {created.install_url}")
+    echo(
+        f"The app is installed nowhere yet. Next, install it on your organization: "
+        f"{created.install_url}"
+    )
     return created

@@ -15,6 +15,8 @@ from typing import Any, Final
 
 import yaml
 
+from snekomatic.webpage import webpage
+
 __all__ = [
     "MAX_APP_NAME_LENGTH",
     "SetupError",
@@ -112,17 +114,19 @@ def start_page_html(*, action: str, manifest: Mapping[str, Any]) -> str:
         for k, v in manifest["default_permissions"].items()
     )
     events = ", ".join(html.escape(str(e)) for e in manifest["default_events"])
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Create the snekomatic GitHub App</title></head>
-<body>
-<h1>Create the GitHub App &ldquo;{html.escape(manifest["name"])}&rdquo;</h1>
+    content = f"""<section>
+<h2>Create the GitHub App &ldquo;{html.escape(manifest["name"])}&rdquo;</h2>
 <p>GitHub will ask you to confirm the app's name, then send you back here.</p>
-<p>Permissions:</p><ul>{permissions}</ul>
-<p>Events: {events}</p>
-<p>Webhook URL: <code>{html.escape(manifest["hook_attributes"]["url"])}</code></p>
+<h4>Permissions</h4><ul>{permissions}</ul>
+<h4>Events</h4><p>{events}</p>
+<h4>Webhook URL</h4><p><code>{html.escape(manifest["hook_attributes"]["url"])}</code></p>
 <form action="{html.escape(action, quote=True)}" method="post">
 <input type="hidden" name="manifest" value="{html.escape(json.dumps(manifest), quote=True)}">
 <button type="submit">Create the GitHub App</button>
 </form>
-</body></html>
-"""
+</section>"""
+    return webpage(
+        "Create the snekomatic GitHub App",
+        content,
+        intro="snekomatic setup: creating the GitHub App from its manifest (app.yml)",
+    )
