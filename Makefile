@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run` installs only what running needs (no test or dev extras), behind a stamp of its own;
+# the full install above covers it too.
+RUN_STAMP := $(VENV)/.installed-run
+# Where `make run` listens: the bot on PORT, the GitHub simulator on PORT + 1.
+PORT ?= 8000
 
 .PHONY: test lint typecheck pytest bench soak fuzz run clean
 
@@ -10,7 +15,12 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
+
+$(RUN_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
 
 test: $(STAMP) lint typecheck pytest
 
@@ -41,8 +51,8 @@ fuzz: $(STAMP)
 	SNEKOMATIC_FUZZ=long $(BIN)/python -m pytest tests/fuzz -q --timeout=0 --hypothesis-show-statistics $(PYTEST_ARGS)
 	$(BIN)/python -m tests.fuzz.atheris_main --seconds $(FUZZ_SECONDS)
 
-run: $(STAMP)
-	$(BIN)/snekomatic dev
+run: $(RUN_STAMP)
+	$(BIN)/snekomatic dev --port $(PORT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
