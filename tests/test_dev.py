@@ -370,5 +370,7 @@ def test_dev_process_prints_the_urls_and_exits_0_on_sigterm(tmp_path: Path) -> N
     assert re.findall(r"http://\S+", output)[0] == f"http://127.0.0.1:{fake_port}/_simulator"
     assert "http://" not in log_text.partition("shutting down")[0]
     assert f"http://127.0.0.1:{port}/healthz" in output
+    # Started as `python -m snekomatic`: the commands it prints run the same way.
+    assert f"{sys.executable} -m snekomatic status --no-github" in output
     assert (tmp_path / "snekomatic-dev.sqlite3").exists()
     assert not (tmp_path / "snekomatic-dev.json").exists()  # the run file goes with the run

@@ -8,6 +8,8 @@ commands: it brings the fake GitHub, which ``snekomatic serve`` must not load.
 from __future__ import annotations
 
 import shlex
+import shutil
+import sys
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,18 +24,18 @@ from snekomatic.runtime import StartupError, stop_on_signals
 if TYPE_CHECKING:
     from snekomatic.dev import DevSite
 
-__all__ = ["describe_site", "dev", "fake_github"]
+__all__ = ["describe_site", "dev", "fake_github", "this_program"]
 
 #: :data:`snekomatic.dev.DEFAULT_DATABASE` (a test keeps them equal). Not imported from there:
 #: :mod:`snekomatic.dev` brings the fake GitHub, which ``snekomatic serve`` must not load.
 DEFAULT_DATABASE = Path("snekomatic-dev.sqlite3")
 
 
-def describe_site(site: DevSite, *, cwd: Path) -> str:
+def describe_site(site: DevSite, *, cwd: Path, program: str = "snekomatic") -> str:
     """What ``snekomatic dev`` prints once it runs: the URLs to open (the simulator's first), what to
-    try, and the commands that reach this bot from another terminal in ``cwd``: ``status`` and
-    ``replay`` on its database, and a payload sent to it (``replay --dev`` when its run file is the
-    one ``--dev`` reads in ``cwd``; else with the webhook secret spelled out). Pure.
+    try, and the commands that reach this bot from another terminal in ``cwd``, run as ``program``:
+    ``status`` and ``replay`` on its database, and a payload sent to it (``replay --dev`` when its
+    run file is the one ``--dev`` reads in ``cwd``; else with the webhook secret spelled out). Pure.
 
     Shows the dev bot's webhook secret: a secret made for this run, of a bot on loopback.
     """
@@ -43,10 +45,10 @@ def describe_site(site: DevSite, *, cwd: Path) -> str:
     newcomer = world.contributors[0].login
     database_url = shlex.quote(site.database_url)
     if site.run_file == cwd / DEFAULT_RUN_FILE:
-        send = "snekomatic replay FILE --dev"
+        send = f"{program} replay FILE --dev"
     else:
         secret = shlex.quote(site.webhook_secret)
-        send = f"GITHUB_WEBHOOK_SECRET={secret} snekomatic replay FILE --url {site.webhook_url}"
+        send = f"GITHUB_WEBHOOK_SECRET={secret} {program} replay FILE --url {site.webhook_url}"
     return (
         "snekomatic dev: the bot and a fake GitHub with a demo organization, on this machine only.\n"
         "\n"
@@ -62,12 +64,25 @@ def describe_site(site: DevSite, *, cwd: Path) -> str:
         "pong. Ctrl-C stops.\n"
         "\n"
         "From another terminal, in this directory:\n"
-        f"  DATABASE_URL={database_url} snekomatic status --no-github\n"
-        f"  DATABASE_URL={database_url} snekomatic replay --delivery ID\n"
+        f"  DATABASE_URL={database_url} {program} status --no-github\n"
+        f"  DATABASE_URL={database_url} {program} replay --delivery ID\n"
         "      (ID: a delivery as status lists it; the bot runs it again)\n"
         f"  {send}\n"
         "      (FILE: a webhook payload, as GitHub shows it; sent to this bot, signed)\n"
     )
+
+
+def this_program() -> str:
+    """How another terminal in this directory runs the snekomatic running now: ``snekomatic`` when
+    that is the one on PATH; else the script it was started as (``.venv/bin/snekomatic`` under
+    ``make run``); else this Python with ``-m snekomatic``."""
+    started = Path(sys.argv[0])
+    if started.name == "snekomatic" and started.is_file():
+        on_path = shutil.which("snekomatic")
+        if on_path is not None and Path(on_path).resolve() == started.resolve():
+            return "snekomatic"
+        return shlex.quote(str(started))
+    return f"{shlex.quote(sys.executable)} -m snekomatic"
 
 
 @click.command()
@@ -106,7 +121,7 @@ def dev(port: int, fake_port: int | None, database: Path) -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(stop_on_signals, stop)
             site = await nursery.start(partial(run_dev, options, stop=stop))
-            click.echo(describe_site(site, cwd=Path.cwd()))
+            click.echo(describe_site(site, cwd=Path.cwd(), program=this_program()))
             configure_logging("info")
 
     try:
