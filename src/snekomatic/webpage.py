@@ -27,7 +27,7 @@ STYLESHEET: Final = """
   header { background: #24292f; color: #fff; padding: 12px 24px; }
   header h1 { font-size: 20px; margin: 0 0 4px; }
   header p { margin: 0; color: #c9d1d9; font-size: 13px; }
-  header a { color: #fff; }
+  header a { color: #fff; } header code { background: #57606a; color: #fff; }
   main { max-width: 980px; margin: 0 auto; padding: 16px 24px 48px; }
   section, .controls { background: #fff; border: 1px solid #d0d7de; border-radius: 6px;
     padding: 12px 16px; margin: 12px 0; }
