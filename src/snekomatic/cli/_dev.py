@@ -16,7 +16,7 @@ import trio
 
 from snekomatic.cli._errors import fail
 from snekomatic.logs import configure_logging
-from snekomatic.runtime import StartupError, stop_on_signals
+from snekomatic.runtime import AddressInUse, StartupError, stop_on_signals
 
 if TYPE_CHECKING:
     from snekomatic.dev import DevSite
@@ -85,10 +85,13 @@ def dev(port: int, fake_port: int, database: Path) -> None:
 
     try:
         trio.run(main)
+    except* AddressInUse as group:
+        fail(f"{group.exceptions[0]}: choose another with --port (make run PORT={port + 1})")
     except* (DevError, StartupError) as group:
         fail(str(group.exceptions[0]))
     except* OSError as group:
-        fail(f"cannot listen on 127.0.0.1: {group.exceptions[0]} (choose another --port)")
+        # The bot's port is bound first (AddressInUse above): this is the fake GitHub's.
+        fail(f"cannot listen on 127.0.0.1: {group.exceptions[0]} (choose another --fake-port)")
 
 
 @click.command("fake-github")

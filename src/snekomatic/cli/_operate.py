@@ -20,7 +20,6 @@ from snekomatic.cli._errors import fail, settings_or_fail, store_or_fail
 from snekomatic.gh import send_webhook
 from snekomatic.gh.errors import GitHubError
 from snekomatic.inbox import DatabaseClock, delivery_processor, sweep_failed_deliveries
-from snekomatic.logs import configure_logging
 from snekomatic.operate import (
     AmbiguousDelivery,
     RecordingError,
@@ -36,7 +35,7 @@ from snekomatic.operate import (
     run_delivery_now,
     truncate,
 )
-from snekomatic.runtime import SettingsError, bot, github_app, worker_name
+from snekomatic.runtime import SettingsError, bot, github_app, start_logging, worker_name
 from snekomatic.store import StoreError, run_sync
 
 __all__ = ["redeliver", "replay", "status"]
@@ -92,9 +91,7 @@ def replay(
 def _replay_file(
     file: Path, *, event: str | None, url: str | None, delivery_id: str | None
 ) -> None:
-    settings = settings_or_fail(need_app=False)
-    if not settings.github_webhook_secret:
-        fail("GITHUB_WEBHOOK_SECRET is not set (it signs the payload)")
+    settings = settings_or_fail(acts_as_app=False, receives_webhooks=False)
     try:
         text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
         recorded = parse_recorded_delivery(text)
@@ -105,6 +102,8 @@ def _replay_file(
     event = event or recorded.event
     if not event:
         fail("--event is required: the file does not name the event")
+    if not settings.github_webhook_secret:
+        fail("GITHUB_WEBHOOK_SECRET is not set: it signs the payload; set it to the bot's secret")
     target = url or f"http://127.0.0.1:{settings.port}/webhook/github"
     guid = delivery_id or str(uuid.uuid4())
     secret = settings.github_webhook_secret[0].get_secret_value()
@@ -125,7 +124,7 @@ def _replay_file(
 
 def _replay_stored(ref: str, *, now: bool) -> None:
 
-    settings = settings_or_fail(need_app=now)
+    settings = settings_or_fail(acts_as_app=now, receives_webhooks=False)
     store = store_or_fail(settings, migrate=False)
     try:
         delivery = find_delivery(store, ref)
@@ -134,7 +133,7 @@ def _replay_stored(ref: str, *, now: bool) -> None:
             requeue = requeue_delivery(store, delivery, now=store.database_now())
             click.echo(f"{label}: {_requeue_message(requeue)}")
             return
-        configure_logging(settings.log_level)
+        start_logging(settings)
 
         async def run() -> None:
             clock = DatabaseClock(store)  # the workers of a running bot read its lease by it
@@ -179,7 +178,7 @@ def _requeue_message(requeue: Requeue) -> str:
 @click.option("--no-github", is_flag=True, help="Do not ask GitHub for installation rate limits.")
 def status(limit: int, no_github: bool) -> None:
     """Show recent deliveries, dead letters, invitations and (from GitHub) rate limits."""
-    settings = settings_or_fail(need_app=False)
+    settings = settings_or_fail(acts_as_app=False, receives_webhooks=False)
     store = store_or_fail(settings, migrate=False)
     width = _width()
     try:
@@ -196,7 +195,7 @@ def status(limit: int, no_github: bool) -> None:
     click.echo("")
     click.echo(f"GitHub installations ({settings.github_api_url}):")
     try:
-        settings.require_app_credentials()
+        settings.require(app=True, webhooks=False)
     except SettingsError as exc:
         click.echo(f"  not asked: {exc}")
         return
@@ -234,8 +233,8 @@ def parse_duration(text: str) -> dt.timedelta:
 def redeliver(since: str, dry_run: bool) -> None:
     """Ask GitHub to redeliver the app's recent failed webhook deliveries."""
     window = parse_duration(since)
-    settings = settings_or_fail(need_app=True)
-    configure_logging(settings.log_level)  # log lines to stderr; stdout carries the report
+    settings = settings_or_fail(acts_as_app=True, receives_webhooks=False)
+    start_logging(settings)  # log lines to stderr; stdout carries the report
     store = store_or_fail(settings, migrate=True)
 
     async def run() -> None:

@@ -42,7 +42,14 @@ from snekomatic.gh.testing import (
     serve_fake_github,
 )
 from snekomatic.inbox import DatabaseClock
-from snekomatic.runtime import Settings, bot, build_service, load_settings, open_store
+from snekomatic.runtime import (
+    Settings,
+    bot,
+    build_service,
+    load_settings,
+    open_listening_socket,
+    open_store,
+)
 
 __all__ = [
     "DEFAULT_DATABASE",
@@ -207,11 +214,16 @@ async def run_dev(
     requests in flight finish, workers get their grace period) and the fake.
 
     Reports a :class:`DevSite` once both listen and the fake's webhooks go to the bot. Raises
-    :class:`DevError` for an unusable database file, ``OSError`` if a port cannot be bound, and
+    :class:`~snekomatic.runtime.AddressInUse` (or :class:`~snekomatic.runtime.StartupError`) if the
+    bot's port cannot be bound, before the database is touched; :class:`DevError` for an unusable
+    database file, ``OSError`` if the fake's port cannot be bound, and
     :class:`~snekomatic.runtime.StartupError` if the database cannot be opened.
     Cancellation stops everything at once.
     """
     database = options.database.absolute()
+    listening_socket = await trio.to_thread.run_sync(
+        open_listening_socket, options.host, options.port
+    )
     await trio.to_thread.run_sync(fresh_database, database)
     fake = FakeGitHub(
         app_id=APP_ID,
@@ -235,7 +247,7 @@ async def run_dev(
             )
             async with trio.open_nursery() as bot_nursery:
                 binds: list[str] = await bot_nursery.start(
-                    partial(service.run, host=options.host, port=options.port, stop=stop)
+                    partial(service.run, listening_socket=listening_socket, stop=stop)
                 )
                 bot_url = binds[0].rstrip("/")
                 fake.webhook_url = bot_url + "/webhook/github"

@@ -3,18 +3,20 @@ and sweeps, crash reports, metrics, and the wiring of all of these with the stor
 
 Everything a command needs to start the bot is built here, in one place (``_compose``)::
 
-    settings = checked_settings(need_app=True)  # StartupError: one line for the person
+    settings = checked_settings(acts_as_app=True, receives_webhooks=True)  # StartupError: one line
+    listening_socket = open_listening_socket("0.0.0.0", 8000)  # bound before anything is written
     store = open_store(settings, migrate=True)
     clock = DatabaseClock(store)  # snekomatic.inbox: the one clock of the process
     app = bot(settings, store, clock=clock)
     service = build_service(settings, store, app, clock=clock, worker_count=4, sweep=True)
-    trio.run(partial(run_until_signalled, service, host="0.0.0.0", port=8000))
+    trio.run(partial(run_until_signalled, service, listening_socket=listening_socket))
 
 The command line (:mod:`snekomatic.cli`) parses options and prints; the dev and setup flows build on
 this too. Only ``_config`` reads the environment.
 """
 
 from snekomatic.runtime._compose import DEFAULT_SQLITE_FILE as DEFAULT_SQLITE_FILE
+from snekomatic.runtime._compose import AddressInUse as AddressInUse
 from snekomatic.runtime._compose import StartupError as StartupError
 from snekomatic.runtime._compose import bot as bot
 from snekomatic.runtime._compose import bot_service as bot_service
@@ -26,9 +28,11 @@ from snekomatic.runtime._compose import freeze_startup_heap as freeze_startup_he
 from snekomatic.runtime._compose import github_app as github_app
 from snekomatic.runtime._compose import http_limits as http_limits
 from snekomatic.runtime._compose import needs_a_person as needs_a_person
+from snekomatic.runtime._compose import open_listening_socket as open_listening_socket
 from snekomatic.runtime._compose import open_store as open_store
 from snekomatic.runtime._compose import report_failed_attempt as report_failed_attempt
 from snekomatic.runtime._compose import run_until_signalled as run_until_signalled
+from snekomatic.runtime._compose import start_logging as start_logging
 from snekomatic.runtime._compose import start_reporting as start_reporting
 from snekomatic.runtime._compose import store_url as store_url
 from snekomatic.runtime._config import Settings as Settings
@@ -47,10 +51,12 @@ from snekomatic.runtime._web import HttpLimits as HttpLimits
 from snekomatic.runtime._web import MiB as MiB
 from snekomatic.runtime._web import create_app as create_app
 from snekomatic.runtime._web import serve_http as serve_http
+from snekomatic.runtime._web import serve_http_socket as serve_http_socket
 
 __all__ = [
     "DEFAULT_HTTP_LIMITS",
     "DEFAULT_SQLITE_FILE",
+    "AddressInUse",
     "HttpLimits",
     "Metrics",
     "MiB",
@@ -72,12 +78,15 @@ __all__ = [
     "init_sentry",
     "load_settings",
     "needs_a_person",
+    "open_listening_socket",
     "open_store",
     "repeat_every",
     "report_delivery_failure",
     "report_failed_attempt",
     "run_until_signalled",
     "serve_http",
+    "serve_http_socket",
+    "start_logging",
     "start_reporting",
     "stop_on_signals",
     "store_url",

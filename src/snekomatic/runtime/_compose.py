@@ -8,8 +8,11 @@ that stops start-up raises :class:`StartupError`, and the command line says it i
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import gc
+import ipaddress
 import os
+import socket
 from collections.abc import Awaitable, Callable
 from functools import partial
 
@@ -44,6 +47,7 @@ from snekomatic.runtime._metrics import Metrics
 from snekomatic.runtime._sentry import init_sentry, report_delivery_failure
 from snekomatic.runtime._service import Service, repeat_every, stop_on_signals
 from snekomatic.runtime._web import HttpLimits, MiB
+from snekomatic.runtime._web_server import bind_http
 from snekomatic.store import (
     Delivery,
     NewDelivery,
@@ -68,29 +72,86 @@ REAP_INTERVAL = 10.0
 
 
 class StartupError(Exception):
-    """The bot cannot start with these settings or this database; the message says why in one line
-    and never shows a setting's value."""
+    """The bot cannot start with these settings, this address or this database; the message says
+    why in one line, and how to fix it, and never shows a secret."""
 
 
-def checked_settings(*, need_app: bool) -> Settings:
-    """The settings, from the environment and ``.env``. With ``need_app``, also checked for what
-    acting as the app needs (its id, key and webhook secret) and for a usable invitation template,
-    so that a bad one stops start-up before any work. Raises :class:`StartupError`."""
+class AddressInUse(StartupError):
+    """Something else listens on the port already: ``port``, on ``host``. The message is
+    ``port 8000 on 127.0.0.1 is in use``; a command adds how to choose another with its options."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        super().__init__(f"port {port} on {host} is in use")
+
+
+def checked_settings(*, acts_as_app: bool, receives_webhooks: bool) -> Settings:
+    """The settings, from the environment and ``.env``, checked for what the command uses: acting as
+    the app (``acts_as_app``: its id and a key that can sign its JWTs, and a usable invitation
+    template) and receiving webhooks (``receives_webhooks``: the webhook secret). Problems stop
+    start-up before any work: :class:`StartupError`, one line naming every malformed setting, or
+    else every missing one."""
     try:
         settings = load_settings()
-        if need_app:
-            settings.require_app_credentials()
+        settings.require(app=acts_as_app, webhooks=receives_webhooks)
     except SettingsError as exc:
         raise StartupError(str(exc)) from None
-    if need_app:
+    if acts_as_app:
         feature_options(settings)
     return settings
 
 
+def start_logging(settings: Settings, *, level: str | None = None) -> None:
+    """Logging to stderr at ``level`` (default ``LOG_LEVEL``), in ``LOG_FORMAT`` (default: console
+    lines at a terminal, JSON otherwise)."""
+    as_json = None if settings.log_format is None else settings.log_format == "json"
+    configure_logging(level or settings.log_level, json=as_json)
+
+
 def start_reporting(settings: Settings) -> None:
-    """Logging and (when SENTRY_DSN is set) Sentry, for the long-running commands."""
-    configure_logging(settings.log_level)
+    """Logging (:func:`start_logging`) and (when SENTRY_DSN is set) Sentry, for the long-running
+    commands."""
+    start_logging(settings)
     init_sentry(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None)
+
+
+def open_listening_socket(host: str, port: int) -> socket.socket:
+    """The web server's listening socket on ``host`` and ``port`` (0: a free port), bound before
+    anything is written, for :func:`run_until_signalled`. Raises :class:`AddressInUse`, or
+    :class:`StartupError` for an address that is not this machine's or a port it may not use.
+    Blocking (a host name is looked up)."""
+    if _looks_like_ipv4(host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise StartupError(f"HOST {host} is not an IP address: {_WHICH_HOST}") from None
+    try:
+        return bind_http(host, port)
+    except socket.gaierror:
+        raise StartupError(
+            f"HOST {host} is not an IP address or a known host name: {_WHICH_HOST}"
+        ) from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise AddressInUse(host, port) from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise StartupError(
+                f"HOST {host} is not an address of this machine: {_WHICH_HOST}"
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise StartupError(
+                f"port {port} on {host} needs privileges: choose a port above 1023"
+            ) from None
+        raise StartupError(f"cannot listen on {host} port {port}: {exc.strerror}") from None
+
+
+_WHICH_HOST = "use 0.0.0.0 (every interface) or 127.0.0.1 (this machine only)"
+
+
+def _looks_like_ipv4(host: str) -> bool:
+    parts = host.split(".")
+    return len(parts) == 4 and all(part.isdigit() for part in parts)
 
 
 def store_url(settings: Settings) -> str:
@@ -110,6 +171,8 @@ def open_store(settings: Settings, *, migrate: bool) -> Store:
         raise StartupError(
             f"the database schema does not match this version of snekomatic: {exc}"
         ) from None
+    except StoreUnavailable as exc:
+        raise StartupError(f"{exc} (check DATABASE_URL)") from None
     except StoreError as exc:
         raise StartupError(f"the database cannot be used: {exc}") from None
     return Store(engine)
@@ -318,10 +381,12 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-async def run_until_signalled(service: Service, *, host: str | None, port: int) -> None:
+async def run_until_signalled(service: Service, *, listening_socket: socket.socket | None) -> None:
+    """Run ``service`` (its web server on ``listening_socket``, from :func:`open_listening_socket`;
+    None: no web server) until SIGTERM or SIGINT, then shut it down in order."""
     freeze_startup_heap()
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(stop_on_signals, stop)
-        await service.run(host=host, port=port, stop=stop)
+        await service.run(listening_socket=listening_socket, stop=stop)
         nursery.cancel_scope.cancel()
