@@ -9,12 +9,18 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
+import httpx
 import pytest
+import trio
 from click.testing import CliRunner
+from examples.helpdesk.bot import TOPICS
+from examples.helpdesk.bot import app as helpdesk
 
 from snekomatic.cli import main
+from snekomatic.dev import DevOptions, DevSite, run_dev
 from snekomatic.gh.app import GitHubApp, HandlerContext
 from snekomatic.gh.testing import generate_private_key
 from snekomatic.runtime import (
@@ -205,3 +211,30 @@ def test_run_help_says_how_to_write_the_app() -> None:
     assert "app = GitHubApp()" in result.output
     assert "@app.route(" in result.output
 
+
+# -- snekomatic dev --app, in process ----------------------------------------------------------------
+
+
+async def test_dev_serves_anyones_app_given_with_app(tmp_path: Path) -> None:
+    stop = trio.Event()
+    options = DevOptions(
+        port=0, fake_port=0, database=tmp_path / "dev.sqlite3", bot=app_bot(helpdesk)
+    )
+    async with trio.open_nursery() as nursery:
+        site: DevSite = await nursery.start(partial(run_dev, options, stop=stop))
+        pr = site.world.pulls[site.world.contributors[0].login]
+
+        def bot_comments() -> list[str]:
+            return [c.body for c in site.fake.comments_on(pr.repo, pr.number) if c.author is site.fake.bot]
+
+        with trio.fail_after(30):
+            async with httpx.AsyncClient(base_url=site.fake_url) as http:
+                answer = await http.post(
+                    f"/_simulator/api/repos/{pr.repo.full_name}/issues/{pr.number}/comments",
+                    json={"author": pr.author.login, "body": "/help tests"},
+                )
+            assert answer.status_code == 201, answer.text
+            await site.wait_until(lambda: bool(bot_comments()))
+        stop.set()
+    (reply,) = bot_comments()
+    assert TOPICS["tests"] in reply

@@ -1,4 +1,5 @@
-"""End-to-end fixtures: a real ``snekomatic serve`` process talking to the fake GitHub over loopback.
+"""End-to-end fixtures: a real ``snekomatic serve`` (or ``snekomatic run module:app``) process talking
+to the fake GitHub over loopback.
 
 Two processes, as in production: the bot (``python -m snekomatic serve``, its own database, workers and
 token cache) and "GitHub" (:class:`snekomatic.gh.testing.FakeGitHub`), which sends signed webhooks to the
@@ -32,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -48,6 +49,7 @@ from sqlalchemy import Engine, select
 
 from snekomatic.gh.sansio import encode_app_jwt
 from snekomatic.gh.testing import (
+    FakeComment,
     FakeDelivery,
     FakeGitHub,
     FakeInstallation,
@@ -255,14 +257,16 @@ def start_serve(
     workers: int | None = None,
     log_name: str = "serve.log",
     preexec_fn: Callable[[], None] | None = None,
+    command: Sequence[str] = ("serve",),
 ) -> ServeProcess:
-    """Start ``python -m snekomatic serve`` on a free loopback port; return once /healthz answers 200.
+    """Start ``python -m snekomatic serve`` (or ``command``: ``("run", "mybot:app")``) on a free
+    loopback port; return once /healthz answers 200.
 
     Its logs go to ``cwd / log_name``; ``preexec_fn`` runs in the child before it starts (to lower
     its limits, say). Blocking: from a Trio test, call it through ``to_thread``.
     """
     port = free_port()
-    argv = [sys.executable, "-m", "snekomatic", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    argv = [sys.executable, "-m", "snekomatic", *command, "--host", "127.0.0.1", "--port", str(port)]
     if workers is not None:
         argv += ["--workers", str(workers)]
     log_path = cwd / log_name
@@ -347,6 +351,15 @@ async def _close_without_merging(
     return pr, delivery
 
 
+async def _comment(
+    fake: FakeGitHub, repo: FakeRepo, number: int, author: FakeUser, body: str
+) -> tuple[FakeComment, FakeDelivery]:
+    comment = await fake.add_comment(repo, number, author=author, body=body)
+    delivery = fake.deliveries[-1]
+    assert delivery.event == "issue_comment" and delivery.payload["comment"]["id"] == comment.id
+    return comment, delivery
+
+
 async def _merge(
     fake: FakeGitHub, repo: FakeRepo, author: FakeUser, merged_by: FakeUser
 ) -> tuple[FakePullRequest, FakeDelivery | None]:
@@ -397,6 +410,24 @@ class Deployment:
         pr, delivery = await self.host.run_async(_close_without_merging, self.fake, world, author)
         assert 200 <= delivery.status_code < 300, delivery.status
         return pr, delivery
+
+    async def open_thread(self, world: World, kind: str) -> int:
+        """The contributor opens an ``"issue"`` or a ``"pull-request"`` (no webhook); its number."""
+        if kind == "issue":
+            issue = await self.host.run(self.fake.open_issue, world.repo, author=world.contributor)
+            return issue.number
+        pr = await self.host.run(self.fake.open_pull_request, world.repo, author=world.contributor)
+        return pr.number
+
+    async def comment_on(
+        self, world: World, number: int, body: str
+    ) -> tuple[FakeComment, FakeDelivery]:
+        """The contributor comments ``body`` on ``number``; GitHub sends ``issue_comment.created``."""
+        comment, delivery = await self.host.run_async(
+            _comment, self.fake, world.repo, number, world.contributor, body
+        )
+        assert 200 <= delivery.status_code < 300, delivery.status
+        return comment, delivery
 
     async def redeliver(self, delivery: FakeDelivery) -> FakeDelivery:
         """Ask the fake, as an app owner would, to redeliver ``delivery`` (same guid); the new attempt.
@@ -487,12 +518,19 @@ async def wait_until(check: Callable[[], Awaitable[bool]], *, interval: float = 
 
 
 @contextmanager
-def deployed(database: str, workdir: Path) -> Iterator[Deployment]:
-    """A fresh fake GitHub and a ``serve`` on ``database`` whose webhooks come from that fake."""
+def deployed(
+    database: str,
+    workdir: Path,
+    *,
+    command: Sequence[str] = ("serve",),
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[Deployment]:
+    """A fresh fake GitHub and a ``serve`` (or ``command``, with ``extra_env`` in its environment) on
+    ``database`` whose webhooks come from that fake."""
     fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key())
     with hosted_fake(fake) as host:
-        env = serve_env(fake, api_url=host.base_url, database=database)
-        serve = start_serve(env, workdir)
+        env = serve_env(fake, api_url=host.base_url, database=database) | dict(extra_env or {})
+        serve = start_serve(env, workdir, command=command)
         host.run_blocking(setattr, fake, "webhook_url", serve.webhook_url)
         engine = create_store_engine(database)
         try:
