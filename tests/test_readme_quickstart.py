@@ -12,15 +12,15 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.e2e.conftest import answers_healthz, free_port, wait_blocking
 
 README = Path(__file__).parents[1] / "README.md"
 SECTION = "## Write your own bot"
@@ -37,21 +37,6 @@ def quickstart() -> tuple[str, str, list[str]]:
     consoles = re.findall(r"```console\n(.*?)```", section, re.DOTALL)
     commands = [line[2:] for block in consoles for line in block.splitlines() if line.startswith("$ ")]
     return named.group(1), code, commands
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(check: Callable[[], bool], *, deadline: float, what: str) -> None:
-    """Poll another process's state until ``check`` holds (there is no event across processes)."""
-    stop = time.monotonic() + deadline
-    while not check():
-        if time.monotonic() > stop:
-            raise AssertionError(f"{what}: not within {deadline} s")
-        time.sleep(0.1)
 
 
 def script(name: str) -> list[str]:
@@ -80,17 +65,11 @@ def test_the_quickstart_runs_as_written_and_its_handler_answers_in_the_simulator
     with log.open("w") as output:
         process = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=output, stderr=output)
     simulator = f"http://127.0.0.1:{fake_port}/_simulator/api"
-
-    def running() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
+    running = partial(
+        answers_healthz, process, f"http://127.0.0.1:{port}/healthz", lambda: log.read_text()[-3000:]
+    )
     try:
-        wait_for(running, deadline=READY_SECONDS, what="snekomatic dev ready")
+        wait_blocking(running, deadline=READY_SECONDS, what="snekomatic dev ready")
         state = httpx.get(f"{simulator}/state", timeout=5).json()
         repo = state["repos"][0]["full_name"]
         author = state["repos"][0]["pulls"][0]["author"]
@@ -107,7 +86,7 @@ def test_the_quickstart_runs_as_written_and_its_handler_answers_in_the_simulator
             (pull,) = [p for p in state["repos"][0]["pulls"] if p["number"] == number]
             return [c["body"] for c in pull["comments"] if c["author"] == state["app"]["bot"]]
 
-        wait_for(lambda: bool(bot_comments()), deadline=HANDLED_SECONDS, what="the bot's comment")
+        wait_blocking(lambda: bool(bot_comments()), deadline=HANDLED_SECONDS, what="its comment")
         assert [f"@{author}" in body for body in bot_comments()] == [True]
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=25)

@@ -250,6 +250,19 @@ def wait_blocking(check: Callable[[], bool], *, deadline: float, what: str) -> N
         time.sleep(0.05)
 
 
+def answers_healthz(
+    process: subprocess.Popen[Any], url: str, log_tail: Callable[[], str]
+) -> bool:
+    """Whether ``process`` answers 200 at its health ``url`` yet; raises, with ``log_tail()``, if it
+    has exited. For :func:`wait_blocking`."""
+    if process.poll() is not None:
+        raise RuntimeError(f"exited with {process.returncode}:\n{log_tail()}")
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 def start_serve(
     env: dict[str, str],
     cwd: Path,
@@ -275,15 +288,7 @@ def start_serve(
             argv, env=env, cwd=cwd, stdout=log, stderr=log, preexec_fn=preexec_fn
         )
     serve = ServeProcess(process=process, base_url=f"http://127.0.0.1:{port}", log_path=log_path)
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"serve exited with {process.returncode}:\n{serve.log_tail()}")
-        try:
-            return httpx.get(f"{serve.base_url}/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
+    ready = partial(answers_healthz, process, f"{serve.base_url}/healthz", serve.log_tail)
     try:
         wait_blocking(ready, deadline=SERVE_READY_SECONDS, what="serve ready")
     except BaseException:
@@ -427,6 +432,15 @@ class Deployment:
             _comment, self.fake, world.repo, number, world.contributor, body
         )
         assert 200 <= delivery.status_code < 300, delivery.status
+        return comment, delivery
+
+    async def comment_until_done(
+        self, world: World, number: int, body: str
+    ) -> tuple[FakeComment, FakeDelivery]:
+        """:meth:`comment_on`, then wait for the bot to finish the delivery, which must be done.
+        The caller sets the deadline."""
+        comment, delivery = await self.comment_on(world, number, body)
+        assert await self.wait_finished(delivery.guid) == "done"
         return comment, delivery
 
     async def redeliver(self, delivery: FakeDelivery) -> FakeDelivery:

@@ -18,8 +18,7 @@ async def test_ping_comment_gets_a_pong_reply_and_a_heart(
     world = await deployment.world()
     number = await deployment.open_thread(world, kind)
     with trio.fail_after(FLOW_SECONDS):
-        command, delivery = await deployment.comment_on(world, number, "Is the bot up?\n/ping\n")
-        assert await deployment.wait_finished(delivery.guid) == "done"
+        command, _ = await deployment.comment_until_done(world, number, "Is the bot up?\n/ping\n")
     fake = deployment.fake
     comments = await deployment.host.run(fake.comments_on, world.repo, number)
     (reply,) = [c for c in comments if c.id != command.id]
@@ -32,8 +31,7 @@ async def test_comment_without_a_command_gets_no_reply(deployment: Deployment) -
     world = await deployment.world()
     number = await deployment.open_thread(world, "issue")
     with trio.fail_after(FLOW_SECONDS):
-        command, delivery = await deployment.comment_on(world, number, "ping me when it's merged")
-        assert await deployment.wait_finished(delivery.guid) == "done"
+        command, _ = await deployment.comment_until_done(world, number, "ping me when it's merged")
     comments = await deployment.host.run(deployment.fake.comments_on, world.repo, number)
     assert [c.id for c in comments] == [command.id]
     assert await deployment.host.run(lambda: list(command.reactions)) == []
@@ -45,8 +43,7 @@ async def test_a_comment_of_300_ping_lines_costs_a_few_api_calls(deployment: Dep
     number = await deployment.open_thread(world, "issue")
     start = await deployment.request_count()
     with trio.fail_after(FLOW_SECONDS):
-        command, delivery = await deployment.comment_on(world, number, "/ping\n" * 300)
-        assert await deployment.wait_finished(delivery.guid) == "done"
+        command, _ = await deployment.comment_until_done(world, number, "/ping\n" * 300)
     calls = [
         f"{r.method} {r.path}"
         for r in await deployment.requests_since(start)
