@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 test: $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff check src tests bench tools examples
 	$(BIN)/ruff format --check src/snekomatic/gh
 
 typecheck: $(STAMP)

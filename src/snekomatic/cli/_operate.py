@@ -16,6 +16,7 @@ import click
 import httpx
 import trio
 
+from snekomatic.cli._bots import app_option, bot_or_fail
 from snekomatic.cli._errors import fail, settings_or_fail, store_or_fail
 from snekomatic.gh import send_webhook
 from snekomatic.gh.errors import GitHubError
@@ -35,7 +36,7 @@ from snekomatic.operate import (
     run_delivery_now,
     truncate,
 )
-from snekomatic.runtime import SettingsError, bot, github_app, start_logging, worker_name
+from snekomatic.runtime import BotFactory, SettingsError, github_app, start_logging, worker_name
 from snekomatic.store import StoreError, run_sync
 
 __all__ = ["redeliver", "replay", "status"]
@@ -61,6 +62,7 @@ def _width() -> int:
     help="Run a stored delivery again instead: its numeric id or its X-GitHub-Delivery guid.",
 )
 @click.option("--now", is_flag=True, help="With --delivery: process it in this process, now.")
+@app_option("With --now: run this GitHubApp's handlers (as `snekomatic run` serves it).")
 def replay(
     file: Path | None,
     event: str | None,
@@ -68,6 +70,7 @@ def replay(
     delivery_id: str | None,
     stored: str | None,
     now: bool,
+    reference: str | None,
 ) -> None:
     """Send a recorded payload FILE to a running bot, signed; or (--delivery ID) run a stored
     delivery through the handlers again.
@@ -77,10 +80,12 @@ def replay(
     """
     if (file is None) == (stored is None):
         raise click.UsageError("give either FILE or --delivery ID")
+    if reference is not None and not now:
+        raise click.UsageError("--app goes with --delivery ID --now")
     if stored is not None:
         if event or url or delivery_id:
             raise click.UsageError("--event, --url and --delivery-id go with FILE")
-        _replay_stored(stored, now=now)
+        _replay_stored(stored, now=now, factory=bot_or_fail(reference))
     else:
         assert file is not None
         if now:
@@ -122,7 +127,7 @@ def _replay_file(
         sys.exit(1)
 
 
-def _replay_stored(ref: str, *, now: bool) -> None:
+def _replay_stored(ref: str, *, now: bool, factory: BotFactory) -> None:
 
     settings = settings_or_fail(acts_as_app=now, receives_webhooks=False)
     store = store_or_fail(settings, migrate=False)
@@ -138,7 +143,7 @@ def _replay_stored(ref: str, *, now: bool) -> None:
         async def run() -> None:
             clock = DatabaseClock(store)  # the workers of a running bot read its lease by it
             await clock.synchronise()
-            async with bot(settings, store, clock=clock) as app:
+            async with factory(settings, store, clock=clock).app as app:
                 process = delivery_processor(app.dispatch)
                 outcome = await run_delivery_now(
                     store, delivery, process, owner=worker_name(), clock=clock

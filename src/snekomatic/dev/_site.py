@@ -6,8 +6,9 @@ One Trio nursery holds:
   (:func:`seed_demo`) on which the app is installed, and serving the GitHub simulator page
   (``/_simulator``, :mod:`snekomatic.dev._simulator`), where a person opens, merges and comments on
   pull requests as any user;
-- the bot, built exactly as ``snekomatic serve`` builds it (:mod:`snekomatic.runtime`: store, app with
-  its features, web server, workers, sweeps), from settings made here in code: the fake's app id, key
+- the bot (snekomatic's own, or anyone's GitHubApp: ``DevOptions.bot``), built exactly as
+  ``snekomatic serve`` and ``snekomatic run`` build it (:mod:`snekomatic.runtime`: store, app with
+  its handlers, web server, workers, sweeps), from settings made here in code: the fake's app id, key
   and webhook secret, ``GITHUB_API_URL`` the fake's URL, ``DATABASE_URL`` an SQLite file. Neither the
   environment nor ``.env`` is read, so a configured production bot next to it changes nothing.
 
@@ -43,9 +44,10 @@ from snekomatic.gh.testing import (
 )
 from snekomatic.inbox import DatabaseClock
 from snekomatic.runtime import (
+    BotFactory,
     Settings,
-    bot,
     build_service,
+    builtin_bot,
     load_settings,
     open_listening_socket,
     open_store,
@@ -170,12 +172,14 @@ def fresh_database(path: Path) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class DevOptions:
-    """Where ``snekomatic dev`` listens (port 0: any free port) and its database file."""
+    """Where ``snekomatic dev`` listens (port 0: any free port), its database file, and the bot it
+    runs: snekomatic's own, or anyone's (``--app``: :func:`snekomatic.runtime.app_bot`)."""
 
     host: str = "127.0.0.1"
     port: int = 8000
     fake_port: int = 0
     database: Path = DEFAULT_DATABASE
+    bot: BotFactory = builtin_bot
 
 
 @dataclass(kw_only=True)
@@ -241,9 +245,10 @@ async def run_dev(
         settings = dev_settings(fake, api_url=fake_url, database=database)
         store = await trio.to_thread.run_sync(partial(open_store, settings, migrate=True))
         clock = DatabaseClock(store)
-        async with bot(settings, store, clock=clock) as app:
+        bot = options.bot(settings, store, clock=clock)
+        async with bot.app:
             service = build_service(
-                settings, store, app, clock=clock, worker_count=settings.workers, sweep=True
+                settings, store, bot, clock=clock, worker_count=settings.workers, sweep=True
             )
             async with trio.open_nursery() as bot_nursery:
                 binds: list[str] = await bot_nursery.start(

@@ -7,20 +7,24 @@ Everything a command needs to start the bot is built here, in one place (``_comp
     listening_socket = open_listening_socket("0.0.0.0", 8000)  # bound before anything is written
     store = open_store(settings, migrate=True)
     clock = DatabaseClock(store)  # snekomatic.inbox: the one clock of the process
-    app = bot(settings, store, clock=clock)
-    service = build_service(settings, store, app, clock=clock, worker_count=4, sweep=True)
+    bot = builtin_bot(settings, store, clock=clock)  # or app_bot(import_app("mybot:app"))(...)
+    service = build_service(settings, store, bot, clock=clock, worker_count=4, sweep=True)
     trio.run(partial(run_until_signalled, service, listening_socket=listening_socket))
 
 The command line (:mod:`snekomatic.cli`) parses options and prints; the dev and setup flows build on
 this too. Only ``_config`` reads the environment.
 """
 
+from snekomatic.runtime._app_import import import_app as import_app
 from snekomatic.runtime._compose import DEFAULT_SQLITE_FILE as DEFAULT_SQLITE_FILE
 from snekomatic.runtime._compose import AddressInUse as AddressInUse
+from snekomatic.runtime._compose import Bot as Bot
+from snekomatic.runtime._compose import BotFactory as BotFactory
 from snekomatic.runtime._compose import StartupError as StartupError
-from snekomatic.runtime._compose import bot as bot
+from snekomatic.runtime._compose import app_bot as app_bot
 from snekomatic.runtime._compose import bot_service as bot_service
 from snekomatic.runtime._compose import build_service as build_service
+from snekomatic.runtime._compose import builtin_bot as builtin_bot
 from snekomatic.runtime._compose import checked_settings as checked_settings
 from snekomatic.runtime._compose import delivery_ingest as delivery_ingest
 from snekomatic.runtime._compose import feature_options as feature_options
@@ -57,6 +61,8 @@ __all__ = [
     "DEFAULT_HTTP_LIMITS",
     "DEFAULT_SQLITE_FILE",
     "AddressInUse",
+    "Bot",
+    "BotFactory",
     "HttpLimits",
     "Metrics",
     "MiB",
@@ -64,9 +70,10 @@ __all__ = [
     "Settings",
     "SettingsError",
     "StartupError",
-    "bot",
+    "app_bot",
     "bot_service",
     "build_service",
+    "builtin_bot",
     "capture_exception",
     "checked_settings",
     "create_app",
@@ -75,6 +82,7 @@ __all__ = [
     "freeze_startup_heap",
     "github_app",
     "http_limits",
+    "import_app",
     "init_sentry",
     "load_settings",
     "needs_a_person",

@@ -1,8 +1,13 @@
-"""The wiring: settings, storage, the app with its features, the service, each built in one place.
+"""The wiring: settings, storage, the bot, the service, each built in one place.
 
 Every command (:mod:`snekomatic.cli`) and the dev flow build what they need from these; only here do
 the store, the inbox, the features and the web server meet. Nothing here prints or exits: a problem
 that stops start-up raises :class:`StartupError`, and the command line says it in one line.
+
+The service serves a :class:`Bot`, made by a :class:`BotFactory`: :func:`builtin_bot` (the features,
+for ``snekomatic serve``) or :func:`app_bot` (anyone's ``GitHubApp``, for ``snekomatic run``). Both
+get the app from :func:`github_app`, so every bot runs with the settings' credentials, metrics on its
+GitHub calls and write pacing shared through the database; the rest of the service is the same.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import ipaddress
 import os
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
 
 import structlog
 import trio
@@ -72,8 +79,8 @@ REAP_INTERVAL = 10.0
 
 
 class StartupError(Exception):
-    """The bot cannot start with these settings, this address or this database; the message says
-    why in one line, and how to fix it, and never shows a secret."""
+    """The bot cannot start with these settings, this address, this database or this app; the
+    message says why in one line, and how to fix it, and never shows a secret."""
 
 
 class AddressInUse(StartupError):
@@ -192,13 +199,22 @@ def feature_options(settings: Settings) -> FeatureOptions:
 
 
 def github_app(
-    settings: Settings, *, metrics: Metrics | None = None, store: Store | None = None
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
+    store: Store | None = None,
+    routes: GitHubApp | None = None,
 ) -> GitHubApp:
     """The GitHubApp for these settings; it never reads the environment itself. With ``metrics``,
     its calls to GitHub are counted. With ``store``, the writes to each installation are spaced
-    (GitHub's 1 s) across every process using that database, not only within this one."""
+    (GitHub's 1 s) across every process using that database, not only within this one.
+
+    With ``routes``, the app has its routes, slash commands, command limit and retry policy
+    (:meth:`GitHubApp.replace`); the app id, key, webhook secrets, user agent, API URL, HTTP client
+    and write pacing it may have had are replaced by these settings'.
+    """
     http = None if metrics is None else new_http_client(event_hooks=metrics.http_event_hooks())
-    return GitHubApp(
+    return (GitHubApp() if routes is None else routes).replace(
         http=http,
         app_id=settings.github_app_id,
         private_key=settings.private_key_pem(),
@@ -209,18 +225,75 @@ def github_app(
     )
 
 
-def bot(
+@dataclass(frozen=True, kw_only=True)
+class Bot:
+    """A bot as a process serves it: ``app``, the GitHubApp whose handlers the workers run (made by
+    :func:`github_app`), and ``sweeps``, the bot's own long-running tasks, which ``serve`` runs
+    beside the redelivery sweep and ``worker`` does not."""
+
+    app: GitHubApp
+    sweeps: tuple[Callable[[], Awaitable[None]], ...] = ()
+
+
+class BotFactory(Protocol):
+    """Makes the :class:`Bot` a process serves: :func:`builtin_bot`, or :func:`app_bot` of anyone's
+    GitHubApp. ``clock`` is the service's (:func:`build_service`); ``metrics`` counts the app's
+    GitHub calls. Raises :class:`StartupError` for settings the bot cannot use."""
+
+    def __call__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        clock: Callable[[], dt.datetime],
+        metrics: Metrics | None = None,
+    ) -> Bot: ...
+
+
+def builtin_bot(
     settings: Settings,
     store: Store,
     *,
     clock: Callable[[], dt.datetime],
     metrics: Metrics | None = None,
-) -> GitHubApp:
-    """The GitHubApp with the bot's features routed on it; their handlers stamp the store's rows
-    with ``clock``, which must be the service's (:func:`build_service`)."""
+) -> Bot:
+    """snekomatic's own bot (``snekomatic serve``): the features routed on :func:`github_app`, whose
+    handlers stamp the store's rows with ``clock``, and the periodic sending of deferred
+    invitations, by one process of the deployment at a time. A :class:`BotFactory`."""
+    options = feature_options(settings)
     app = github_app(settings, metrics=metrics, store=store)
-    register_features(app, store, options=feature_options(settings), clock=clock)
-    return app
+    register_features(app, store, options=options, clock=clock)
+    owner = ProcessIdentity.current().name
+
+    async def resume_deferred_invitations() -> None:
+        if await run_sync(
+            store.try_acquire_lease, "deferred-invitations", owner, ttl=900, now=clock()
+        ):
+            await send_deferred_invitations(app, store, now=clock(), options=options)
+
+    return Bot(
+        app=app,
+        sweeps=(
+            partial(repeat_every, 600, resume_deferred_invitations, name="deferred invitations"),
+        ),
+    )
+
+
+def app_bot(routes: GitHubApp) -> BotFactory:
+    """The :class:`BotFactory` of anyone's bot (``snekomatic run module:app``): the routes and slash
+    commands of ``routes`` on :func:`github_app` (so with these settings' credentials, never its
+    own), and no sweeps of its own. ``routes`` is not changed."""
+
+    def make(
+        settings: Settings,
+        store: Store,
+        *,
+        clock: Callable[[], dt.datetime],
+        metrics: Metrics | None = None,
+    ) -> Bot:
+        return Bot(app=github_app(settings, metrics=metrics, store=store, routes=routes))
+
+    return make
 
 
 def needs_a_person(exc: BaseException) -> bool:
@@ -268,19 +341,21 @@ def http_limits(settings: Settings) -> HttpLimits:
 def build_service(
     settings: Settings,
     store: Store,
-    app: GitHubApp,
+    bot: Bot,
     *,
     clock: DatabaseClock,
     worker_count: int,
     sweep: bool,
     metrics: Metrics | None = None,
 ) -> Service:
-    """The service of ``serve`` (``sweep``) or ``worker``, with ``worker_count`` workers.
+    """The service of ``serve`` (``sweep``: the redelivery sweep and the bot's own sweeps) or
+    ``worker``, with ``worker_count`` workers running ``bot``'s handlers.
 
     ``clock`` is the one clock of the process, the database's: leases, due times and the features'
-    rows (``app`` is :func:`bot` with the same clock) mean the same to every process sharing the
+    rows (``bot`` is made with the same clock) mean the same to every process sharing the
     database. The service measures it at start-up and every five minutes.
     """
+    app = bot.app
     doorbell = Doorbell()
     here = ProcessIdentity.current()
     name = here.name
@@ -323,18 +398,7 @@ def build_service(
         background.append(
             partial(sweep_periodically, app.app_client, store, owner=name, clock=clock)
         )
-
-        async def resume_deferred_invitations() -> None:
-            if await run_sync(
-                store.try_acquire_lease, "deferred-invitations", name, ttl=900, now=clock()
-            ):
-                await send_deferred_invitations(
-                    app, store, now=clock(), options=feature_options(settings)
-                )
-
-        background.append(
-            partial(repeat_every, 600, resume_deferred_invitations, name="deferred invitations")
-        )
+        background.extend(bot.sweeps)
     return Service(
         store=store,
         ingest=delivery_ingest(store),
@@ -351,16 +415,25 @@ def build_service(
     )
 
 
-def bot_service(settings: Settings, store: Store, *, worker_count: int, sweep: bool) -> Service:
-    """The service of ``snekomatic serve`` (``sweep``) or ``snekomatic worker``: :func:`bot` and
-    :func:`build_service` on one :class:`~snekomatic.inbox.DatabaseClock`, with metrics."""
+def bot_service(
+    settings: Settings,
+    store: Store,
+    *,
+    worker_count: int,
+    sweep: bool,
+    factory: BotFactory = builtin_bot,
+) -> Service:
+    """The service of ``snekomatic serve`` (``sweep``) or ``snekomatic worker``, serving the bot
+    ``factory`` makes (``snekomatic run``: :func:`app_bot`): the bot and :func:`build_service` on one
+    :class:`~snekomatic.inbox.DatabaseClock`, with metrics. Raises :class:`StartupError` from
+    ``factory``."""
     metrics = Metrics()
     clock = DatabaseClock(store)
-    app = bot(settings, store, clock=clock, metrics=metrics)
+    bot = factory(settings, store, clock=clock, metrics=metrics)
     return build_service(
         settings,
         store,
-        app,
+        bot,
         clock=clock,
         worker_count=worker_count,
         sweep=sweep,

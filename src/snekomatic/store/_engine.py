@@ -4,10 +4,13 @@ from async code to the synchronous store.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import sqlite3
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
@@ -35,6 +38,11 @@ T = TypeVar("T")
 
 # A read-only transaction is marked with this execution option; it begins DEFERRED on SQLite.
 _READ_ONLY = "snekomatic_read_only"
+
+# SQLite's writers, one lock per engine: see _sqlite_engine.
+_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 # The URL schemes the store can open (its drivers are psycopg 3 and the standard library's sqlite3).
@@ -131,7 +139,10 @@ def create_store_engine(
     SQLite: WAL journal (readers do not block the writer), ``busy_timeout`` of
     ``sqlite_busy_timeout`` seconds, foreign keys on, and every writing transaction opened with
     ``BEGIN IMMEDIATE``: the write lock is taken at the start, so two writers never both read and then
-    both write (Python's sqlite3 would otherwise delay BEGIN until the first write).
+    both write (Python's sqlite3 would otherwise delay BEGIN until the first write). The threads of
+    one process take turns on a lock of their own before that: SQLite's busy handler, which a
+    waiting writer would otherwise meet, sleeps in steps of up to 100 ms (measured: with the ingest,
+    the claims and the settlements writing at once, answers took half a second at p99).
 
     Opens no connection yet. The URL may hold a password: it is never put in a message.
     """
@@ -167,6 +178,8 @@ def _sqlite_engine(url: str, *, busy_timeout: float) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()
+
+    _SQLITE_WRITE_LOCKS[engine] = threading.RLock()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
@@ -214,7 +227,8 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
         ) from exc
     except PoolTimeout as exc:
         raise StoreUnavailable("no database connection came free in time") from exc
-    with connection:
+    write_lock = _SQLITE_WRITE_LOCKS.get(engine) if write else None
+    with connection, write_lock or contextlib.nullcontext():
         if not write:
             connection.execution_options(**{_READ_ONLY: True})
         try:
