@@ -1,7 +1,8 @@
 """What a running bot is: settings, the web server, the service that runs it with the inbox's workers
 and sweeps, crash reports, metrics, and the wiring of all of these with the store and the features.
 
-Everything a command needs to start the bot is built here, in one place (``_compose``)::
+Everything a command needs to start the bot is built here, in one place (``_compose``; what stops
+start-up, ``_startup``)::
 
     settings = checked_settings(acts_as_app=True, receives_webhooks=True)  # StartupError: one line
     listening_socket = open_listening_socket("0.0.0.0", 8000)  # bound before anything is written
@@ -17,10 +18,8 @@ this too. Only ``_config`` reads the environment.
 
 from snekomatic.runtime._app_import import import_app as import_app
 from snekomatic.runtime._compose import DEFAULT_SQLITE_FILE as DEFAULT_SQLITE_FILE
-from snekomatic.runtime._compose import AddressInUse as AddressInUse
 from snekomatic.runtime._compose import Bot as Bot
 from snekomatic.runtime._compose import BotFactory as BotFactory
-from snekomatic.runtime._compose import StartupError as StartupError
 from snekomatic.runtime._compose import app_bot as app_bot
 from snekomatic.runtime._compose import bot_service as bot_service
 from snekomatic.runtime._compose import build_service as build_service
@@ -32,7 +31,6 @@ from snekomatic.runtime._compose import freeze_startup_heap as freeze_startup_he
 from snekomatic.runtime._compose import github_app as github_app
 from snekomatic.runtime._compose import http_limits as http_limits
 from snekomatic.runtime._compose import needs_a_person as needs_a_person
-from snekomatic.runtime._compose import open_listening_socket as open_listening_socket
 from snekomatic.runtime._compose import open_store as open_store
 from snekomatic.runtime._compose import report_failed_attempt as report_failed_attempt
 from snekomatic.runtime._compose import run_until_signalled as run_until_signalled
@@ -50,6 +48,9 @@ from snekomatic.runtime._service import Service as Service
 from snekomatic.runtime._service import repeat_every as repeat_every
 from snekomatic.runtime._service import stop_on_signals as stop_on_signals
 from snekomatic.runtime._service import worker_name as worker_name
+from snekomatic.runtime._startup import AddressInUse as AddressInUse
+from snekomatic.runtime._startup import StartupError as StartupError
+from snekomatic.runtime._startup import open_listening_socket as open_listening_socket
 from snekomatic.runtime._web import DEFAULT_HTTP_LIMITS as DEFAULT_HTTP_LIMITS
 from snekomatic.runtime._web import HttpLimits as HttpLimits
 from snekomatic.runtime._web import MiB as MiB

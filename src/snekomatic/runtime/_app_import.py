@@ -13,7 +13,7 @@ import importlib
 import sys
 
 from snekomatic.gh.app import GitHubApp
-from snekomatic.runtime._compose import StartupError
+from snekomatic.runtime._startup import StartupError
 
 __all__ = ["import_app"]
 

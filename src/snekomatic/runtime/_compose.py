@@ -13,9 +13,7 @@ GitHub calls and write pacing shared through the database; the rest of the servi
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import gc
-import ipaddress
 import os
 import socket
 from collections.abc import Awaitable, Callable
@@ -53,8 +51,8 @@ from snekomatic.runtime._config import Settings, SettingsError, load_settings
 from snekomatic.runtime._metrics import Metrics
 from snekomatic.runtime._sentry import init_sentry, report_delivery_failure
 from snekomatic.runtime._service import Service, repeat_every, stop_on_signals
+from snekomatic.runtime._startup import StartupError
 from snekomatic.runtime._web import HttpLimits, MiB
-from snekomatic.runtime._web_server import bind_http
 from snekomatic.store import (
     Delivery,
     NewDelivery,
@@ -76,21 +74,6 @@ log = structlog.get_logger("snekomatic")
 DEFAULT_SQLITE_FILE = "snekomatic.sqlite3"
 #: How often a process looks for leases left by dead processes of its machine (one cheap query).
 REAP_INTERVAL = 10.0
-
-
-class StartupError(Exception):
-    """The bot cannot start with these settings, this address, this database or this app; the
-    message says why in one line, and how to fix it, and never shows a secret."""
-
-
-class AddressInUse(StartupError):
-    """Something else listens on the port already: ``port``, on ``host``. The message is
-    ``port 8000 on 127.0.0.1 is in use``; a command adds how to choose another with its options."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host = host
-        self.port = port
-        super().__init__(f"port {port} on {host} is in use")
 
 
 def checked_settings(*, acts_as_app: bool, receives_webhooks: bool) -> Settings:
@@ -121,44 +104,6 @@ def start_reporting(settings: Settings) -> None:
     commands."""
     start_logging(settings)
     init_sentry(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None)
-
-
-def open_listening_socket(host: str, port: int) -> socket.socket:
-    """The web server's listening socket on ``host`` and ``port`` (0: a free port), bound before
-    anything is written, for :func:`run_until_signalled`. Raises :class:`AddressInUse`, or
-    :class:`StartupError` for an address that is not this machine's or a port it may not use.
-    Blocking (a host name is looked up)."""
-    if _looks_like_ipv4(host):
-        try:
-            ipaddress.IPv4Address(host)
-        except ValueError:
-            raise StartupError(f"HOST {host} is not an IP address: {_WHICH_HOST}") from None
-    try:
-        return bind_http(host, port)
-    except socket.gaierror:
-        raise StartupError(
-            f"HOST {host} is not an IP address or a known host name: {_WHICH_HOST}"
-        ) from None
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise AddressInUse(host, port) from None
-        if exc.errno == errno.EADDRNOTAVAIL:
-            raise StartupError(
-                f"HOST {host} is not an address of this machine: {_WHICH_HOST}"
-            ) from None
-        if exc.errno == errno.EACCES:
-            raise StartupError(
-                f"port {port} on {host} needs privileges: choose a port above 1023"
-            ) from None
-        raise StartupError(f"cannot listen on {host} port {port}: {exc.strerror}") from None
-
-
-_WHICH_HOST = "use 0.0.0.0 (every interface) or 127.0.0.1 (this machine only)"
-
-
-def _looks_like_ipv4(host: str) -> bool:
-    parts = host.split(".")
-    return len(parts) == 4 and all(part.isdigit() for part in parts)
 
 
 def store_url(settings: Settings) -> str:
@@ -455,8 +400,9 @@ def freeze_startup_heap() -> None:
 
 
 async def run_until_signalled(service: Service, *, listening_socket: socket.socket | None) -> None:
-    """Run ``service`` (its web server on ``listening_socket``, from :func:`open_listening_socket`;
-    None: no web server) until SIGTERM or SIGINT, then shut it down in order."""
+    """Run ``service`` until SIGTERM or SIGINT, then shut it down in order. Its web server serves
+    on ``listening_socket`` (:func:`~snekomatic.runtime.open_listening_socket`); None: no web
+    server (a worker process)."""
     freeze_startup_heap()
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
