@@ -18,21 +18,11 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from snekomatic.gh.testing import generate_private_key
+from tests.keys import ec_private_key_pem
 
 KEY = generate_private_key()
-EC_KEY = (
-    ec.generate_private_key(ec.SECP256R1())
-    .private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    .decode("ascii")
-)
 APP = {"GITHUB_APP_ID": "1", "GITHUB_PRIVATE_KEY": KEY}
 SERVE = {**APP, "GITHUB_WEBHOOK_SECRET": "startup-test-secret", "HOST": "127.0.0.1"}
 HOW_TO_WRITE = (
@@ -68,6 +58,13 @@ T = TypeVar("T")
 
 def _given(value: T | Callable[[Place], T], place: Place) -> T:
     return value(place) if callable(value) else value
+
+
+def serve_port_in_use(place: Place) -> str:
+    return (
+        f"port {place.busy_port} on 127.0.0.1 is in use: "
+        "stop what uses it, or choose another port with --port or PORT"
+    )
 
 
 CASES = {
@@ -133,21 +130,9 @@ CASES = {
         {**SERVE, "HOST": "999.1.1.1"},
         f"HOST 999.1.1.1 is not an IP address: {USE_ANOTHER_HOST}",
     ),
-    "port-in-use": Case(
-        lambda p: ["serve", "--port", str(p.busy_port)],
-        SERVE,
-        lambda p: (
-            f"port {p.busy_port} on 127.0.0.1 is in use: "
-            "stop what uses it, or choose another port with --port or PORT"
-        ),
-    ),
+    "port-in-use": Case(lambda p: ["serve", "--port", str(p.busy_port)], SERVE, serve_port_in_use),
     "port-in-use-from-the-environment": Case(
-        ["serve"],
-        lambda p: {**SERVE, "PORT": str(p.busy_port)},
-        lambda p: (
-            f"port {p.busy_port} on 127.0.0.1 is in use: "
-            "stop what uses it, or choose another port with --port or PORT"
-        ),
+        ["serve"], lambda p: {**SERVE, "PORT": str(p.busy_port)}, serve_port_in_use
     ),
     "dev-port-in-use": Case(
         lambda p: ["dev", "--port", str(p.busy_port)],
@@ -165,7 +150,7 @@ CASES = {
     ),
     "private-key-not-rsa": Case(
         ["worker"],
-        {**APP, "GITHUB_PRIVATE_KEY": EC_KEY},
+        {**APP, "GITHUB_PRIVATE_KEY": ec_private_key_pem()},
         "GITHUB_PRIVATE_KEY is not an RSA key: GitHub App keys are RSA; "
         "generate one in the app's settings on GitHub",
     ),

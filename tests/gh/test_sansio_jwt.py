@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from snekomatic.gh.errors import ConfigurationError, Unauthorized
 from snekomatic.gh.sansio import (
@@ -17,6 +17,7 @@ from snekomatic.gh.sansio import (
     is_clock_skew_rejection,
     server_clock_offset,
 )
+from tests.keys import ec_private_key_pem
 
 NOW = 1_700_000_000.75
 
@@ -112,15 +113,7 @@ def test_public_key_instead_of_private_is_a_configuration_error(public_pem: str)
 
 
 def test_elliptic_curve_key_is_a_configuration_error() -> None:
-    pem = (
-        ec.generate_private_key(ec.SECP256R1())
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode("ascii")
-    )
+    pem = ec_private_key_pem()
 
     with pytest.raises(ConfigurationError, match="is not an RSA key"):
         encode_app_jwt(1, pem, NOW)
