@@ -6,8 +6,6 @@ STAMP := $(VENV)/.installed
 # `make run` installs only what running needs (no test or dev extras), behind a stamp of its own;
 # the full install above covers it too.
 RUN_STAMP := $(VENV)/.installed-run
-# Where `make run` listens: the bot on PORT, the GitHub simulator on PORT + 1.
-PORT ?= 8000
 
 .PHONY: test lint typecheck pytest bench soak fuzz run clean
 
@@ -34,7 +32,7 @@ $(RUN_STAMP): pyproject.toml
 test: $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff check src tests bench tools examples
 	$(BIN)/ruff format --check src/snekomatic/gh
 
 typecheck: $(STAMP)
@@ -60,8 +58,10 @@ fuzz: $(STAMP)
 	SNEKOMATIC_FUZZ=long $(BIN)/python -m pytest tests/fuzz -q --timeout=0 --hypothesis-show-statistics $(PYTEST_ARGS)
 	$(BIN)/python -m tests.fuzz.atheris_main --seconds $(FUZZ_SECONDS)
 
+# The bot on PORT (default 8000), the GitHub simulator on PORT + 1: `make run PORT=8080` when
+# 8000 or 8001 is taken.
 run: $(RUN_STAMP)
-	$(BIN)/snekomatic dev --port $(PORT)
+	$(BIN)/snekomatic dev --port $(or $(PORT),8000)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -108,7 +108,7 @@ async def test_startup_jobs_run_before_workers_claim(store: Store) -> None:
     stop = trio.Event()
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            await nursery.start(partial(service.run, host=None, stop=stop))
+            await nursery.start(partial(service.run, listening_socket=None, stop=stop))
             await trio.sleep(0.2)
             stop.set()
     assert order[:2] == ["startup", "claim"]

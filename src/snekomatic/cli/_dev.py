@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 import click
 import trio
 
+from snekomatic.cli._bots import app_option, bot_or_fail
 from snekomatic.cli._errors import fail
 from snekomatic.logs import configure_logging
-from snekomatic.runtime import StartupError, stop_on_signals
+from snekomatic.runtime import AddressInUse, StartupError, stop_on_signals
 
 if TYPE_CHECKING:
     from snekomatic.dev import DevSite
@@ -31,11 +32,14 @@ __all__ = ["describe_site", "dev", "fake_github", "this_program"]
 DEFAULT_DATABASE = Path("snekomatic-dev.sqlite3")
 
 
-def describe_site(site: DevSite, *, cwd: Path, program: str = "snekomatic") -> str:
+def describe_site(
+    site: DevSite, *, cwd: Path, program: str = "snekomatic", app: str | None = None
+) -> str:
     """What ``snekomatic dev`` prints once it runs: the URLs to open (the simulator's first), what to
-    try, and the commands that reach this bot from another terminal in ``cwd``, run as ``program``:
-    ``status`` and ``replay`` on its database, and a payload sent to it (``replay --dev`` when its
-    run file is the one ``--dev`` reads in ``cwd``; else with the webhook secret spelled out). Pure.
+    try (with ``app``, the ``--app`` it runs, what to try is up to that app), and the commands that
+    reach this bot from another terminal in ``cwd``, run as ``program``: ``status`` and ``replay``
+    on its database, and a payload sent to it (``replay --dev`` when its run file is the one
+    ``--dev`` reads in ``cwd``; else with the webhook secret spelled out). Pure.
 
     Shows the dev bot's webhook secret: a secret made for this run, of a bot on loopback.
     """
@@ -43,6 +47,14 @@ def describe_site(site: DevSite, *, cwd: Path, program: str = "snekomatic") -> s
 
     world = site.world
     newcomer = world.contributors[0].login
+    try_it = (
+        f"In the simulator, merge {newcomer}'s pull request: within seconds the bot invites {newcomer} "
+        f"to {world.org.login}\nand thanks them in a comment. Comment /ping on a pull request for a "
+        "pong. Ctrl-C stops.\n"
+        if app is None
+        else f"The bot is {app}: open, merge and comment on pull requests in the simulator, and its"
+        " handlers answer.\nCtrl-C stops.\n"
+    )
     database_url = shlex.quote(site.database_url)
     if site.run_file == cwd / DEFAULT_RUN_FILE:
         send = f"{program} replay FILE --dev"
@@ -59,10 +71,8 @@ def describe_site(site: DevSite, *, cwd: Path, program: str = "snekomatic") -> s
         f"  database          {site.database} (recreated at every start)\n"
         f"  webhook secret    {site.webhook_secret} (this run's; webhooks go to {site.webhook_url})\n"
         "\n"
-        f"In the simulator, merge {newcomer}'s pull request: within seconds the bot invites {newcomer} "
-        f"to {world.org.login}\nand thanks them in a comment. Comment /ping on a pull request for a "
-        "pong. Ctrl-C stops.\n"
-        "\n"
+        + try_it
+        + "\n"
         "From another terminal, in this directory:\n"
         f"  DATABASE_URL={database_url} {program} status --no-github\n"
         f"  DATABASE_URL={database_url} {program} replay --delivery ID\n"
@@ -103,7 +113,8 @@ def this_program() -> str:
     show_default=True,
     help="The bot's SQLite file. Recreated at every start: the fake GitHub starts over too.",
 )
-def dev(port: int, fake_port: int | None, database: Path) -> None:
+@app_option("Run your own bot, the GitHubApp at module:attribute (as `snekomatic run` serves it).")
+def dev(port: int, fake_port: int | None, database: Path, reference: str | None) -> None:
     """Try the bot with no GitHub account: a fake GitHub with a demo organization, the bot wired to
     it, and a web page (the GitHub simulator) to open and merge pull requests as anyone.
 
@@ -111,25 +122,36 @@ def dev(port: int, fake_port: int | None, database: Path) -> None:
     """
     from snekomatic.dev import DevError, DevOptions, run_dev
 
+    bot = bot_or_fail(reference)
     # Start-up says nothing at INFO: the first address a person reads is the simulator's, in the
     # lines printed once everything runs; from then on the bot logs at INFO.
     configure_logging("warning")
-    options = DevOptions(port=port, fake_port=fake_port, database=database)
+    options = DevOptions(port=port, fake_port=fake_port, database=database, bot=bot)
 
     async def main() -> None:
         stop = trio.Event()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(stop_on_signals, stop)
             site = await nursery.start(partial(run_dev, options, stop=stop))
-            click.echo(describe_site(site, cwd=Path.cwd(), program=this_program()))
+            click.echo(
+                describe_site(site, cwd=Path.cwd(), program=this_program(), app=reference)
+            )
             configure_logging("info")
 
     try:
         trio.run(main)
+    # The simulator listens on the port after the bot's: suggest a pair past both.
+    except* AddressInUse as group:
+        fail(f"{group.exceptions[0]}: choose another with --port (make run PORT={port + 2})")
     except* (DevError, StartupError) as group:
         fail(str(group.exceptions[0]))
     except* OSError as group:
-        fail(f"cannot listen on 127.0.0.1: {group.exceptions[0]} (choose another --port)")
+        # The bot's port is bound first (AddressInUse above): this is the fake GitHub's.
+        fail(
+            f"cannot listen on 127.0.0.1 for the simulator (port {options.simulator_port}): "
+            f"{group.exceptions[0]} (choose another --fake-port, or --port: make run "
+            f"PORT={port + 2})"
+        )
 
 
 @click.command("fake-github")

@@ -16,11 +16,11 @@ import click
 import httpx
 import trio
 
+from snekomatic.cli._bots import app_option, bot_or_fail
 from snekomatic.cli._errors import fail, settings_or_fail, store_or_fail
 from snekomatic.gh import send_webhook
 from snekomatic.gh.errors import GitHubError
 from snekomatic.inbox import DatabaseClock, delivery_processor, sweep_failed_deliveries
-from snekomatic.logs import configure_logging
 from snekomatic.operate import (
     AmbiguousDelivery,
     RecordingError,
@@ -36,7 +36,7 @@ from snekomatic.operate import (
     run_delivery_now,
     truncate,
 )
-from snekomatic.runtime import SettingsError, bot, github_app, worker_name
+from snekomatic.runtime import BotFactory, SettingsError, github_app, start_logging, worker_name
 from snekomatic.store import StoreError, run_sync
 
 __all__ = ["redeliver", "replay", "status"]
@@ -68,6 +68,7 @@ def _width() -> int:
     help="Send FILE to the `snekomatic dev` running in this directory, signed with its webhook "
     "secret (both read from its run file, snekomatic-dev.json); no settings are read.",
 )
+@app_option("With --now: run this GitHubApp's handlers (as `snekomatic run` serves it).")
 def replay(
     file: Path | None,
     event: str | None,
@@ -76,6 +77,7 @@ def replay(
     stored: str | None,
     now: bool,
     dev: bool,
+    reference: str | None,
 ) -> None:
     """Send a recorded payload FILE to a running bot, signed; or (--delivery ID) run a stored
     delivery through the handlers again.
@@ -85,10 +87,12 @@ def replay(
     """
     if (file is None) == (stored is None):
         raise click.UsageError("give either FILE or --delivery ID")
+    if reference is not None and not now:
+        raise click.UsageError("--app goes with --delivery ID --now")
     if stored is not None:
         if event or url or delivery_id or dev:
             raise click.UsageError("--event, --url, --delivery-id and --dev go with FILE")
-        _replay_stored(stored, now=now)
+        _replay_stored(stored, now=now, factory=bot_or_fail(reference))
     else:
         assert file is not None
         if now:
@@ -112,14 +116,8 @@ def _dev_bot() -> tuple[str, str]:
 def _replay_file(
     file: Path, *, event: str | None, url: str | None, delivery_id: str | None, dev: bool
 ) -> None:
-    if dev:
-        target, secret = _dev_bot()
-    else:
-        settings = settings_or_fail(need_app=False)
-        if not settings.github_webhook_secret:
-            fail("GITHUB_WEBHOOK_SECRET is not set (it signs the payload)")
-        target = url or f"http://127.0.0.1:{settings.port}/webhook/github"
-        secret = settings.github_webhook_secret[0].get_secret_value()
+    # --dev: the dev bot's address and secret come from its run file; no settings are read.
+    settings = None if dev else settings_or_fail(acts_as_app=False, receives_webhooks=False)
     try:
         text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
         recorded = parse_recorded_delivery(text)
@@ -130,6 +128,13 @@ def _replay_file(
     event = event or recorded.event
     if not event:
         fail("--event is required: the file does not name the event")
+    if settings is None:
+        target, secret = _dev_bot()
+    else:
+        if not settings.github_webhook_secret:
+            fail("GITHUB_WEBHOOK_SECRET is not set: it signs the payload; set it to the bot's secret")
+        target = url or f"http://127.0.0.1:{settings.port}/webhook/github"
+        secret = settings.github_webhook_secret[0].get_secret_value()
     guid = delivery_id or str(uuid.uuid4())
     try:
         response = trio.run(
@@ -148,9 +153,9 @@ def _replay_file(
         sys.exit(1)
 
 
-def _replay_stored(ref: str, *, now: bool) -> None:
+def _replay_stored(ref: str, *, now: bool, factory: BotFactory) -> None:
 
-    settings = settings_or_fail(need_app=now)
+    settings = settings_or_fail(acts_as_app=now, receives_webhooks=False)
     store = store_or_fail(settings, migrate=False)
     try:
         delivery = find_delivery(store, ref)
@@ -159,12 +164,12 @@ def _replay_stored(ref: str, *, now: bool) -> None:
             requeue = requeue_delivery(store, delivery, now=store.database_now())
             click.echo(f"{label}: {_requeue_message(requeue)}")
             return
-        configure_logging(settings.log_level)
+        start_logging(settings)
 
         async def run() -> None:
             clock = DatabaseClock(store)  # the workers of a running bot read its lease by it
             await clock.synchronise()
-            async with bot(settings, store, clock=clock) as app:
+            async with factory(settings, store, clock=clock).app as app:
                 process = delivery_processor(app.dispatch)
                 outcome = await run_delivery_now(
                     store, delivery, process, owner=worker_name(), clock=clock
@@ -204,7 +209,7 @@ def _requeue_message(requeue: Requeue) -> str:
 @click.option("--no-github", is_flag=True, help="Do not ask GitHub for installation rate limits.")
 def status(limit: int, no_github: bool) -> None:
     """Show recent deliveries, dead letters, invitations and (from GitHub) rate limits."""
-    settings = settings_or_fail(need_app=False)
+    settings = settings_or_fail(acts_as_app=False, receives_webhooks=False)
     store = store_or_fail(settings, migrate=False)
     width = _width()
     try:
@@ -221,7 +226,7 @@ def status(limit: int, no_github: bool) -> None:
     click.echo("")
     click.echo(f"GitHub installations ({settings.github_api_url}):")
     try:
-        settings.require_app_credentials()
+        settings.require(app=True, webhooks=False)
     except SettingsError as exc:
         click.echo(f"  not asked: {exc}")
         return
@@ -259,8 +264,8 @@ def parse_duration(text: str) -> dt.timedelta:
 def redeliver(since: str, dry_run: bool) -> None:
     """Ask GitHub to redeliver the app's recent failed webhook deliveries."""
     window = parse_duration(since)
-    settings = settings_or_fail(need_app=True)
-    configure_logging(settings.log_level)  # log lines to stderr; stdout carries the report
+    settings = settings_or_fail(acts_as_app=True, receives_webhooks=False)
+    start_logging(settings)  # log lines to stderr; stdout carries the report
     store = store_or_fail(settings, migrate=True)
 
     async def run() -> None:

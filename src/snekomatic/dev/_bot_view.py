@@ -33,10 +33,13 @@ class BotStatus(enum.Enum):
 @dataclass(frozen=True, kw_only=True)
 class BotReport:
     """What the simulator shows of the bot. ``problem``: one line saying why what it shows may be
-    stale or missing (the bot is starting or stopped, or its database cannot be read)."""
+    stale or missing (the bot is starting or stopped, or its database cannot be read). ``invites``:
+    the bot is snekomatic's own, whose invite feature decides on each merge (another app's bot,
+    ``--app``, has no such decisions to show)."""
 
     status: BotStatus
     problem: str | None = None
+    invites: bool = True
     deliveries: Mapping[str, DeliverySummary] = field(default_factory=dict)  # by X-GitHub-Delivery
     invitations: Mapping[tuple[int, int], Invitation] = field(default_factory=dict)  # (org, user)
 
@@ -53,23 +56,33 @@ def read_bot_records(
 
 class BotWatch:
     """The bot of ``snekomatic dev``, watched for the simulator: ``run_dev`` sets ``status`` and
-    ``store`` as the bot starts and stops."""
+    ``store`` as the bot starts and stops. ``invites``: as :attr:`BotReport.invites`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, invites: bool = True) -> None:
         self.status = BotStatus.STARTING
         self.store: Store | None = None
+        self.invites = invites
 
     async def report(self) -> BotReport:
         """The bot's status and records now. Never raises for a database problem: the report says
         it. A checkpoint (the store is read in a thread)."""
         if self.status is BotStatus.STOPPED:
-            return BotReport(status=self.status, problem="the bot has stopped")
+            return BotReport(status=self.status, problem="the bot has stopped", invites=self.invites)
         if self.status is BotStatus.STARTING or self.store is None:
-            return BotReport(status=BotStatus.STARTING, problem="the bot is starting")
+            return BotReport(
+                status=BotStatus.STARTING, problem="the bot is starting", invites=self.invites
+            )
         try:
             deliveries, invitations = await run_sync(read_bot_records, self.store)
         except StoreError as exc:
             return BotReport(
-                status=self.status, problem=f"the bot's database cannot be read: {exc}"
+                status=self.status,
+                problem=f"the bot's database cannot be read: {exc}",
+                invites=self.invites,
             )
-        return BotReport(status=self.status, deliveries=deliveries, invitations=invitations)
+        return BotReport(
+            status=self.status,
+            deliveries=deliveries,
+            invitations=invitations,
+            invites=self.invites,
+        )

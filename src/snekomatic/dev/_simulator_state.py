@@ -123,7 +123,7 @@ def pull_json(
         "author_type": pr.author.type,
         "state": state,
         "merged_by": pr.merged_by.login if pr.merged_by is not None else None,
-        "decision": _merge_decision(fake, pr, bot) if bot is not None else None,
+        "decision": _merge_decision(fake, pr, bot) if bot is not None and bot.invites else None,
         "reactions": _reactions(pr.issue.reactions),
         "comments": [
             {

@@ -8,8 +8,9 @@ One Trio nursery holds:
   pull requests as any user, and sees what the bot did (read from the bot's database). The fake
   listens on the port after the bot's unless told otherwise, so the page's address stays the same
   from one run to the next;
-- the bot, built exactly as ``snekomatic serve`` builds it (:mod:`snekomatic.runtime`: store, app with
-  its features, web server, workers, sweeps), from settings made here in code: the fake's app id, key
+- the bot (snekomatic's own, or anyone's GitHubApp: ``DevOptions.bot``), built exactly as
+  ``snekomatic serve`` and ``snekomatic run`` build it (:mod:`snekomatic.runtime`: store, app with
+  its handlers, web server, workers, sweeps), from settings made here in code: the fake's app id, key
   and webhook secret, ``GITHUB_API_URL`` the fake's URL, ``DATABASE_URL`` an SQLite file. Neither the
   environment nor ``.env`` is read, so a configured production bot next to it changes nothing.
 
@@ -49,7 +50,15 @@ from snekomatic.gh.testing import (
     serve_fake_github,
 )
 from snekomatic.inbox import DatabaseClock
-from snekomatic.runtime import Settings, bot, build_service, load_settings, open_store
+from snekomatic.runtime import (
+    BotFactory,
+    Settings,
+    build_service,
+    builtin_bot,
+    load_settings,
+    open_listening_socket,
+    open_store,
+)
 
 __all__ = [
     "DEFAULT_DATABASE",
@@ -180,7 +189,8 @@ def fresh_database(path: Path) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class DevOptions:
-    """Where ``snekomatic dev`` listens (port 0: any free port) and its database file. The fake
+    """Where ``snekomatic dev`` listens (port 0: any free port), its database file, and the bot it
+    runs: snekomatic's own, or anyone's (``--app``: :func:`snekomatic.runtime.app_bot`). The fake
     GitHub, with the simulator, listens on ``fake_port``; None: the port after the bot's (any free
     port when the bot's is 0)."""
 
@@ -188,6 +198,7 @@ class DevOptions:
     port: int = 8000
     fake_port: int | None = None
     database: Path = DEFAULT_DATABASE
+    bot: BotFactory = builtin_bot
 
     @property
     def simulator_port(self) -> int:
@@ -247,12 +258,17 @@ async def run_dev(
     requests in flight finish, workers get their grace period) and the fake.
 
     Reports a :class:`DevSite` once both listen, the fake's webhooks go to the bot and the run file
-    is written (it is removed on the way out, however that goes). Raises :class:`DevError` for an
-    unusable database file, ``OSError`` if a port cannot be bound or the run file written, and
+    is written (it is removed on the way out, however that goes). Raises
+    :class:`~snekomatic.runtime.AddressInUse` (or :class:`~snekomatic.runtime.StartupError`) if the
+    bot's port cannot be bound, before the database is touched; :class:`DevError` for an unusable
+    database file, ``OSError`` if the fake's port cannot be bound or the run file written, and
     :class:`~snekomatic.runtime.StartupError` if the database cannot be opened.
     Cancellation stops everything at once.
     """
     database = options.database.absolute()
+    listening_socket = await trio.to_thread.run_sync(
+        open_listening_socket, options.host, options.port
+    )
     await trio.to_thread.run_sync(fresh_database, database)
     fake = FakeGitHub(
         app_id=APP_ID,
@@ -261,7 +277,7 @@ async def run_dev(
         app_slug=APP_SLUG,
     )
     world = seed_demo(fake)
-    watch = BotWatch()
+    watch = BotWatch(invites=options.bot is builtin_bot)
     install_simulator(fake, bot=watch.report)
     changes = install_change_feed(fake)
     run_file = run_file_for(database)
@@ -275,13 +291,14 @@ async def run_dev(
             store = await trio.to_thread.run_sync(partial(open_store, settings, migrate=True))
             watch.store = store
             clock = DatabaseClock(store)
-            async with bot(settings, store, clock=clock) as app:
+            bot = options.bot(settings, store, clock=clock)
+            async with bot.app:
                 service = build_service(
-                    settings, store, app, clock=clock, worker_count=settings.workers, sweep=True
+                    settings, store, bot, clock=clock, worker_count=settings.workers, sweep=True
                 )
                 async with trio.open_nursery() as bot_nursery:
                     binds: list[str] = await bot_nursery.start(
-                        partial(service.run, host=options.host, port=options.port, stop=stop)
+                        partial(service.run, listening_socket=listening_socket, stop=stop)
                     )
                     watch.status = BotStatus.RUNNING
                     site = DevSite(
@@ -304,7 +321,6 @@ async def run_dev(
         watch.status = BotStatus.STOPPED
         if written:
             remove_run_file(run_file)
-
 
 def _dev_run(site: DevSite) -> DevRun:
     return DevRun(
