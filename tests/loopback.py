@@ -1,0 +1,14 @@
+"""Loopback addresses for tests that start another process on a port of their choosing."""
+
+from __future__ import annotations
+
+import socket
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (bound, then released): for a process the
+    test starts, or as a port where a connection is refused. Another process may take it meanwhile,
+    so pass port 0 to anything that can report the port it bound instead."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
