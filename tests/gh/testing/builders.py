@@ -2,57 +2,68 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import hypercorn.trio
 import jwt
-import trio
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from hypercorn.config import Config
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from snekomatic.gh.testing import (
+    FakeClock,
     FakeGitHub,
     FakeInstallation,
     FakeOrg,
     FakeRepo,
     FakeUser,
     generate_private_key,
+    open_github_world,
 )
+from snekomatic.gh.testing._keys import new_private_key
 
 T0 = 1_700_000_000.0
 APP_ID = 4242
-USER_AGENT = "snekomatic-tests"
 
 
-class SettableClock:
-    """The fake's wall clock, moved by the test: no sleeping, no patching of time.time."""
+@dataclass
+class World:
+    """The fake served, with ``python-trio`` (the app installed), its repository ``trio``, a member and
+    an outsider, on ``clock`` (standing still unless advanced)."""
 
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
+    fake: FakeGitHub
+    clock: FakeClock
+    org: FakeOrg
+    repo: FakeRepo
+    installation: FakeInstallation
+    member: FakeUser
+    outsider: FakeUser
+    base_url: str
 
-    def __call__(self) -> float:
-        return self.now
 
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+@contextlib.asynccontextmanager
+async def open_world() -> AsyncIterator[World]:
+    """A :class:`World` (:func:`snekomatic.gh.testing.open_github_world`), under Trio or asyncio."""
+    clock = FakeClock(T0, follows_loop=False)
+    async with open_github_world(org="python-trio", app_id=APP_ID, clock=clock) as github:
+        fake = github.fake
+        member = fake.add_user("maintainer")
+        fake.add_member(github.org, member)
+        outsider = fake.add_user("contributor")
+        repo = fake.add_repo(github.org, "trio")
+        yield World(
+            fake, clock, github.org, repo, github.installation, member, outsider, github.base_url
+        )
 
 
 @functools.cache
 def other_private_key() -> str:
     """A second RSA key, not the app's: JWTs signed with it must be refused."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode("ascii")
+    return new_private_key()
 
 
 def app_jwt(
@@ -67,32 +78,6 @@ def app_jwt(
     iat = int(now + iat_offset)
     claims = {"iat": iat, "exp": int(iat + lifetime), "iss": str(iss)}
     return jwt.encode(claims, key or generate_private_key(), algorithm="RS256")
-
-
-@dataclass
-class World:
-    fake: FakeGitHub
-    clock: SettableClock
-    org: FakeOrg
-    repo: FakeRepo
-    installation: FakeInstallation
-    member: FakeUser
-    outsider: FakeUser
-
-
-def build_world(**fake_options: Any) -> World:
-    """An organization with the app installed, one repository, one member and one outsider."""
-    clock = SettableClock()
-    fake = FakeGitHub(
-        app_id=APP_ID, private_key=generate_private_key(), clock=clock, **fake_options
-    )
-    org = fake.add_org("python-trio")
-    member = fake.add_user("maintainer")
-    fake.add_member(org, member)
-    outsider = fake.add_user("contributor")
-    repo = fake.add_repo(org, "trio")
-    installation = fake.install(org)
-    return World(fake, clock, org, repo, installation, member, outsider)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -116,20 +101,3 @@ class WebhookReceiver:
             return Response(status_code=self.status)
 
         return Starlette(routes=[Route("/webhook", webhook, methods=["POST"])])
-
-
-async def serve_receiver(
-    receiver: WebhookReceiver, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED
-) -> None:
-    """Serve ``receiver`` on a free loopback port; reports its webhook URL."""
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.accesslog = None
-    config.errorlog = None
-
-    async def serve(*, task_status: trio.TaskStatus[list[str]]) -> None:
-        await hypercorn.trio.serve(receiver.app(), config, task_status=task_status)  # type: ignore[arg-type]
-
-    async with trio.open_nursery() as nursery:
-        (bind,) = await nursery.start(serve)
-        task_status.started(bind + "/webhook")

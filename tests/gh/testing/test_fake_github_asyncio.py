@@ -5,22 +5,20 @@ from __future__ import annotations
 import anyio
 import httpx
 
-from snekomatic.gh.testing import serve_fake_github
-from tests.gh._fake_github_support import USER_AGENT, build_world
+from tests.gh.testing.builders import open_world
 
 
 def test_fake_serves_and_stops_under_asyncio() -> None:
-    world = build_world()
-
-    async def main() -> int:
+    async def main() -> tuple[int, int]:
         with anyio.fail_after(10):
-            async with anyio.create_task_group() as tg:
-                url = await tg.start(serve_fake_github, world.fake)
-                async with httpx.AsyncClient(
-                    base_url=url, headers={"User-Agent": USER_AGENT}
-                ) as client:
-                    response = await client.get("/users/contributor")
-                tg.cancel_scope.cancel()
-        return response.json()["id"]
+            async with (
+                open_world() as world,
+                httpx.AsyncClient(
+                    base_url=world.base_url, headers={"User-Agent": "snekomatic-tests"}
+                ) as client,
+            ):
+                response = await client.get("/users/contributor")
+                return response.json()["id"], world.outsider.id
 
-    assert anyio.run(main, backend="asyncio") == world.outsider.id
+    found, expected = anyio.run(main, backend="asyncio")
+    assert found == expected
