@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from snekomatic.cli import main
 from snekomatic.dev import DevError, DevOptions, DevSite, fresh_database, run_dev
 from snekomatic.features.ping import PONG
 from snekomatic.gh.testing import FakeComment, FakePullRequest
+from tests.loopback import free_port
 
 DEADLINE = 30  # seconds of real time: the bot paces its writes 1 s apart
 
@@ -147,12 +147,6 @@ def test_fresh_database_refuses_a_file_that_is_not_sqlite(tmp_path: Path) -> Non
 
 
 # -- the command, as a process -------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_health(url: str, process: subprocess.Popen[str], deadline: float) -> None:

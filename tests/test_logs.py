@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ import structlog
 import trio
 
 from snekomatic.gh import GitHubApp
-from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
+from snekomatic.gh.testing import FakeGitHub, GitHubWorld
 from snekomatic.inbox import delivery_processor
 from snekomatic.logs import note_decision
 from snekomatic.store import Delivery, DeliveryStatus
@@ -42,20 +42,8 @@ def new_lines() -> Iterator[NewLines]:
 
 
 @pytest.fixture
-async def app() -> AsyncIterator[tuple[GitHubApp, FakeGitHub]]:
-    key = generate_private_key()
-    fake = FakeGitHub(app_id=3, private_key=key)
-    async with trio.open_nursery() as nursery:
-        base_url = await nursery.start(serve_fake_github, fake)
-        async with GitHubApp(
-            app_id=3,
-            private_key=key,
-            webhook_secret="s",
-            user_agent="t",
-            base_url=base_url,
-        ) as github_app:
-            yield github_app, fake
-        nursery.cancel_scope.cancel()
+async def app(github_world: GitHubWorld) -> tuple[GitHubApp, FakeGitHub]:
+    return github_world.app, github_world.fake
 
 
 async def test_each_github_call_is_one_debug_line_with_the_remaining_rate_limit(
