@@ -446,11 +446,19 @@ async def wait_until(check: Callable[[], Awaitable[bool]], *, interval: float = 
 
 
 @contextmanager
-def deployed(database: str, workdir: Path) -> Iterator[Deployment]:
-    """A fresh fake GitHub and a ``serve`` on ``database`` whose webhooks come from that fake."""
+def hosted_github(database: str) -> Iterator[tuple[FakeHost, dict[str, str]]]:
+    """A fresh fake GitHub hosted on its thread, and the environment of a ``serve`` (or ``worker``)
+    on ``database`` that is the fake's app."""
     fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key())
     with hosted_fake(fake) as host:
-        env = serve_env(fake, api_url=host.base_url, database=database)
+        yield host, serve_env(fake, api_url=host.base_url, database=database)
+
+
+@contextmanager
+def deployed(database: str, workdir: Path) -> Iterator[Deployment]:
+    """A fresh fake GitHub and a ``serve`` on ``database`` whose webhooks come from that fake."""
+    with hosted_github(database) as (host, env):
+        fake = host.fake
         serve = start_serve(env, workdir)
         host.run_blocking(setattr, fake, "webhook_url", serve.webhook_url)
         engine = create_store_engine(database)
