@@ -30,7 +30,7 @@ browser:
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff check src tests bench tools examples
 	$(BIN)/ruff format --check src/snekomatic/gh
 
 typecheck: $(STAMP)
@@ -56,8 +56,9 @@ fuzz: $(STAMP)
 	SNEKOMATIC_FUZZ=long $(BIN)/python -m pytest tests/fuzz -q --timeout=0 --hypothesis-show-statistics $(PYTEST_ARGS)
 	$(BIN)/python -m tests.fuzz.atheris_main --seconds $(FUZZ_SECONDS)
 
+# `make run PORT=8001` when 8000 is taken (the bot's port; the simulator's address is printed).
 run: $(STAMP)
-	$(BIN)/snekomatic dev
+	$(BIN)/snekomatic dev --port $(or $(PORT),8000)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

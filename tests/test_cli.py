@@ -1,4 +1,4 @@
-"""The ``snekomatic`` command, run as a real process."""
+"""The ``snekomatic`` command, run as a real process (its start-up problems: test_startup_errors.py)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,13 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 import trio
 
 from snekomatic.features import MissingPermission
 from snekomatic.gh.sansio import encode_app_jwt
-from snekomatic.gh.testing import generate_private_key
 from snekomatic.runtime import needs_a_person
 
 SNEKOMATIC = [sys.executable, "-m", "snekomatic"]
-KEY = generate_private_key()
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
@@ -31,52 +28,6 @@ def clean_env(**overrides: str) -> dict[str, str]:
     }
     env.update(overrides)
     return env
-
-
-@pytest.mark.parametrize(
-    ("given", "named"),
-    [
-        pytest.param({}, "GITHUB_WEBHOOK_SECRET", id="no-secret"),
-        pytest.param({"GITHUB_WEBHOOK_SECRET": "s"}, "GITHUB_APP_ID", id="no-app-id"),
-        pytest.param(
-            {"GITHUB_WEBHOOK_SECRET": "s", "GITHUB_APP_ID": "1"}, "GITHUB_PRIVATE_KEY", id="no-key"
-        ),
-        pytest.param(
-            {"GITHUB_WEBHOOK_SECRET": "s", "GITHUB_APP_ID": "x"}, "GITHUB_APP_ID", id="bad-app-id"
-        ),
-        pytest.param(
-            {"GITHUB_WEBHOOK_SECRET": "s", "GITHUB_APP_ID": "1", "GITHUB_PRIVATE_KEY": "nope"},
-            "GITHUB_PRIVATE_KEY",
-            id="key-not-pem",
-        ),
-        pytest.param({"PORT": "eighty"}, "PORT", id="bad-port"),
-        pytest.param(
-            {
-                "GITHUB_WEBHOOK_SECRET": "s",
-                "GITHUB_APP_ID": "1",
-                "GITHUB_PRIVATE_KEY": KEY,
-                "INVITE_MESSAGE_FILE": "missing-welcome.md",
-            },
-            "INVITE_MESSAGE_FILE",
-            id="invite-message-file-missing",
-        ),
-    ],
-)
-def test_serve_refuses_to_start_with_one_line_naming_the_setting(
-    tmp_path: Path, given: dict[str, str], named: str
-) -> None:
-    result = subprocess.run(
-        [*SNEKOMATIC, "serve", "--port", "0"],
-        env=clean_env(**given),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and named in lines[0]
-    assert "nope" not in result.stderr  # a setting's value is never shown
 
 
 def test_migrate_creates_the_sqlite_database_in_the_working_directory(tmp_path: Path) -> None:
@@ -121,26 +72,6 @@ async def test_fake_github_command_serves_the_fake_until_sigterm(tmp_path: Path)
         finally:
             process.kill()
     assert oct((tmp_path / "fake-github-key.pem").stat().st_mode & 0o777) == "0o600"
-
-
-def test_serve_refuses_an_invite_message_template_it_cannot_use(tmp_path: Path) -> None:
-    template = tmp_path / "welcome.md"
-    template.write_text("Thanks for your contribution!")  # names neither {login} nor {org}
-    result = subprocess.run(
-        [*SNEKOMATIC, "serve", "--port", "0"],
-        env=clean_env(
-            GITHUB_WEBHOOK_SECRET="s",
-            GITHUB_APP_ID="1",
-            GITHUB_PRIVATE_KEY=generate_private_key(),
-            INVITE_MESSAGE_FILE=str(template),
-        ),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "INVITE_MESSAGE_FILE" in result.stderr
 
 
 def test_only_a_missing_permission_is_a_failure_retrying_cannot_cure() -> None:

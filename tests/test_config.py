@@ -74,6 +74,13 @@ def test_secrets_never_appear_in_the_settings_repr() -> None:
             "SNEKOMATIC_UNVERIFIED_BODY_MIB",
             id="budget",
         ),
+        pytest.param({"DATABASE_URL": "mysql://bot:hunter2@db/bot"}, "DATABASE_URL", id="mysql"),
+        pytest.param({"DATABASE_URL": "bot:hunter2@db/bot"}, "DATABASE_URL", id="no-scheme"),
+        pytest.param(
+            {"DATABASE_URL": "postgresql://bot:hunter2@db:port/bot"}, "DATABASE_URL", id="bad-port"
+        ),
+        pytest.param({"LOG_LEVEL": "verbose"}, "LOG_LEVEL", id="log-level"),
+        pytest.param({"LOG_FORMAT": "xml"}, "LOG_FORMAT", id="log-format"),
     ],
 )
 def test_a_malformed_setting_is_named_and_its_value_is_not_shown(
@@ -104,4 +111,67 @@ def test_the_http_limits_follow_the_settings() -> None:
         2.5,
         50,
         100 * 1024 * 1024,
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://bot:pw@db.example:5432/bot",
+        "postgresql://bot:pw@db.example/bot",
+        "postgresql+psycopg://bot@/bot",
+        "sqlite:///relative/bot.sqlite3",
+        "sqlite:////absolute/bot.sqlite3",
+    ],
+)
+def test_the_database_urls_the_store_can_open_are_accepted(url: str) -> None:
+    assert load_settings({"DATABASE_URL": url}).database_url is not None
+
+
+def test_an_sqlite_url_without_a_file_is_refused() -> None:
+    # SQLAlchemy would open an in-memory database, and everything stored would be lost at exit.
+    with pytest.raises(SettingsError, match="DATABASE_URL names no SQLite file"):
+        load_settings({"DATABASE_URL": "sqlite://"})
+
+
+@pytest.mark.parametrize(
+    ("value", "level"), [("DEBUG", "debug"), (" Warning ", "warning"), ("", "info")]
+)
+def test_the_log_level_is_read_whatever_its_case_and_blank_is_the_default(
+    value: str, level: str
+) -> None:
+    assert load_settings({"LOG_LEVEL": value}).log_level == level
+
+
+@pytest.mark.parametrize(
+    ("app", "webhooks", "named"),
+    [
+        pytest.param(
+            True,
+            True,
+            "GITHUB_WEBHOOK_SECRET, GITHUB_APP_ID and GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) "
+            "are not set",
+            id="serve",
+        ),
+        pytest.param(
+            True,
+            False,
+            "GITHUB_APP_ID and GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) are not set",
+            id="worker",
+        ),
+        pytest.param(False, True, "GITHUB_WEBHOOK_SECRET is not set", id="receiver-only"),
+    ],
+)
+def test_every_missing_setting_a_command_uses_is_named_in_one_line(
+    app: bool, webhooks: bool, named: str
+) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings({}).require(app=app, webhooks=webhooks)
+    assert str(info.value).startswith(named + ": ")
+    assert "\n" not in str(info.value)
+
+
+def test_a_command_that_receives_no_webhooks_needs_no_webhook_secret() -> None:
+    load_settings({"GITHUB_APP_ID": "1", "GITHUB_PRIVATE_KEY": KEY}).require(
+        app=True, webhooks=False
     )

@@ -26,7 +26,7 @@ import json, sys
 import snekomatic.cli
 from snekomatic import runtime
 
-settings = runtime.checked_settings(need_app=True)
+settings = runtime.checked_settings(acts_as_app=True, receives_webhooks=True)
 runtime.start_reporting(settings)
 store = runtime.open_store(settings, migrate=True)
 runtime.bot_service(settings, store, worker_count=4, sweep=True)

@@ -1,7 +1,9 @@
-"""What the bot logs: one line per GitHub call (DEBUG) and per delivery, as JSON, secrets redacted.
+"""What the bot logs: one line per GitHub call (DEBUG) and per delivery, as JSON, secrets redacted;
+and in which format (a readable line at a terminal, JSON elsewhere, or as ``LOG_FORMAT`` says).
 
 The suite's logging is configured once (tests/conftest.py) as in production, writing to CAPTURED; these
-tests read what a step appended there.
+tests read what a step appended there. The format is seen from a process of its own, its stderr a
+pipe or a terminal.
 """
 
 from __future__ import annotations
@@ -9,7 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -158,3 +164,74 @@ def test_another_librarys_exception_text_is_redacted(new_lines: NewLines) -> Non
     [line] = new_lines()
     assert token not in json.dumps(line)
     assert "RuntimeError" in line["exception"]
+
+
+_LOG_ONE_EVENT = (
+    "import structlog; from snekomatic.runtime import load_settings, start_logging; "
+    "start_logging(load_settings()); structlog.get_logger('t').info('hello', answer=42)"
+)
+
+
+def _stderr_of_one_event(cwd: Path, log_format: str | None, *, terminal: bool) -> str:
+    """What a process that logs one event writes to its stderr, a terminal or a pipe."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOG_")}
+    if log_format is not None:
+        env["LOG_FORMAT"] = log_format
+    if not terminal:
+        return subprocess.run(
+            [sys.executable, "-c", _LOG_ONE_EVENT],
+            env=env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stderr
+    controller, terminal_fd = os.openpty()
+    try:
+        subprocess.run(
+            [sys.executable, "-c", _LOG_ONE_EVENT],
+            env=env,
+            cwd=cwd,
+            stderr=terminal_fd,
+            check=True,
+            timeout=60,
+        )
+        os.close(terminal_fd)
+        output = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the terminal's other end is closed and everything was read
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        os.close(controller)
+    return output.decode()
+
+
+@pytest.mark.parametrize(
+    ("terminal", "log_format", "as_json"),
+    [
+        pytest.param(True, None, False, id="terminal"),
+        pytest.param(False, None, True, id="pipe"),
+        pytest.param(True, "json", True, id="terminal-log-format-json"),
+        pytest.param(False, "console", False, id="pipe-log-format-console"),
+    ],
+)
+def test_logs_are_readable_lines_at_a_terminal_and_json_elsewhere_unless_log_format_says(
+    tmp_path: Path, terminal: bool, log_format: str | None, as_json: bool
+) -> None:
+    [line] = _stderr_of_one_event(tmp_path, log_format, terminal=terminal).splitlines()
+    if as_json:
+        assert {k: v for k, v in json.loads(line).items() if k != "timestamp"} == {
+            "event": "hello",
+            "answer": 42,
+            "level": "info",
+        }
+    else:
+        assert "hello" in line and "answer" in line and "42" in line
+        assert not line.startswith("{")
+        assert ("\x1b[" in line) is terminal  # colour only at a terminal

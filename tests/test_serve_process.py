@@ -1,4 +1,5 @@
-"""``snekomatic serve`` as a real process: ordered shutdown, and a PostgreSQL restart survived.
+"""``snekomatic serve`` as a real process: ordered shutdown, a PostgreSQL restart survived, and what
+it says at start-up.
 
 These tests wait on another process, so they poll it (``wait_until``) with a deadline: there is no
 event to wait for across a process boundary.
@@ -73,13 +74,15 @@ def statuses_by_delivery(url: str) -> dict[str, str]:
         return dict(conn.execute("SELECT delivery_id, status FROM deliveries").fetchall())
 
 
-async def start_serve(env: dict[str, str], cwd: Path) -> tuple[trio.Process, str]:
+async def start_serve(
+    env: dict[str, str], cwd: Path, *, stderr: int = subprocess.DEVNULL
+) -> tuple[trio.Process, str]:
     port = free_port()
     process = await trio.lowlevel.open_process(
         [sys.executable, "-m", "snekomatic", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         cwd=cwd,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
     )
     base = f"http://127.0.0.1:{port}"
 
@@ -147,3 +150,20 @@ async def test_serve_survives_a_database_restart_without_losing_accepted_deliver
     stored = statuses_by_delivery(url)
     assert accepted <= set(stored)  # every 202 is a stored delivery
     assert len(accepted) >= 40
+
+
+async def test_serve_says_where_it_listens_once(tmp_path: Path) -> None:
+    env = {**serve_env(f"sqlite:///{tmp_path / 'bot.sqlite3'}"), "LOG_FORMAT": "json"}
+    process, base = await start_serve(env, tmp_path, stderr=subprocess.PIPE)
+    try:
+        process.send_signal(signal.SIGTERM)
+        with trio.fail_after(25):
+            assert await process.wait() == 0
+        assert process.stderr is not None
+        output = b""
+        while chunk := await process.stderr.receive_some():
+            output += chunk
+    finally:
+        process.kill()
+    lines = [json.loads(line) for line in output.decode().splitlines()]
+    assert [line["event"] for line in lines if base in json.dumps(line)] == ["listening"]

@@ -181,7 +181,7 @@ async def test_load_settings_reads_the_new_apps_credentials_back(world: World) -
     assert settings.webhook_secrets() == [app.webhook_secret.encode()]
     assert settings.github_user_agent == app.slug
     assert settings.github_api_url == world.fake_url
-    settings.require_app_credentials()
+    settings.require(app=True, webhooks=True)
 
 
 async def test_the_written_key_authenticates_as_the_new_app(world: World) -> None:

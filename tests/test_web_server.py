@@ -10,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from snekomatic.runtime._web_server import connection_cap, serve_http11
+from snekomatic.runtime._web_server import bind_http, connection_cap, serve_http11
 
 GET = b"GET / HTTP/1.1\r\nHost: bot.example\r\n\r\n"
 
@@ -40,8 +40,7 @@ async def start_server(
         partial(
             serve_http11,
             app,
-            host="127.0.0.1",
-            port=0,
+            listening_socket=bind_http("127.0.0.1", 0),
             keep_alive_timeout=keep_alive_timeout,
             max_connections=max_connections,
             graceful_timeout=0,

@@ -1,4 +1,5 @@
-"""Logging with structlog: one JSON object per line when not on a terminal, secrets redacted.
+"""Logging with structlog: a readable line per event at a terminal, one JSON object per line
+elsewhere (Heroku, containers, files), secrets redacted either way.
 
 Redaction is the last line of defence, not the first: no code logs a secret on purpose. It catches the
 shapes secrets take (PEM blocks, GitHub tokens, JWTs, Authorization values) in any string value.
@@ -90,7 +91,9 @@ def redact_event(
 def configure_logging(
     level: str = "info", *, json: bool | None = None, stream: TextIO | None = None
 ) -> None:
-    """Send logs to ``stream`` (stderr) at ``level``; JSON unless ``stream`` is a terminal.
+    """Send logs to ``stream`` (stderr) at ``level``: one JSON object per line (``json``), or one
+    line for a person (structlog's console renderer, in colour at a terminal). ``json`` None: JSON
+    unless ``stream`` is a terminal.
 
     structlog's lines, and standard logging's (the ``snekomatic.gh`` library logs there, one DEBUG line
     per GitHub call), go through the same processors, redaction included. Other libraries log at
@@ -99,7 +102,9 @@ def configure_logging(
     out = stream or sys.stderr
     as_json = (not out.isatty()) if json is None else json
     renderer: Any = (
-        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer()
+        if as_json
+        else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     shared: list[Any] = [

@@ -1,4 +1,5 @@
-"""End-to-end fixtures: a real ``snekomatic serve`` process talking to the fake GitHub over loopback.
+"""End-to-end fixtures: a real ``snekomatic serve`` (or ``snekomatic run module:app``) process talking
+to the fake GitHub over loopback.
 
 Two processes, as in production: the bot (``python -m snekomatic serve``, its own database, workers and
 token cache) and "GitHub" (:class:`snekomatic.gh.testing.FakeGitHub`), which sends signed webhooks to the
@@ -30,7 +31,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -44,6 +45,7 @@ from sqlalchemy import Engine, select
 
 from snekomatic.gh.sansio import encode_app_jwt
 from snekomatic.gh.testing import (
+    FakeComment,
     FakeDelivery,
     FakeGitHub,
     FakeGitHubThread,
@@ -207,6 +209,19 @@ def wait_blocking(check: Callable[[], bool], *, deadline: float, what: str) -> N
         time.sleep(0.05)
 
 
+def answers_healthz(
+    process: subprocess.Popen[Any], url: str, log_tail: Callable[[], str]
+) -> bool:
+    """Whether ``process`` answers 200 at its health ``url`` yet; raises, with ``log_tail()``, if it
+    has exited. For :func:`wait_blocking`."""
+    if process.poll() is not None:
+        raise RuntimeError(f"exited with {process.returncode}:\n{log_tail()}")
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 def start_serve(
     env: dict[str, str],
     cwd: Path,
@@ -214,14 +229,16 @@ def start_serve(
     workers: int | None = None,
     log_name: str = "serve.log",
     preexec_fn: Callable[[], None] | None = None,
+    command: Sequence[str] = ("serve",),
 ) -> ServeProcess:
-    """Start ``python -m snekomatic serve`` on a free loopback port; return once /healthz answers 200.
+    """Start ``python -m snekomatic serve`` (or ``command``: ``("run", "mybot:app")``) on a free
+    loopback port; return once /healthz answers 200.
 
     Its logs go to ``cwd / log_name``; ``preexec_fn`` runs in the child before it starts (to lower
     its limits, say). Blocking: from a Trio test, call it through ``to_thread``.
     """
     port = free_port()
-    argv = [sys.executable, "-m", "snekomatic", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    argv = [sys.executable, "-m", "snekomatic", *command, "--host", "127.0.0.1", "--port", str(port)]
     if workers is not None:
         argv += ["--workers", str(workers)]
     log_path = cwd / log_name
@@ -230,15 +247,7 @@ def start_serve(
             argv, env=env, cwd=cwd, stdout=log, stderr=log, preexec_fn=preexec_fn
         )
     serve = ServeProcess(process=process, base_url=f"http://127.0.0.1:{port}", log_path=log_path)
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"serve exited with {process.returncode}:\n{serve.log_tail()}")
-        try:
-            return httpx.get(f"{serve.base_url}/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
+    ready = partial(answers_healthz, process, f"{serve.base_url}/healthz", serve.log_tail)
     try:
         wait_blocking(ready, deadline=SERVE_READY_SECONDS, what="serve ready")
     except BaseException:
@@ -306,6 +315,15 @@ async def _close_without_merging(
     return pr, delivery
 
 
+async def _comment(
+    fake: FakeGitHub, repo: FakeRepo, number: int, author: FakeUser, body: str
+) -> tuple[FakeComment, FakeDelivery]:
+    comment = await fake.add_comment(repo, number, author=author, body=body)
+    delivery = fake.deliveries[-1]
+    assert delivery.event == "issue_comment" and delivery.payload["comment"]["id"] == comment.id
+    return comment, delivery
+
+
 async def _merge(
     fake: FakeGitHub, repo: FakeRepo, author: FakeUser, merged_by: FakeUser
 ) -> tuple[FakePullRequest, FakeDelivery | None]:
@@ -356,6 +374,33 @@ class Deployment:
         pr, delivery = await self.host.run_async(_close_without_merging, self.fake, world, author)
         assert 200 <= delivery.status_code < 300, delivery.status
         return pr, delivery
+
+    async def open_thread(self, world: World, kind: str) -> int:
+        """The contributor opens an ``"issue"`` or a ``"pull-request"`` (no webhook); its number."""
+        if kind == "issue":
+            issue = await self.host.run(self.fake.open_issue, world.repo, author=world.contributor)
+            return issue.number
+        pr = await self.host.run(self.fake.open_pull_request, world.repo, author=world.contributor)
+        return pr.number
+
+    async def comment_on(
+        self, world: World, number: int, body: str
+    ) -> tuple[FakeComment, FakeDelivery]:
+        """The contributor comments ``body`` on ``number``; GitHub sends ``issue_comment.created``."""
+        comment, delivery = await self.host.run_async(
+            _comment, self.fake, world.repo, number, world.contributor, body
+        )
+        assert 200 <= delivery.status_code < 300, delivery.status
+        return comment, delivery
+
+    async def comment_until_done(
+        self, world: World, number: int, body: str
+    ) -> tuple[FakeComment, FakeDelivery]:
+        """:meth:`comment_on`, then wait for the bot to finish the delivery, which must be done.
+        The caller sets the deadline."""
+        comment, delivery = await self.comment_on(world, number, body)
+        assert await self.wait_finished(delivery.guid) == "done"
+        return comment, delivery
 
     async def redeliver(self, delivery: FakeDelivery) -> FakeDelivery:
         """Ask the fake, as an app owner would, to redeliver ``delivery`` (same guid); the new attempt.
@@ -446,20 +491,30 @@ async def wait_until(check: Callable[[], Awaitable[bool]], *, interval: float = 
 
 
 @contextmanager
-def hosted_github(database: str) -> Iterator[tuple[FakeHost, dict[str, str]]]:
+def hosted_github(
+    database: str, extra_env: Mapping[str, str] | None = None
+) -> Iterator[tuple[FakeHost, dict[str, str]]]:
     """A fresh fake GitHub hosted on its thread, and the environment of a ``serve`` (or ``worker``)
-    on ``database`` that is the fake's app."""
+    on ``database`` that is the fake's app, with ``extra_env``."""
     fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key())
     with hosted_fake(fake) as host:
-        yield host, serve_env(fake, api_url=host.base_url, database=database)
+        env = serve_env(fake, api_url=host.base_url, database=database) | dict(extra_env or {})
+        yield host, env
 
 
 @contextmanager
-def deployed(database: str, workdir: Path) -> Iterator[Deployment]:
-    """A fresh fake GitHub and a ``serve`` on ``database`` whose webhooks come from that fake."""
-    with hosted_github(database) as (host, env):
+def deployed(
+    database: str,
+    workdir: Path,
+    *,
+    command: Sequence[str] = ("serve",),
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[Deployment]:
+    """A fresh fake GitHub and a ``serve`` (or ``command``, with ``extra_env`` in its environment) on
+    ``database`` whose webhooks come from that fake."""
+    with hosted_github(database, extra_env) as (host, env):
         fake = host.fake
-        serve = start_serve(env, workdir)
+        serve = start_serve(env, workdir, command=command)
         host.run_blocking(setattr, fake, "webhook_url", serve.webhook_url)
         engine = create_store_engine(database)
         try:

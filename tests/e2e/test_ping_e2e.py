@@ -6,39 +6,9 @@ from __future__ import annotations
 import pytest
 import trio
 
-from snekomatic.gh.testing import FakeComment, FakeDelivery, FakeGitHub, FakeRepo, FakeUser
-from tests.e2e.conftest import Deployment, World
+from tests.e2e.conftest import Deployment
 
 FLOW_SECONDS = 20
-
-
-async def _comment(
-    fake: FakeGitHub, repo: FakeRepo, number: int, author: FakeUser, body: str
-) -> tuple[FakeComment, FakeDelivery]:
-    comment = await fake.add_comment(repo, number, author=author, body=body)
-    delivery = fake.deliveries[-1]
-    assert delivery.event == "issue_comment" and delivery.payload["comment"]["id"] == comment.id
-    return comment, delivery
-
-
-async def comment_on(
-    deployment: Deployment, world: World, number: int, body: str
-) -> tuple[FakeComment, FakeDelivery]:
-    """The contributor comments ``body`` on ``number``; GitHub sends ``issue_comment.created``."""
-    comment, delivery = await deployment.host.run_async(
-        _comment, deployment.fake, world.repo, number, world.contributor, body
-    )
-    assert 200 <= delivery.status_code < 300, delivery.status
-    return comment, delivery
-
-
-async def open_thread(deployment: Deployment, world: World, kind: str) -> int:
-    fake = deployment.fake
-    if kind == "issue":
-        issue = await deployment.host.run(fake.open_issue, world.repo, author=world.contributor)
-        return issue.number
-    pr = await deployment.host.run(fake.open_pull_request, world.repo, author=world.contributor)
-    return pr.number
 
 
 @pytest.mark.parametrize("kind", ["issue", "pull-request"])
@@ -46,10 +16,9 @@ async def test_ping_comment_gets_a_pong_reply_and_a_heart(
     deployment: Deployment, kind: str
 ) -> None:
     world = await deployment.world()
-    number = await open_thread(deployment, world, kind)
+    number = await deployment.open_thread(world, kind)
     with trio.fail_after(FLOW_SECONDS):
-        command, delivery = await comment_on(deployment, world, number, "Is the bot up?\n/ping\n")
-        assert await deployment.wait_finished(delivery.guid) == "done"
+        command, _ = await deployment.comment_until_done(world, number, "Is the bot up?\n/ping\n")
     fake = deployment.fake
     comments = await deployment.host.run(fake.comments_on, world.repo, number)
     (reply,) = [c for c in comments if c.id != command.id]
@@ -60,10 +29,9 @@ async def test_ping_comment_gets_a_pong_reply_and_a_heart(
 
 async def test_comment_without_a_command_gets_no_reply(deployment: Deployment) -> None:
     world = await deployment.world()
-    number = await open_thread(deployment, world, "issue")
+    number = await deployment.open_thread(world, "issue")
     with trio.fail_after(FLOW_SECONDS):
-        command, delivery = await comment_on(deployment, world, number, "ping me when it's merged")
-        assert await deployment.wait_finished(delivery.guid) == "done"
+        command, _ = await deployment.comment_until_done(world, number, "ping me when it's merged")
     comments = await deployment.host.run(deployment.fake.comments_on, world.repo, number)
     assert [c.id for c in comments] == [command.id]
     assert await deployment.host.run(lambda: list(command.reactions)) == []
@@ -72,11 +40,10 @@ async def test_comment_without_a_command_gets_no_reply(deployment: Deployment) -
 async def test_a_comment_of_300_ping_lines_costs_a_few_api_calls(deployment: Deployment) -> None:
     # One answer per command name: 300 lines used to make 600 calls and take a worker 20 s.
     world = await deployment.world()
-    number = await open_thread(deployment, world, "issue")
+    number = await deployment.open_thread(world, "issue")
     start = await deployment.request_count()
     with trio.fail_after(FLOW_SECONDS):
-        command, delivery = await comment_on(deployment, world, number, "/ping\n" * 300)
-        assert await deployment.wait_finished(delivery.guid) == "done"
+        command, _ = await deployment.comment_until_done(world, number, "/ping\n" * 300)
     calls = [
         f"{r.method} {r.path}"
         for r in await deployment.requests_since(start)

@@ -468,3 +468,52 @@ def test_may_handle_judges_from_event_and_action_and_errs_towards_yes() -> None:
     everything = Router()
     everything.route("*")(_nothing)
     assert everything.may_handle("check_run", None)
+
+
+# --- one app's routes served by another (GitHubApp.replace, Router.include) -----------------------
+
+
+async def test_a_replaced_app_runs_the_originals_routes_and_commands_in_order() -> None:
+    original, seen = GitHubApp(), Recorder()
+    original.route("issue_comment")(seen.handler("route"))
+    original.route_command("/ping")(seen.handler("ping"))
+    served = original.replace(app_id=1, user_agent="served", base_url="http://github.local")
+    with trio.fail_after(10):
+        await served.dispatch(example("issue_comment", "created", key="comment", body="/ping"))
+    assert seen.labels == ["route", "ping"]
+    assert all(ctx.app is served for _, ctx in seen.calls)
+
+
+def test_replace_changes_only_what_it_is_given() -> None:
+    original = GitHubApp(app_id=5, user_agent="mine", base_url="http://github.local")
+    served = original.replace(app_id=6, base_url="http://other.local")
+    assert (served.app_id, served.user_agent, served.base_url) == ("6", "mine", "http://other.local")
+    assert (original.app_id, original.base_url) == ("5", "http://github.local")
+
+
+async def test_routes_added_after_replace_stay_on_their_own_app() -> None:
+    original, seen = GitHubApp(), Recorder()
+    original.route("issues")(seen.handler("before"))
+    served = original.replace(app_id=1, user_agent="served")
+    original.route("issues")(seen.handler("on-original"))
+    served.route("issues")(seen.handler("on-served"))
+    with trio.fail_after(10):
+        await served.dispatch(make_event("issues", {"action": "opened"}))
+    assert seen.labels == ["before", "on-served"]
+
+
+async def test_a_replaced_app_keeps_the_originals_command_limit(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    original = GitHubApp(command_limit=CommandLimit(burst=1, refill_seconds=60))
+    seen = Recorder()
+    original.route_command("/ping")(seen.handler("ping"))
+    served = original.replace(app_id=1, user_agent="served")
+    for _ in range(3):
+        await served.dispatch(comment_by("mallory"))
+    assert seen.labels == ["ping"]
+
+
+def test_replace_refuses_an_argument_the_constructor_does_not_take() -> None:
+    with pytest.raises(TypeError):
+        GitHubApp().replace(app_idd=5)

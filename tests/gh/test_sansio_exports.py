@@ -18,6 +18,7 @@ PUBLIC_API = {
     "RateLimit",
     "SignatureVerifier",  # added for the web endpoint: verify a body as it streams in
     "app_jwt_claims",
+    "check_app_private_key",  # added for start-up: a bad key is refused before the first JWT
     "decode_webhook",  # added to the brief's list for the inbox: decoding a stored, verified delivery
     "encode_app_jwt",
     "error_for_response",

@@ -5,18 +5,20 @@ from __future__ import annotations
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from snekomatic.gh.errors import ConfigurationError, Unauthorized
 from snekomatic.gh.sansio import (
     JWT_BACKDATE_SECONDS,
     JWT_LIFETIME_SECONDS,
     app_jwt_claims,
+    check_app_private_key,
     encode_app_jwt,
     is_clock_skew_rejection,
     server_clock_offset,
 )
 from snekomatic.gh.testing import generate_private_key
+from tests.keys import ec_private_key_pem
 
 NOW = 1_700_000_000.75
 
@@ -114,17 +116,9 @@ def test_public_key_instead_of_private_is_a_configuration_error(public_pem: str)
 
 
 def test_elliptic_curve_key_is_a_configuration_error() -> None:
-    pem = (
-        ec.generate_private_key(ec.SECP256R1())
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode("ascii")
-    )
+    pem = ec_private_key_pem()
 
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match="is not an RSA key"):
         encode_app_jwt(1, pem, NOW)
 
 
@@ -135,8 +129,21 @@ def test_encrypted_private_key_is_a_configuration_error(rsa_key: rsa.RSAPrivateK
         serialization.BestAvailableEncryption(b"passphrase"),
     ).decode("ascii")
 
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match="is encrypted"):
         encode_app_jwt(1, pem, NOW)
+
+
+def test_a_key_is_checked_as_a_jwt_would_use_it(rsa_key: rsa.RSAPrivateKey) -> None:
+    pem = rsa_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+    check_app_private_key(pem)
+    with pytest.raises(ConfigurationError, match="is cut short") as caught:
+        check_app_private_key(pem[: len(pem) // 2])
+    assert caught.value.setting == "private_key"
+    assert caught.value.problem.startswith("is cut short")
 
 
 def test_pkcs1_private_key_is_accepted(rsa_key: rsa.RSAPrivateKey, public_pem: str) -> None:

@@ -113,7 +113,7 @@ async def test_startup_jobs_run_before_workers_claim(store: Store) -> None:
     stop = trio.Event()
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(partial(service.run, host=None, stop=stop))
+            nursery.start_soon(partial(service.run, listening_socket=None, stop=stop))
             # Held in its startup job, the service gets no further: every task waits, nobody claims.
             await trio.testing.wait_all_tasks_blocked()
             assert order == ["startup begins"]

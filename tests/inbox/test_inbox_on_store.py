@@ -15,7 +15,7 @@ import trio.lowlevel
 from snekomatic.gh.sansio import signature_for
 from snekomatic.inbox import Doorbell, WorkerPolicy, Workers
 from snekomatic.inbox._queue import StoreQueue, utc_now
-from snekomatic.runtime import Service, delivery_ingest
+from snekomatic.runtime import Service, delivery_ingest, open_listening_socket
 from snekomatic.store import (
     Delivery,
     DeliveryStatus,
@@ -156,7 +156,10 @@ async def test_the_same_delivery_sent_ten_times_at_once_is_stored_and_processed_
     stop = trio.Event()
     with trio.fail_after(60):
         async with trio.open_nursery() as nursery:
-            [url] = await nursery.start(partial(service.run, host="127.0.0.1", port=0, stop=stop))
+            listening_socket = open_listening_socket("127.0.0.1", 0)
+            [url] = await nursery.start(
+                partial(service.run, listening_socket=listening_socket, stop=stop)
+            )
             async with httpx.AsyncClient(base_url=url) as http:
 
                 async def send() -> None:

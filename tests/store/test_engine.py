@@ -84,6 +84,31 @@ def test_sqlite_write_waits_for_the_lock_when_the_transaction_begins(
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_sqlite_writers_of_one_process_take_turns_without_meeting_the_busy_handler(
+    migrated_database: str,
+) -> None:
+    # With no patience at all, any writer that found SQLite's lock taken would fail at once.
+    impatient = Store(create_store_engine(migrated_database, sqlite_busy_timeout=0))
+    failures: list[BaseException] = []
+
+    def write(thread: int) -> None:
+        for index in range(25):
+            try:
+                impatient.insert_deliveries([new_delivery(f"t{thread}-{index}")])
+            except StoreUnavailable as exc:
+                failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(thread,)) for thread in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    impatient.close()
+    assert failures == []
+    assert sum(impatient.count_by_status().values()) == 150
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_sqlite_reads_proceed_while_a_write_is_open(store: Store, engine: Engine) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql("SELECT 1")

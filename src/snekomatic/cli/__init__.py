@@ -1,9 +1,10 @@
 """The ``snekomatic`` command line: the click group :func:`main` (the console script) and its commands.
 
-One module per group of commands, each only parsing options and printing: ``_serve`` (serve, worker,
-migrate), ``_operate`` (status, replay, redeliver), ``_backfill``, ``_dev`` (dev, fake-github) and
+One module per group of commands, each only parsing options and printing: ``_serve`` (serve, run,
+worker, migrate), ``_operate`` (status, replay, redeliver), ``_backfill``, ``_dev`` (dev, fake-github) and
 ``_setup``. What they run is built by :mod:`snekomatic.runtime` and the packages of each job; a
-problem a person must fix stops a command with one line on stderr (``_errors``).
+problem a person must fix stops a command with one line on stderr (``_errors``); ``_bots`` picks the
+bot a command runs (snekomatic's own, or ``--app module:attribute``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from snekomatic.cli._operate import redeliver as redeliver
 from snekomatic.cli._operate import replay as replay
 from snekomatic.cli._operate import status as status
 from snekomatic.cli._serve import migrate as migrate
+from snekomatic.cli._serve import run as run
 from snekomatic.cli._serve import serve as serve
 from snekomatic.cli._serve import worker as worker
 from snekomatic.cli._setup import setup as setup
@@ -29,6 +31,7 @@ __all__ = [
     "migrate",
     "redeliver",
     "replay",
+    "run",
     "serve",
     "setup",
     "status",
@@ -42,5 +45,17 @@ def main() -> None:
     """snekomatic: a GitHub App bot that welcomes contributors to your organization."""
 
 
-for command in (serve, worker, migrate, redeliver, fake_github, replay, status, setup, dev, backfill):
+for command in (
+    serve,
+    run,
+    worker,
+    migrate,
+    redeliver,
+    fake_github,
+    replay,
+    status,
+    setup,
+    dev,
+    backfill,
+):
     main.add_command(command)

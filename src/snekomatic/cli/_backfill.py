@@ -24,8 +24,7 @@ from snekomatic.features.backfill import (
 )
 from snekomatic.gh.errors import GitHubError
 from snekomatic.inbox import DatabaseClock
-from snekomatic.logs import configure_logging
-from snekomatic.runtime import Settings, feature_options, github_app
+from snekomatic.runtime import Settings, feature_options, github_app, start_logging
 from snekomatic.store import Store, StoreError
 
 __all__ = ["backfill", "format_summary"]
@@ -81,8 +80,8 @@ def backfill(
     """Invite the contributors whose merged pull requests the bot missed (it was down, or installed
     later), applying the same rules as on a merge. Safe to interrupt and run again: it carries on
     where it stopped, and nobody is invited twice."""
-    settings = settings_or_fail(need_app=True)
-    configure_logging(settings.log_level if verbose else "warning")
+    settings = settings_or_fail(acts_as_app=True, receives_webhooks=False)
+    start_logging(settings, level=None if verbose else "warning")
     store = store_or_fail(settings, migrate=False)
     plan = BackfillPlan(
         since=None if since is None else since.replace(tzinfo=dt.UTC),

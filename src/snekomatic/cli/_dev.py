@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 import click
 import trio
 
+from snekomatic.cli._bots import app_option, bot_or_fail
 from snekomatic.cli._errors import fail
 from snekomatic.logs import configure_logging
-from snekomatic.runtime import StartupError, stop_on_signals
+from snekomatic.runtime import AddressInUse, StartupError, stop_on_signals
 
 if TYPE_CHECKING:
     from snekomatic.dev import DevSite
@@ -28,10 +29,19 @@ __all__ = ["describe_site", "dev", "fake_github"]
 DEFAULT_DATABASE = Path("snekomatic-dev.sqlite3")
 
 
-def describe_site(site: DevSite) -> str:
-    """What ``snekomatic dev`` prints once it runs: the URLs to open and what to try. Pure."""
+def describe_site(site: DevSite, *, app: str | None = None) -> str:
+    """What ``snekomatic dev`` prints once it runs: the URLs to open and what to try (with ``app``,
+    the ``--app`` it runs, what to try is up to that app). Pure."""
     world = site.world
     newcomer = world.contributors[0].login
+    try_it = (
+        f"In the simulator, merge {newcomer}'s pull request: within seconds the bot invites {newcomer} "
+        f"to {world.org.login}\nand thanks them in a comment. Comment /ping on a pull request for a "
+        "pong. Ctrl-C stops.\n"
+        if app is None
+        else f"The bot is {app}: open, merge and comment on pull requests in the simulator, and its"
+        " handlers answer.\nCtrl-C stops.\n"
+    )
     return (
         "snekomatic dev: the bot and a fake GitHub with a demo organization, on this machine only.\n"
         "\n"
@@ -40,10 +50,7 @@ def describe_site(site: DevSite) -> str:
         f"  its health        {site.healthz_url}\n"
         f"  fake GitHub API   {site.fake_url}\n"
         f"  database          {site.database} (recreated at every start)\n"
-        "\n"
-        f"In the simulator, merge {newcomer}'s pull request: within seconds the bot invites {newcomer} "
-        f"to {world.org.login}\nand thanks them in a comment. Comment /ping on a pull request for a "
-        "pong. Ctrl-C stops.\n"
+        "\n" + try_it
     )
 
 
@@ -65,7 +72,8 @@ def describe_site(site: DevSite) -> str:
     show_default=True,
     help="The bot's SQLite file. Recreated at every start: the fake GitHub starts over too.",
 )
-def dev(port: int, fake_port: int, database: Path) -> None:
+@app_option("Run your own bot, the GitHubApp at module:attribute (as `snekomatic run` serves it).")
+def dev(port: int, fake_port: int, database: Path, reference: str | None) -> None:
     """Try the bot with no GitHub account: a fake GitHub with a demo organization, the bot wired to
     it, and a web page (the GitHub simulator) to open and merge pull requests as anyone.
 
@@ -73,22 +81,26 @@ def dev(port: int, fake_port: int, database: Path) -> None:
     """
     from snekomatic.dev import DevError, DevOptions, run_dev
 
+    bot = bot_or_fail(reference)
     configure_logging("info")
-    options = DevOptions(port=port, fake_port=fake_port, database=database)
+    options = DevOptions(port=port, fake_port=fake_port, database=database, bot=bot)
 
     async def main() -> None:
         stop = trio.Event()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(stop_on_signals, stop)
             site = await nursery.start(partial(run_dev, options, stop=stop))
-            click.echo(describe_site(site))
+            click.echo(describe_site(site, app=reference))
 
     try:
         trio.run(main)
+    except* AddressInUse as group:
+        fail(f"{group.exceptions[0]}: choose another with --port (make run PORT={port + 1})")
     except* (DevError, StartupError) as group:
         fail(str(group.exceptions[0]))
     except* OSError as group:
-        fail(f"cannot listen on 127.0.0.1: {group.exceptions[0]} (choose another --port)")
+        # The bot's port is bound first (AddressInUse above): this is the fake GitHub's.
+        fail(f"cannot listen on 127.0.0.1: {group.exceptions[0]} (choose another --fake-port)")
 
 
 @click.command("fake-github")

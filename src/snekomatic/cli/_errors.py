@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from typing import NoReturn
 
 import click
 
-from snekomatic.runtime import Settings, StartupError, checked_settings, open_store
+from snekomatic.runtime import (
+    AddressInUse,
+    Settings,
+    StartupError,
+    checked_settings,
+    open_listening_socket,
+    open_store,
+)
 from snekomatic.store import Store
 
-__all__ = ["fail", "settings_or_fail", "store_or_fail"]
+__all__ = ["fail", "listening_socket_or_fail", "settings_or_fail", "store_or_fail"]
 
 
 def fail(message: str) -> NoReturn:
@@ -19,10 +27,21 @@ def fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
-def settings_or_fail(*, need_app: bool) -> Settings:
+def settings_or_fail(*, acts_as_app: bool, receives_webhooks: bool) -> Settings:
     """:func:`snekomatic.runtime.checked_settings`, or :func:`fail` with the reason."""
     try:
-        return checked_settings(need_app=need_app)
+        return checked_settings(acts_as_app=acts_as_app, receives_webhooks=receives_webhooks)
+    except StartupError as exc:
+        fail(str(exc))
+
+
+def listening_socket_or_fail(host: str, port: int, *, another_port: str) -> socket.socket:
+    """:func:`snekomatic.runtime.open_listening_socket`, or :func:`fail` with the reason; for a port
+    in use, followed by ``another_port``, how to choose another with the command's options."""
+    try:
+        return open_listening_socket(host, port)
+    except AddressInUse as exc:
+        fail(f"{exc}: {another_port}")
     except StartupError as exc:
         fail(str(exc))
 

@@ -16,11 +16,11 @@ import click
 import httpx
 import trio
 
+from snekomatic.cli._bots import app_option, bot_or_fail
 from snekomatic.cli._errors import fail, settings_or_fail, store_or_fail
 from snekomatic.gh import send_webhook
 from snekomatic.gh.errors import GitHubError
 from snekomatic.inbox import DatabaseClock, delivery_processor, sweep_failed_deliveries
-from snekomatic.logs import configure_logging
 from snekomatic.operate import (
     AmbiguousDelivery,
     RecordingError,
@@ -36,7 +36,7 @@ from snekomatic.operate import (
     run_delivery_now,
     truncate,
 )
-from snekomatic.runtime import SettingsError, bot, github_app, worker_name
+from snekomatic.runtime import BotFactory, SettingsError, github_app, start_logging, worker_name
 from snekomatic.store import StoreError, run_sync
 
 __all__ = ["redeliver", "replay", "status"]
@@ -62,6 +62,7 @@ def _width() -> int:
     help="Run a stored delivery again instead: its numeric id or its X-GitHub-Delivery guid.",
 )
 @click.option("--now", is_flag=True, help="With --delivery: process it in this process, now.")
+@app_option("With --now: run this GitHubApp's handlers (as `snekomatic run` serves it).")
 def replay(
     file: Path | None,
     event: str | None,
@@ -69,6 +70,7 @@ def replay(
     delivery_id: str | None,
     stored: str | None,
     now: bool,
+    reference: str | None,
 ) -> None:
     """Send a recorded payload FILE to a running bot, signed; or (--delivery ID) run a stored
     delivery through the handlers again.
@@ -78,10 +80,12 @@ def replay(
     """
     if (file is None) == (stored is None):
         raise click.UsageError("give either FILE or --delivery ID")
+    if reference is not None and not now:
+        raise click.UsageError("--app goes with --delivery ID --now")
     if stored is not None:
         if event or url or delivery_id:
             raise click.UsageError("--event, --url and --delivery-id go with FILE")
-        _replay_stored(stored, now=now)
+        _replay_stored(stored, now=now, factory=bot_or_fail(reference))
     else:
         assert file is not None
         if now:
@@ -92,9 +96,7 @@ def replay(
 def _replay_file(
     file: Path, *, event: str | None, url: str | None, delivery_id: str | None
 ) -> None:
-    settings = settings_or_fail(need_app=False)
-    if not settings.github_webhook_secret:
-        fail("GITHUB_WEBHOOK_SECRET is not set (it signs the payload)")
+    settings = settings_or_fail(acts_as_app=False, receives_webhooks=False)
     try:
         text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
         recorded = parse_recorded_delivery(text)
@@ -105,6 +107,8 @@ def _replay_file(
     event = event or recorded.event
     if not event:
         fail("--event is required: the file does not name the event")
+    if not settings.github_webhook_secret:
+        fail("GITHUB_WEBHOOK_SECRET is not set: it signs the payload; set it to the bot's secret")
     target = url or f"http://127.0.0.1:{settings.port}/webhook/github"
     guid = delivery_id or str(uuid.uuid4())
     secret = settings.github_webhook_secret[0].get_secret_value()
@@ -123,9 +127,9 @@ def _replay_file(
         sys.exit(1)
 
 
-def _replay_stored(ref: str, *, now: bool) -> None:
+def _replay_stored(ref: str, *, now: bool, factory: BotFactory) -> None:
 
-    settings = settings_or_fail(need_app=now)
+    settings = settings_or_fail(acts_as_app=now, receives_webhooks=False)
     store = store_or_fail(settings, migrate=False)
     try:
         delivery = find_delivery(store, ref)
@@ -134,12 +138,12 @@ def _replay_stored(ref: str, *, now: bool) -> None:
             requeue = requeue_delivery(store, delivery, now=store.database_now())
             click.echo(f"{label}: {_requeue_message(requeue)}")
             return
-        configure_logging(settings.log_level)
+        start_logging(settings)
 
         async def run() -> None:
             clock = DatabaseClock(store)  # the workers of a running bot read its lease by it
             await clock.synchronise()
-            async with bot(settings, store, clock=clock) as app:
+            async with factory(settings, store, clock=clock).app as app:
                 process = delivery_processor(app.dispatch)
                 outcome = await run_delivery_now(
                     store, delivery, process, owner=worker_name(), clock=clock
@@ -179,7 +183,7 @@ def _requeue_message(requeue: Requeue) -> str:
 @click.option("--no-github", is_flag=True, help="Do not ask GitHub for installation rate limits.")
 def status(limit: int, no_github: bool) -> None:
     """Show recent deliveries, dead letters, invitations and (from GitHub) rate limits."""
-    settings = settings_or_fail(need_app=False)
+    settings = settings_or_fail(acts_as_app=False, receives_webhooks=False)
     store = store_or_fail(settings, migrate=False)
     width = _width()
     try:
@@ -196,7 +200,7 @@ def status(limit: int, no_github: bool) -> None:
     click.echo("")
     click.echo(f"GitHub installations ({settings.github_api_url}):")
     try:
-        settings.require_app_credentials()
+        settings.require(app=True, webhooks=False)
     except SettingsError as exc:
         click.echo(f"  not asked: {exc}")
         return
@@ -234,8 +238,8 @@ def parse_duration(text: str) -> dt.timedelta:
 def redeliver(since: str, dry_run: bool) -> None:
     """Ask GitHub to redeliver the app's recent failed webhook deliveries."""
     window = parse_duration(since)
-    settings = settings_or_fail(need_app=True)
-    configure_logging(settings.log_level)  # log lines to stderr; stdout carries the report
+    settings = settings_or_fail(acts_as_app=True, receives_webhooks=False)
+    start_logging(settings)  # log lines to stderr; stdout carries the report
     store = store_or_fail(settings, migrate=True)
 
     async def run() -> None:

@@ -6,8 +6,9 @@ One Trio nursery holds:
   (:func:`seed_demo`) on which the app is installed, and serving the GitHub simulator page
   (``/_simulator``, :mod:`snekomatic.dev._simulator`), where a person opens, merges and comments on
   pull requests as any user;
-- the bot, built exactly as ``snekomatic serve`` builds it (:mod:`snekomatic.runtime`: store, app with
-  its features, web server, workers, sweeps), from settings made here in code: the fake's app id, key
+- the bot (snekomatic's own, or anyone's GitHubApp: ``DevOptions.bot``), built exactly as
+  ``snekomatic serve`` and ``snekomatic run`` build it (:mod:`snekomatic.runtime`: store, app with
+  its handlers, web server, workers, sweeps), from settings made here in code: the fake's app id, key
   and webhook secret, ``GITHUB_API_URL`` the fake's URL, ``DATABASE_URL`` an SQLite file. Neither the
   environment nor ``.env`` is read, so a configured production bot next to it changes nothing.
 
@@ -42,7 +43,15 @@ from snekomatic.gh.testing import (
     serve_fake_github,
 )
 from snekomatic.inbox import DatabaseClock
-from snekomatic.runtime import Settings, bot, build_service, load_settings, open_store
+from snekomatic.runtime import (
+    BotFactory,
+    Settings,
+    build_service,
+    builtin_bot,
+    load_settings,
+    open_listening_socket,
+    open_store,
+)
 
 __all__ = [
     "DEFAULT_DATABASE",
@@ -163,12 +172,14 @@ def fresh_database(path: Path) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class DevOptions:
-    """Where ``snekomatic dev`` listens (port 0: any free port) and its database file."""
+    """Where ``snekomatic dev`` listens (port 0: any free port), its database file, and the bot it
+    runs: snekomatic's own, or anyone's (``--app``: :func:`snekomatic.runtime.app_bot`)."""
 
     host: str = "127.0.0.1"
     port: int = 8000
     fake_port: int = 0
     database: Path = DEFAULT_DATABASE
+    bot: BotFactory = builtin_bot
 
 
 @dataclass(kw_only=True)
@@ -207,11 +218,16 @@ async def run_dev(
     requests in flight finish, workers get their grace period) and the fake.
 
     Reports a :class:`DevSite` once both listen and the fake's webhooks go to the bot. Raises
-    :class:`DevError` for an unusable database file, ``OSError`` if a port cannot be bound, and
+    :class:`~snekomatic.runtime.AddressInUse` (or :class:`~snekomatic.runtime.StartupError`) if the
+    bot's port cannot be bound, before the database is touched; :class:`DevError` for an unusable
+    database file, ``OSError`` if the fake's port cannot be bound, and
     :class:`~snekomatic.runtime.StartupError` if the database cannot be opened.
     Cancellation stops everything at once.
     """
     database = options.database.absolute()
+    listening_socket = await trio.to_thread.run_sync(
+        open_listening_socket, options.host, options.port
+    )
     await trio.to_thread.run_sync(fresh_database, database)
     fake = FakeGitHub(
         app_id=APP_ID,
@@ -229,13 +245,14 @@ async def run_dev(
         settings = dev_settings(fake, api_url=fake_url, database=database)
         store = await trio.to_thread.run_sync(partial(open_store, settings, migrate=True))
         clock = DatabaseClock(store)
-        async with bot(settings, store, clock=clock) as app:
+        bot = options.bot(settings, store, clock=clock)
+        async with bot.app:
             service = build_service(
-                settings, store, app, clock=clock, worker_count=settings.workers, sweep=True
+                settings, store, bot, clock=clock, worker_count=settings.workers, sweep=True
             )
             async with trio.open_nursery() as bot_nursery:
                 binds: list[str] = await bot_nursery.start(
-                    partial(service.run, host=options.host, port=options.port, stop=stop)
+                    partial(service.run, listening_socket=listening_socket, stop=stop)
                 )
                 bot_url = binds[0].rstrip("/")
                 fake.webhook_url = bot_url + "/webhook/github"

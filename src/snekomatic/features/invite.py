@@ -30,6 +30,7 @@ from snekomatic.features.welcome import FeatureOptions, render_welcome
 from snekomatic.gh.app import GitHubApp, HandlerContext
 from snekomatic.gh.client import GitHubClient
 from snekomatic.gh.errors import Forbidden, GitHubError, NotFound, ValidationFailed
+from snekomatic.logs import note_decision
 from snekomatic.store import Effect, Invitation, StoreError, run_sync
 
 __all__ = [
@@ -106,9 +107,11 @@ async def handle_merged_pull_request(
         full_name = repository.get("full_name") if isinstance(repository, Mapping) else None
         level = log.info if found.reason in ("no-organization", "malformed") else log.debug
         level("invite skipped", reason=found.reason, repository=full_name)
+        note_decision("not invited", reason=found.reason.replace("-", " "))
         return
     if ctx.installation_id is None:
         log.warning("invite skipped", reason="no-installation", repository=found.repository)
+        note_decision("not invited", reason="no installation")
         return
     target = InvitationTarget.from_merged_pull_request(found, installation_id=ctx.installation_id)
     if org_config is not None and (
@@ -119,6 +122,7 @@ async def handle_merged_pull_request(
         )
         admission = await admit_invitation(ctx.client, config.invite, found)
         if admission is None:
+            note_decision("not invited", reason="not admitted by .github/snekomatic.yml")
             return
         target = replace(
             target, welcome_template=admission.welcome_template, team_id=admission.team_id
@@ -192,6 +196,15 @@ async def send_deferred_invitations(
     return advanced
 
 
+# Why no invitation went out, when GitHub refused it.
+_REFUSED: Final = {
+    rules.InvitationRefusal.ALREADY_MEMBER: "already a member",
+    rules.InvitationRefusal.OVER_RATE_LIMIT: "over GitHub's invitation rate limit: paused",
+}
+# Why nothing is done for an invitation found in a final state.
+_ALREADY: Final = {rules.MEMBER: "already a member", rules.COMMENTED: "already invited and welcomed"}
+
+
 async def advance_invitation(
     client: GitHubClient,
     store: InvitationStore,
@@ -213,9 +226,12 @@ async def advance_invitation(
     invitation = await run_sync(store.get_invitation, target.org_id, target.user_id)
     claimed = False
     recorded_here = False  # whether this call recorded ``target`` (so it need not read it back)
+    started_in = None if invitation is None else invitation.state
     while True:
         state = None if invitation is None else invitation.state
         if state in rules.FINAL_STATES:
+            if state == started_in:  # this call found it done; what it did itself, it said
+                note_decision("not invited", reason=_ALREADY[state])
             return state  # nothing is ever done again, paused or not: no need to ask
         paused_until = await run_sync(store.org_throttled_until, target.org_id, now=now)
         step = rules.next_step(state, throttled=paused_until is not None)
@@ -225,10 +241,12 @@ async def advance_invitation(
             invitation = await _insert(store, target, step, claimant, now)
             if invitation is None:
                 bound.info("invitation already taken on by another task")
+                note_decision("not invited here", reason="another task is inviting them")
                 return None
             recorded_here = True
             if invitation.state == rules.DEFERRED:
                 bound.info("invitation deferred", until=str(paused_until))
+                note_decision("not invited yet", reason=f"organization paused until {paused_until}")
                 return invitation.state
             claimed = True
             continue
@@ -244,12 +262,14 @@ async def advance_invitation(
             )
             if invitation is None:
                 bound.info("invitation is being advanced by another task")
+                note_decision("not invited here", reason="another task is inviting them")
                 return None
             claimed = True
             continue
         if step is rules.Step.DEFER:
             invitation = await _move(store, invitation, rules.DEFERRED, claimant, now)
             bound.info("invitation deferred", until=str(paused_until))
+            note_decision("not invited yet", reason=f"organization paused until {paused_until}")
         elif step is rules.Step.RESUME:
             invitation = await _move(store, invitation, rules.CHECKING, claimant, now)
         elif step is rules.Step.CHECK_MEMBERSHIP:
@@ -269,6 +289,7 @@ async def advance_invitation(
             raise AssertionError(step)
         if invitation is None:
             bound.info("invitation moved on by another task")
+            note_decision("not invited here", reason="another task moved the invitation on")
             return None
 
 
@@ -381,6 +402,11 @@ async def _check_membership(
             membership=membership,
             state=decision.state,
         )
+        if decision.state == rules.MEMBER:
+            pending = membership == "pending"
+            note_decision(
+                "not invited", reason="invitation pending" if pending else "already a member"
+            )
     if moved is None or not decision.invite:
         return moved
     if not target_recorded:
@@ -419,10 +445,12 @@ async def _invite(
             )
         else:
             log.info("already a member", org=target.org_login, user=target.user_login)
+        note_decision("not invited", reason=_REFUSED[refusal])
         return await _move(store, invitation, state, claimant, now, last_error=refusal.value)
     except (Forbidden, NotFound) as exc:
         raise _missing_members_permission(target, endpoint, exc) from exc
     log.info("invitation sent", org=target.org_login, user=target.user_login)
+    note_decision("invited", user=target.user_login, org=target.org_login)
     return await _move(store, invitation, rules.INVITED, claimant, now, invited_at=now)
 
 
@@ -454,6 +482,7 @@ async def _comment(
     )
     comment_id = comment.get("id")
     log.info("welcome comment posted", org=target.org_login, user=target.user_login)
+    note_decision("welcomed", pr=target.pr_html_url)
     return await _move(
         store,
         invitation,

@@ -50,7 +50,8 @@ def encode_app_jwt(app_id: int | str, private_key: str, now: float) -> tuple[str
 
     Returns ``(jwt, exp)``, ``exp`` being the epoch second after which GitHub refuses the token.
     Raises :class:`~snekomatic.gh.errors.ConfigurationError` (setting ``private_key``) when the key is
-    not an unencrypted RSA private key in PEM (PKCS#1 or PKCS#8), and ``ValueError`` for an empty
+    not an unencrypted RSA private key in PEM (PKCS#1 or PKCS#8; :func:`check_app_private_key`
+    says so the same way), and ``ValueError`` for an empty
     ``app_id``. The key and the token are secrets: neither appears in any message, and parser errors
     are not chained. Pure (no clock read): not a checkpoint.
     """
@@ -60,21 +61,39 @@ def encode_app_jwt(app_id: int | str, private_key: str, now: float) -> tuple[str
     return token, float(claims["exp"])
 
 
+def check_app_private_key(private_key: str) -> None:
+    """Check that ``private_key`` can sign app JWTs: an unencrypted RSA private key in PEM (PKCS#1 or
+    PKCS#8), whole.
+
+    Raises :class:`~snekomatic.gh.errors.ConfigurationError` (setting ``private_key``) saying what is
+    wrong with it (cut short or not PEM, encrypted, not RSA) and how to fix it, never quoting it.
+    Lets a program refuse a bad key at start-up instead of at its first JWT. Pure: not a checkpoint.
+    """
+    _rsa_private_key(private_key)
+
+
 # Loading a PEM checks the RSA key's consistency, which takes ~35 ms of CPU: without the cache every
 # mint would stall the event loop (and every delivery behind it) that long. The app holds its key
 # text for its whole life anyway, so keeping the parsed key beside it exposes nothing new.
 @functools.lru_cache(maxsize=8)
 def _rsa_private_key(pem: str) -> rsa.RSAPrivateKey:
+    # The problems are raised outside the except clauses, unchained: the causes are cryptography's
+    # parser errors, which add nothing the message does not say and are not guaranteed to stay free
+    # of key material.
+    key = None
     try:
         key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        # Not chained: the causes are cryptography's parser errors, which add nothing the message
-        # does not say and are not guaranteed to stay free of key material.
-        key = None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ConfigurationError(
-            "private_key", "is not an unencrypted RSA private key in PEM format"
+    except TypeError:  # "Password was not given but private key is encrypted"
+        problem = "is encrypted: give the key as GitHub made it, without a passphrase"
+    except (ValueError, UnsupportedAlgorithm):
+        problem = (
+            "is cut short or is not a PEM private key: give the entire .pem file "
+            "GitHub made for the app, from its -----BEGIN line to its -----END line"
         )
+    else:
+        problem = "is not an RSA key: GitHub App keys are RSA; generate one in the app's settings on GitHub"
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ConfigurationError("private_key", problem)
     return key
 
 

@@ -255,6 +255,14 @@ class Router:
 
         return register
 
+    def include(self, other: Router) -> None:
+        """Append ``other``'s routes and command routes, in their order, after this router's own.
+
+        The handlers and their restrictions are shared, not copied; routes added to ``other`` later
+        are not included, and this router keeps its own :class:`CommandLimit` and buckets. Pure.
+        """
+        self._routes.extend(other._routes)
+
     def may_handle(self, event: str, action: str | None) -> bool:
         """Whether a delivery of ``event`` with ``action`` could make any handler run, judged from
         those two alone (a receiver storing deliveries can settle the others at once). Pure.

@@ -14,6 +14,11 @@ It keeps the shape of the original snekomatic's ``gh.py``::
     async with app:
         await app.dispatch(app.parse_webhook(headers, body))
 
+A bot may also be written as ``app = GitHubApp()`` plus its routes, with no settings at all, and be
+given them by whatever serves it: :meth:`GitHubApp.replace` makes the same routes and commands into an
+app with other settings (``snekomatic run mybot:app`` does that, as does a test aiming the bot at a
+fake GitHub).
+
 The constructor takes values and never reads the environment; :meth:`GitHubApp.from_env` reads these
 variables, once, when it is called:
 
@@ -112,6 +117,8 @@ class GitHubApp:
         self._http = http
         self._owns_http = http is None
         self._retry = retry
+        self._wall_clock = clock
+        self._command_limit = command_limit
         self._clock = ServerClock(clock)
         self._jwt = AppJWTCache(self._encode_jwt, self._clock)
         self._tokens = InstallationTokenCache(self._mint_token, self._clock)
@@ -133,6 +140,34 @@ class GitHubApp:
         read are secrets where the settings are.
         """
         return cls(**{**app_settings_from_env(environ, skip=overrides.keys()), **overrides})
+
+    def replace(self, **changes: Any) -> GitHubApp:
+        """A new GitHubApp with this one's routes and slash commands, in order, and its constructor
+        arguments but for ``changes``, which replace them (``private_key=None`` unsets the key).
+
+        What hosts a bot written as ``app = GitHubApp()`` plus routes uses to serve it with its own
+        credentials and HTTP client (``snekomatic run``), and what a bot's tests use to aim it at a
+        fake GitHub. The new app shares the handlers, an ``http`` client this one was given (unless
+        replaced) and its ``write_slots``; it has its own token cache, clients and command rate-limit
+        buckets, and routes added to either app afterwards stay on that app. Not a checkpoint.
+        Raises ``TypeError`` for a change the constructor does not take. The arguments carried over
+        are secrets where the settings are.
+        """
+        arguments: dict[str, Any] = {
+            "app_id": self._app_id,
+            "private_key": self._private_key,
+            "webhook_secret": self._webhook_secret,
+            "user_agent": self._user_agent,
+            "base_url": self._base_url,
+            "http": None if self._owns_http else self._http,
+            "clock": self._wall_clock,
+            "retry": self._retry,
+            "command_limit": self._command_limit,
+            "write_slots": self._write_slots,
+        }
+        app = GitHubApp(**{**arguments, **changes})
+        app._router.include(self._router)
+        return app
 
     def __repr__(self) -> str:
         return f"GitHubApp(app_id={self._app_id!r}, base_url={self.base_url!r})"

@@ -72,10 +72,15 @@ class GitHubError(Exception):
 
 
 class ConfigurationError(GitHubError):
-    """A required setting is missing or malformed. The message names the setting, never its value."""
+    """A required setting is missing or malformed. The message names the setting, never its value.
+
+    ``setting`` is the argument's name (``private_key``); ``problem`` is the rest of the message, so
+    that a program reading the setting from elsewhere can say it under its own name.
+    """
 
     def __init__(self, setting: str, problem: str = "is not set") -> None:
         self.setting = setting
+        self.problem = problem
         super().__init__(f"{setting} {problem}")
 
 

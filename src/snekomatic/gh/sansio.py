@@ -21,6 +21,7 @@ from __future__ import annotations
 from snekomatic.gh._jwt import JWT_BACKDATE_SECONDS as JWT_BACKDATE_SECONDS
 from snekomatic.gh._jwt import JWT_LIFETIME_SECONDS as JWT_LIFETIME_SECONDS
 from snekomatic.gh._jwt import app_jwt_claims as app_jwt_claims
+from snekomatic.gh._jwt import check_app_private_key as check_app_private_key
 from snekomatic.gh._jwt import encode_app_jwt as encode_app_jwt
 from snekomatic.gh._jwt import is_clock_skew_rejection as is_clock_skew_rejection
 from snekomatic.gh._jwt import server_clock_offset as server_clock_offset
@@ -63,6 +64,7 @@ __all__ = [
     "RateLimit",
     "SignatureVerifier",
     "app_jwt_claims",
+    "check_app_private_key",
     "decode_webhook",
     "decode_webhook_envelope",
     "encode_app_jwt",

@@ -1,8 +1,13 @@
-"""The wiring: settings, storage, the app with its features, the service, each built in one place.
+"""The wiring: settings, storage, the bot, the service, each built in one place.
 
 Every command (:mod:`snekomatic.cli`) and the dev flow build what they need from these; only here do
 the store, the inbox, the features and the web server meet. Nothing here prints or exits: a problem
 that stops start-up raises :class:`StartupError`, and the command line says it in one line.
+
+The service serves a :class:`Bot`, made by a :class:`BotFactory`: :func:`builtin_bot` (the features,
+for ``snekomatic serve``) or :func:`app_bot` (anyone's ``GitHubApp``, for ``snekomatic run``). Both
+get the app from :func:`github_app`, so every bot runs with the settings' credentials, metrics on its
+GitHub calls and write pacing shared through the database; the rest of the service is the same.
 """
 
 from __future__ import annotations
@@ -10,8 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
+import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
 
 import structlog
 import trio
@@ -43,6 +51,7 @@ from snekomatic.runtime._config import Settings, SettingsError, load_settings
 from snekomatic.runtime._metrics import Metrics
 from snekomatic.runtime._sentry import init_sentry, report_delivery_failure
 from snekomatic.runtime._service import Service, repeat_every, stop_on_signals
+from snekomatic.runtime._startup import StartupError
 from snekomatic.runtime._web import HttpLimits, MiB
 from snekomatic.store import (
     Delivery,
@@ -67,29 +76,33 @@ DEFAULT_SQLITE_FILE = "snekomatic.sqlite3"
 REAP_INTERVAL = 10.0
 
 
-class StartupError(Exception):
-    """The bot cannot start with these settings or this database; the message says why in one line
-    and never shows a setting's value."""
-
-
-def checked_settings(*, need_app: bool) -> Settings:
-    """The settings, from the environment and ``.env``. With ``need_app``, also checked for what
-    acting as the app needs (its id, key and webhook secret) and for a usable invitation template,
-    so that a bad one stops start-up before any work. Raises :class:`StartupError`."""
+def checked_settings(*, acts_as_app: bool, receives_webhooks: bool) -> Settings:
+    """The settings, from the environment and ``.env``, checked for what the command uses: acting as
+    the app (``acts_as_app``: its id and a key that can sign its JWTs, and a usable invitation
+    template) and receiving webhooks (``receives_webhooks``: the webhook secret). Problems stop
+    start-up before any work: :class:`StartupError`, one line naming every malformed setting, or
+    else every missing one."""
     try:
         settings = load_settings()
-        if need_app:
-            settings.require_app_credentials()
+        settings.require(app=acts_as_app, webhooks=receives_webhooks)
     except SettingsError as exc:
         raise StartupError(str(exc)) from None
-    if need_app:
+    if acts_as_app:
         feature_options(settings)
     return settings
 
 
+def start_logging(settings: Settings, *, level: str | None = None) -> None:
+    """Logging to stderr at ``level`` (default ``LOG_LEVEL``), in ``LOG_FORMAT`` (default: console
+    lines at a terminal, JSON otherwise)."""
+    as_json = None if settings.log_format is None else settings.log_format == "json"
+    configure_logging(level or settings.log_level, json=as_json)
+
+
 def start_reporting(settings: Settings) -> None:
-    """Logging and (when SENTRY_DSN is set) Sentry, for the long-running commands."""
-    configure_logging(settings.log_level)
+    """Logging (:func:`start_logging`) and (when SENTRY_DSN is set) Sentry, for the long-running
+    commands."""
+    start_logging(settings)
     init_sentry(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None)
 
 
@@ -110,6 +123,8 @@ def open_store(settings: Settings, *, migrate: bool) -> Store:
         raise StartupError(
             f"the database schema does not match this version of snekomatic: {exc}"
         ) from None
+    except StoreUnavailable as exc:
+        raise StartupError(f"{exc} (check DATABASE_URL)") from None
     except StoreError as exc:
         raise StartupError(f"the database cannot be used: {exc}") from None
     return Store(engine)
@@ -129,13 +144,22 @@ def feature_options(settings: Settings) -> FeatureOptions:
 
 
 def github_app(
-    settings: Settings, *, metrics: Metrics | None = None, store: Store | None = None
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
+    store: Store | None = None,
+    routes: GitHubApp | None = None,
 ) -> GitHubApp:
     """The GitHubApp for these settings; it never reads the environment itself. With ``metrics``,
     its calls to GitHub are counted. With ``store``, the writes to each installation are spaced
-    (GitHub's 1 s) across every process using that database, not only within this one."""
+    (GitHub's 1 s) across every process using that database, not only within this one.
+
+    With ``routes``, the app has its routes, slash commands, command limit and retry policy
+    (:meth:`GitHubApp.replace`); the app id, key, webhook secrets, user agent, API URL, HTTP client
+    and write pacing it may have had are replaced by these settings'.
+    """
     http = None if metrics is None else new_http_client(event_hooks=metrics.http_event_hooks())
-    return GitHubApp(
+    return (GitHubApp() if routes is None else routes).replace(
         http=http,
         app_id=settings.github_app_id,
         private_key=settings.private_key_pem(),
@@ -146,18 +170,75 @@ def github_app(
     )
 
 
-def bot(
+@dataclass(frozen=True, kw_only=True)
+class Bot:
+    """A bot as a process serves it: ``app``, the GitHubApp whose handlers the workers run (made by
+    :func:`github_app`), and ``sweeps``, the bot's own long-running tasks, which ``serve`` runs
+    beside the redelivery sweep and ``worker`` does not."""
+
+    app: GitHubApp
+    sweeps: tuple[Callable[[], Awaitable[None]], ...] = ()
+
+
+class BotFactory(Protocol):
+    """Makes the :class:`Bot` a process serves: :func:`builtin_bot`, or :func:`app_bot` of anyone's
+    GitHubApp. ``clock`` is the service's (:func:`build_service`); ``metrics`` counts the app's
+    GitHub calls. Raises :class:`StartupError` for settings the bot cannot use."""
+
+    def __call__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        clock: Callable[[], dt.datetime],
+        metrics: Metrics | None = None,
+    ) -> Bot: ...
+
+
+def builtin_bot(
     settings: Settings,
     store: Store,
     *,
     clock: Callable[[], dt.datetime],
     metrics: Metrics | None = None,
-) -> GitHubApp:
-    """The GitHubApp with the bot's features routed on it; their handlers stamp the store's rows
-    with ``clock``, which must be the service's (:func:`build_service`)."""
+) -> Bot:
+    """snekomatic's own bot (``snekomatic serve``): the features routed on :func:`github_app`, whose
+    handlers stamp the store's rows with ``clock``, and the periodic sending of deferred
+    invitations, by one process of the deployment at a time. A :class:`BotFactory`."""
+    options = feature_options(settings)
     app = github_app(settings, metrics=metrics, store=store)
-    register_features(app, store, options=feature_options(settings), clock=clock)
-    return app
+    register_features(app, store, options=options, clock=clock)
+    owner = ProcessIdentity.current().name
+
+    async def resume_deferred_invitations() -> None:
+        if await run_sync(
+            store.try_acquire_lease, "deferred-invitations", owner, ttl=900, now=clock()
+        ):
+            await send_deferred_invitations(app, store, now=clock(), options=options)
+
+    return Bot(
+        app=app,
+        sweeps=(
+            partial(repeat_every, 600, resume_deferred_invitations, name="deferred invitations"),
+        ),
+    )
+
+
+def app_bot(routes: GitHubApp) -> BotFactory:
+    """The :class:`BotFactory` of anyone's bot (``snekomatic run module:app``): the routes and slash
+    commands of ``routes`` on :func:`github_app` (so with these settings' credentials, never its
+    own), and no sweeps of its own. ``routes`` is not changed."""
+
+    def make(
+        settings: Settings,
+        store: Store,
+        *,
+        clock: Callable[[], dt.datetime],
+        metrics: Metrics | None = None,
+    ) -> Bot:
+        return Bot(app=github_app(settings, metrics=metrics, store=store, routes=routes))
+
+    return make
 
 
 def needs_a_person(exc: BaseException) -> bool:
@@ -205,19 +286,21 @@ def http_limits(settings: Settings) -> HttpLimits:
 def build_service(
     settings: Settings,
     store: Store,
-    app: GitHubApp,
+    bot: Bot,
     *,
     clock: DatabaseClock,
     worker_count: int,
     sweep: bool,
     metrics: Metrics | None = None,
 ) -> Service:
-    """The service of ``serve`` (``sweep``) or ``worker``, with ``worker_count`` workers.
+    """The service of ``serve`` (``sweep``: the redelivery sweep and the bot's own sweeps) or
+    ``worker``, with ``worker_count`` workers running ``bot``'s handlers.
 
     ``clock`` is the one clock of the process, the database's: leases, due times and the features'
-    rows (``app`` is :func:`bot` with the same clock) mean the same to every process sharing the
+    rows (``bot`` is made with the same clock) mean the same to every process sharing the
     database. The service measures it at start-up and every five minutes.
     """
+    app = bot.app
     doorbell = Doorbell()
     here = ProcessIdentity.current()
     name = here.name
@@ -260,18 +343,7 @@ def build_service(
         background.append(
             partial(sweep_periodically, app.app_client, store, owner=name, clock=clock)
         )
-
-        async def resume_deferred_invitations() -> None:
-            if await run_sync(
-                store.try_acquire_lease, "deferred-invitations", name, ttl=900, now=clock()
-            ):
-                await send_deferred_invitations(
-                    app, store, now=clock(), options=feature_options(settings)
-                )
-
-        background.append(
-            partial(repeat_every, 600, resume_deferred_invitations, name="deferred invitations")
-        )
+        background.extend(bot.sweeps)
     return Service(
         store=store,
         ingest=delivery_ingest(store),
@@ -288,16 +360,25 @@ def build_service(
     )
 
 
-def bot_service(settings: Settings, store: Store, *, worker_count: int, sweep: bool) -> Service:
-    """The service of ``snekomatic serve`` (``sweep``) or ``snekomatic worker``: :func:`bot` and
-    :func:`build_service` on one :class:`~snekomatic.inbox.DatabaseClock`, with metrics."""
+def bot_service(
+    settings: Settings,
+    store: Store,
+    *,
+    worker_count: int,
+    sweep: bool,
+    factory: BotFactory = builtin_bot,
+) -> Service:
+    """The service of ``snekomatic serve`` (``sweep``) or ``snekomatic worker``, serving the bot
+    ``factory`` makes (``snekomatic run``: :func:`app_bot`): the bot and :func:`build_service` on one
+    :class:`~snekomatic.inbox.DatabaseClock`, with metrics. Raises :class:`StartupError` from
+    ``factory``."""
     metrics = Metrics()
     clock = DatabaseClock(store)
-    app = bot(settings, store, clock=clock, metrics=metrics)
+    bot = factory(settings, store, clock=clock, metrics=metrics)
     return build_service(
         settings,
         store,
-        app,
+        bot,
         clock=clock,
         worker_count=worker_count,
         sweep=sweep,
@@ -318,10 +399,13 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-async def run_until_signalled(service: Service, *, host: str | None, port: int) -> None:
+async def run_until_signalled(service: Service, *, listening_socket: socket.socket | None) -> None:
+    """Run ``service`` until SIGTERM or SIGINT, then shut it down in order. Its web server serves
+    on ``listening_socket`` (:func:`~snekomatic.runtime.open_listening_socket`); None: no web
+    server (a worker process)."""
     freeze_startup_heap()
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(stop_on_signals, stop)
-        await service.run(host=host, port=port, stop=stop)
+        await service.run(listening_socket=listening_socket, stop=stop)
         nursery.cancel_scope.cancel()

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -20,6 +28,9 @@ from pydantic_settings import (
 )
 
 from snekomatic.gh import split_webhook_secrets, unescape_private_key
+from snekomatic.gh.errors import ConfigurationError
+from snekomatic.gh.sansio import check_app_private_key
+from snekomatic.store import check_database_url
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -68,7 +79,14 @@ class Settings(BaseSettings):
     host: str = Field(default="0.0.0.0", validation_alias=_env("HOST"))  # noqa: S104 - a server
     port: int = Field(default=8000, ge=0, le=65535, validation_alias=_env("PORT"))
     workers: int = Field(default=4, ge=0, le=256, validation_alias=_env("SNEKOMATIC_WORKERS"))
-    log_level: str = Field(default="info", validation_alias=_env("LOG_LEVEL"))
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", validation_alias=_env("LOG_LEVEL")
+    )
+    # One JSON object per line, or structlog's console lines for a person; None: console lines at a
+    # terminal, JSON otherwise (Heroku, containers, a file).
+    log_format: Literal["console", "json"] | None = Field(
+        default=None, validation_alias=_env("LOG_FORMAT")
+    )
     # What webhook clients may hold (snekomatic.runtime.HttpLimits): seconds for a body to arrive after
     # its headers, connections at once (lowered to fit the file limit), and MiB of bodies held before
     # their signature is decided (at least one 25 MiB body).
@@ -117,6 +135,21 @@ class Settings(BaseSettings):
         # Heroku config vars and .env files often carry the PEM on one line with literal "\n".
         return unescape_private_key(value) if isinstance(value, str) else value
 
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        # Blank is the default (a platform may not let a variable be unset).
+        return value.strip().lower() or cls.model_fields[str(info.field_name)].default
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            check_database_url(value.get_secret_value())
+        return value
+
     @field_validator("github_api_url")
     @classmethod
     def _check_api_url(cls, value: str) -> str:
@@ -147,21 +180,45 @@ class Settings(BaseSettings):
             return None
         try:
             return self.invite_message_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"INVITE_MESSAGE_FILE cannot be read: {exc}") from None
+        except OSError as exc:
+            raise SettingsError(f"INVITE_MESSAGE_FILE cannot be read: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise SettingsError("INVITE_MESSAGE_FILE is not UTF-8 text") from None
 
-    def require_app_credentials(self) -> None:
-        """Raise :class:`SettingsError` naming the first setting the bot cannot act without."""
-        if not self.github_webhook_secret:
-            raise SettingsError("GITHUB_WEBHOOK_SECRET is not set (no webhook secret, no start)")
-        if self.github_app_id is None:
-            raise SettingsError("GITHUB_APP_ID is not set")
+    def require(self, *, app: bool, webhooks: bool) -> None:
+        """Raise :class:`SettingsError` unless the settings a command uses are there: acting as the
+        app (``app``: ``GITHUB_APP_ID`` and a private key that can sign its JWTs) and receiving
+        webhooks (``webhooks``: ``GITHUB_WEBHOOK_SECRET``). One line names every missing one."""
+        missing = []
+        if webhooks and not self.github_webhook_secret:
+            missing.append("GITHUB_WEBHOOK_SECRET")
+        if app and self.github_app_id is None:
+            missing.append("GITHUB_APP_ID")
+        if app and self.github_private_key is None and self.github_private_key_path is None:
+            missing.append("GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH)")
+        if len(missing) == 1:
+            raise SettingsError(f"{missing[0]} is not set: set it {_WHERE_TO_SET}")
+        if missing:
+            names = ", ".join(missing[:-1]) + " and " + missing[-1]
+            raise SettingsError(f"{names} are not set: set them {_WHERE_TO_SET}")
+        if app:
+            self._check_private_key()
+
+    def _check_private_key(self) -> None:
         key = self.private_key_pem()
-        if key is None:
-            raise SettingsError("GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) is not set")
-        if "PRIVATE KEY-----" not in key:
-            raise SettingsError("GITHUB_PRIVATE_KEY is not a PEM private key")
+        assert key is not None  # require() saw one of the two settings
+        variable = (
+            "GITHUB_PRIVATE_KEY"
+            if self.github_private_key is not None
+            else "GITHUB_PRIVATE_KEY_PATH's file"
+        )
+        try:
+            check_app_private_key(key)
+        except ConfigurationError as exc:
+            raise SettingsError(f"{variable} {exc.problem}") from None
 
+
+_WHERE_TO_SET = "in the environment or in .env (`snekomatic setup` writes them for a new app)"
 
 _ALIASES = {
     name: str(field.validation_alias.choices[0])  # type: ignore[union-attr]
@@ -176,7 +233,8 @@ def load_settings(
     """Read the settings from ``environ``, or else from the process environment and ``env_file``.
 
     Given ``environ``, only it is read (a test or a command building settings in code is isolated from
-    the process and from any ``.env``). Raises :class:`SettingsError` with one line naming the offending variable; values are never shown.
+    the process and from any ``.env``). Raises :class:`SettingsError` with one line naming every
+    malformed variable and what is wrong with it; values are never shown.
     """
     token = _EXPLICIT_ONLY.set(environ is not None)
     try:
@@ -185,9 +243,27 @@ def load_settings(
         known: dict[str, Any] = {k: v for k, v in environ.items() if k in _KNOWN_VARIABLES}
         return Settings(**known)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        location = str(first["loc"][0]) if first["loc"] else "settings"
-        variable = _ALIASES.get(location, location.upper())
-        raise SettingsError(f"{variable} is invalid: {first['msg']}") from None
+        raise SettingsError(_describe_errors(exc.errors())) from None
     finally:
         _EXPLICIT_ONLY.reset(token)
+
+
+def _describe_errors(errors: list[ErrorDetails]) -> str:
+    """One line for pydantic's ``errors``: each variable once, with what is wrong, never its value."""
+    problems: dict[str, str] = {}
+    for error in errors:
+        location = str(error["loc"][0]) if error["loc"] else "settings"
+        variable = _ALIASES.get(location, location.upper())
+        if variable in problems:
+            continue
+        context = error.get("ctx", {})
+        if error["type"] == "value_error":  # our validators' messages continue the variable's name
+            problems[variable] = f"{variable} {context['error']}"
+        elif error["type"] == "literal_error":
+            expected = context["expected"].replace("'", "")
+            problems[variable] = f"{variable} must be {expected}"
+        else:
+            problems[variable] = (
+                f"{variable} is invalid: {error['msg'][0].lower()}{error['msg'][1:]}"
+            )
+    return "; ".join(problems.values())

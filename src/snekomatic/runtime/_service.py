@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
@@ -24,7 +25,12 @@ from snekomatic.gh.sansio import Envelope, RateLimit
 from snekomatic.inbox import Doorbell, GroupCommitIngest, Inbox, ProcessIdentity, Workers
 from snekomatic.runtime._metrics import Metrics
 from snekomatic.runtime._sentry import capture_exception
-from snekomatic.runtime._web import DEFAULT_HTTP_LIMITS, HttpLimits, create_app, serve_http
+from snekomatic.runtime._web import (
+    DEFAULT_HTTP_LIMITS,
+    HttpLimits,
+    create_app,
+    serve_http_socket,
+)
 from snekomatic.store import Delivery, NewDelivery, Store, StoreUnavailable, run_sync
 
 __all__ = ["Service", "repeat_every", "stop_on_signals", "worker_name"]
@@ -97,14 +103,15 @@ class Service:
     async def run(
         self,
         *,
-        host: str | None,
-        port: int = 0,
+        listening_socket: socket.socket | None,
         stop: trio.Event,
         task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """Run until ``stop`` is set, then shut down in order (see the module docstring).
 
-        With ``host`` None no web server runs (a worker process). Reports the bound URLs (or ``[]``).
+        The web server serves on ``listening_socket``, bound beforehand
+        (:func:`snekomatic.runtime.open_listening_socket`); None: no web server runs (a worker
+        process). Reports the bound URLs (or ``[]``).
         """
         for job in self.startup:
             await job()
@@ -114,7 +121,7 @@ class Service:
                 nursery.start_soon(task)
             if self.workers is not None:
                 await nursery.start(self.workers.run)
-            if host is None:
+            if listening_socket is None:
                 task_status.started([])
                 await stop.wait()
             else:
@@ -128,10 +135,9 @@ class Service:
                 async with trio.open_nursery() as web:
                     binds = await web.start(
                         partial(
-                            serve_http,
+                            serve_http_socket,
                             app,
-                            host=host,
-                            port=port,
+                            listening_socket=listening_socket,
                             shutdown_trigger=stop.wait,
                             limits=self.http_limits,
                         )

@@ -14,6 +14,7 @@ number of connections stays below the process's file limit.
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from snekomatic.gh.sansio import (
     decode_webhook_envelope,
 )
 from snekomatic.inbox import InboxUnavailable
-from snekomatic.runtime._web_server import connection_cap, serve_http11
+from snekomatic.runtime._web_server import bind_http, connection_cap, serve_http11
 
 __all__ = [
     "DEFAULT_HTTP_LIMITS",
@@ -46,6 +47,7 @@ __all__ = [
     "create_app",
     "read_body_capped",
     "serve_http",
+    "serve_http_socket",
 ]
 
 log = structlog.get_logger("snekomatic.web")
@@ -385,18 +387,42 @@ async def serve_http(
     limits: HttpLimits = DEFAULT_HTTP_LIMITS,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve ``app`` over HTTP/1.1 (:mod:`snekomatic.runtime._web_server`) until ``shutdown_trigger`` returns
-    or cancellation.
+    """:func:`serve_http_socket` on a socket bound to ``host`` and ``port`` (0: a free port) here.
 
-    Reports the bound URLs (``["http://127.0.0.1:PORT"]``, with the real port when ``port`` is 0)
-    through ``task_status`` once listening. On shutdown it stops accepting connections and gives
+    Raises ``OSError`` if it cannot be bound (before reporting anything through ``task_status``).
+    """
+    listening_socket = await trio.to_thread.run_sync(bind_http, host, port)
+    await serve_http_socket(
+        app,
+        listening_socket=listening_socket,
+        shutdown_trigger=shutdown_trigger,
+        graceful_timeout=graceful_timeout,
+        limits=limits,
+        task_status=task_status,
+    )
+
+
+async def serve_http_socket(
+    app: Starlette,
+    *,
+    listening_socket: socket.socket,
+    shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
+    graceful_timeout: float = 5.0,
+    limits: HttpLimits = DEFAULT_HTTP_LIMITS,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``app`` over HTTP/1.1 (:mod:`snekomatic.runtime._web_server`) on ``listening_socket``
+    (:func:`~snekomatic.runtime._web_server.bind_http`; closed when this returns) until
+    ``shutdown_trigger`` returns or cancellation.
+
+    Reports the bound URLs (``["http://127.0.0.1:PORT"]``, with the real port when it was bound to
+    0) through ``task_status`` once listening. On shutdown it stops accepting connections and gives
     requests in progress ``graceful_timeout`` seconds. ``limits`` gives the keep-alive timeout and
     the connection cap (lowered to fit the process's file limit when the server starts).
     """
     await serve_http11(
         app,
-        host=host,
-        port=port,
+        listening_socket=listening_socket,
         keep_alive_timeout=limits.keep_alive_timeout,
         max_connections=connection_cap(limits.max_connections, limits.reserved_files),
         graceful_timeout=graceful_timeout,

@@ -29,6 +29,7 @@ import errno
 import logging
 import os
 import resource
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -45,7 +46,7 @@ from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import AppWrapper, ConnectionState
 from hypercorn.utils import parse_socket_addr, repr_socket_addr, wrap_app
 
-__all__ = ["connection_cap", "serve_http11"]
+__all__ = ["bind_http", "connection_cap", "serve_http11"]
 
 log = structlog.get_logger("snekomatic.web")
 
@@ -55,6 +56,29 @@ _ACCEPT_RETRY_SECONDS = 0.1
 _WARNING_INTERVAL_SECONDS = 60.0
 # Even under a tiny file limit, a handful of connections beats serving none.
 _MIN_CONNECTIONS = 8
+# Connections the kernel queues before they are accepted (Hypercorn's default).
+_LISTEN_BACKLOG = 100
+
+
+def bind_http(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host`` (an IPv4 or IPv6 address, or a name) and ``port`` (0: a
+    free one), set up as Hypercorn sets its own up, for :func:`serve_http11`.
+
+    Raises ``OSError`` (``socket.gaierror`` for a name that does not resolve, ``EADDRINUSE`` for a
+    port in use); nothing stays open then. Blocking: a name is looked up.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(_LISTEN_BACKLOG)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def connection_cap(max_connections: int, reserved_files: int) -> int:
@@ -277,25 +301,24 @@ async def _accept_forever(
 async def serve_http11(
     app: Any,
     *,
-    host: str,
-    port: int,
+    listening_socket: socket.socket,
     keep_alive_timeout: float,
     max_connections: int,
     graceful_timeout: float,
     shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve the ASGI ``app`` over HTTP/1.1 until ``shutdown_trigger`` returns, or cancellation.
+    """Serve the ASGI ``app`` over HTTP/1.1 on ``listening_socket`` (:func:`bind_http`; closed when
+    this returns) until ``shutdown_trigger`` returns, or cancellation.
 
-    Reports the bound URLs (``["http://127.0.0.1:PORT"]``, the real port when ``port`` is 0) through
-    ``task_status`` once listening. Holds at most ``max_connections`` connections (see the module
-    docstring for what happens at the cap). ``keep_alive_timeout`` is how long a connection may stay
+    Reports the bound URLs (``["http://127.0.0.1:PORT"]``, the real port when it was bound to 0)
+    through ``task_status`` once accepting. Holds at most ``max_connections`` connections (see the
+    module docstring for what happens at the cap). ``keep_alive_timeout`` is how long a connection may stay
     without a request in progress, which bounds how long a new connection may take to send its first
     request's headers too. On shutdown it stops accepting, closes idle connections, and gives
     requests in progress ``graceful_timeout`` seconds.
     """
     config = HypercornConfig()
-    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.accesslog = None
     # Through the process's logging (structlog: one line, redacted), not a second handler of
     # Hypercorn's own that prints every traceback again.
@@ -305,11 +328,9 @@ async def serve_http11(
     config.graceful_timeout = graceful_timeout
     wrapped = wrap_app(app, config.wsgi_max_body_size, "asgi")
     context = WorkerContext(None)
-    sockets = config.create_sockets().insecure_sockets
-    for sock in sockets:
-        sock.listen(config.backlog)
-    binds = [f"http://{repr_socket_addr(sock.family, sock.getsockname())}" for sock in sockets]
-    listeners = [trio.SocketListener(trio.socket.from_stdlib_socket(sock)) for sock in sockets]
+    address = listening_socket.getsockname()
+    binds = [f"http://{repr_socket_addr(listening_socket.family, address)}"]
+    listener = trio.SocketListener(trio.socket.from_stdlib_socket(listening_socket))
     connections = _Connections(max_connections)
 
     def make(stream: trio.SocketStream, on_idle: Callable[[bool], None]) -> _Connection:
@@ -318,9 +339,7 @@ async def serve_http11(
     async with trio.open_nursery() as handlers:
         try:
             async with trio.open_nursery() as acceptors:
-                for listener in listeners:
-                    acceptors.start_soon(_accept_forever, listener, connections, handlers, make)
-                log.info("http server started", urls=binds, max_connections=max_connections)
+                acceptors.start_soon(_accept_forever, listener, connections, handlers, make)
                 task_status.started(binds)
                 if shutdown_trigger is None:
                     await trio.sleep_forever()

@@ -21,8 +21,10 @@ from snekomatic.store._delivery_rows import Delivery as Delivery
 from snekomatic.store._delivery_rows import DeliverySummary as DeliverySummary
 from snekomatic.store._delivery_rows import NewDelivery as NewDelivery
 from snekomatic.store._delivery_rows import delivery_from_new as delivery_from_new
+from snekomatic.store._engine import check_database_url as check_database_url
 from snekomatic.store._engine import create_store_engine as create_store_engine
 from snekomatic.store._engine import database_url as database_url
+from snekomatic.store._engine import describe_database as describe_database
 from snekomatic.store._engine import run_sync as run_sync
 from snekomatic.store._errors import SchemaDriftError as SchemaDriftError
 from snekomatic.store._errors import StoreError as StoreError
@@ -60,10 +62,12 @@ __all__ = [
     "StoreUnavailable",
     "ThrottledOrg",
     "WriteSlot",
+    "check_database_url",
     "check_schema",
     "create_store_engine",
     "database_url",
     "delivery_from_new",
+    "describe_database",
     "head_revision",
     "metadata",
     "open_delivery_writer",

@@ -1,0 +1,1 @@
+"""helpdesk: answers ``/help`` in issues and pull requests (see ``bot.py`` and ``README.md``)."""
