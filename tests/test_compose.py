@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import socket
 
 import trio
 from structlog.testing import capture_logs
@@ -21,7 +22,7 @@ class ObservedService:
         self.startup_heap_frozen: bool | None = None
         self.later_objects_frozen: bool | None = None
 
-    async def run(self, *, host: str | None, port: int, stop: trio.Event) -> None:
+    async def run(self, *, listening_socket: socket.socket | None, stop: trio.Event) -> None:
         later = ObservedService()
         tracked = gc.get_objects()  # what full collections walk: frozen objects are not in it
         self.startup_heap_frozen = not any(obj is self for obj in tracked)
@@ -31,7 +32,7 @@ class ObservedService:
 async def test_serving_freezes_the_heap_built_at_start_up_but_not_what_comes_after() -> None:
     service = ObservedService()  # built before serving starts, as the app and its settings are
     try:
-        await run_until_signalled(service, host=None, port=0)  # type: ignore[arg-type]
+        await run_until_signalled(service, listening_socket=None)  # type: ignore[arg-type]
     finally:
         gc.unfreeze()
     # Full collections no longer walk the start-up heap (that walk stalled the event loop), while
