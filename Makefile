@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # the full install above covers it too.
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: test lint typecheck pytest bench soak fuzz run clean
+.PHONY: test browser lint typecheck pytest bench soak fuzz run clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,22 @@ $(RUN_STAMP): pyproject.toml
 	fi
 	touch $(RUN_STAMP)
 
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) browser lint typecheck pytest
+
+# The browser test (tests/test_simulator_browser.py) drives Debian's chromium with chromedriver. As root
+# with apt-get, they are installed here when missing; otherwise nothing is done and the test skips,
+# naming the command to run.
+BROWSER_PACKAGES := chromium chromium-driver
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing $(BROWSER_PACKAGES) for the browser test"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null 2>&1 \
+		|| { apt-get update -qq >/dev/null && apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; } \
+		|| echo "could not install $(BROWSER_PACKAGES): the browser test will be skipped"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools examples

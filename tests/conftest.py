@@ -1,20 +1,30 @@
-"""Shared fixtures. Tests never reach the internet: a guard fails any connection off loopback."""
+"""Shared fixtures. Tests never reach the internet: a guard fails any connection off loopback.
+
+The fixtures every kind of test shares: ``github_world`` (a served fake GitHub with an app installed
+on it and their clock, from :func:`snekomatic.gh.testing.open_github_world`), ``loopback_clock`` (Trio's
+MockClock for tests on real sockets) and ``http`` (the one test HTTP client; a module says what it
+talks to by overriding ``http_transport``, ``http_base_url`` or ``http_headers``).
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
+import trio.testing
 
-from snekomatic.gh.testing import generate_private_key
+from snekomatic.gh.testing import FakeClock, GitHubWorld, generate_private_key, open_github_world
 from snekomatic.logs import configure_logging
 from tests.log_scanner import CAPTURED, KNOWN_SECRETS, find_leaks, remember_secret
 
 pytest_plugins = ["tests.databases"]
+
+TEST_USER_AGENT = "snekomatic-tests"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -77,3 +87,74 @@ def test_database_url() -> str:
     if not url:
         pytest.fail("TEST_DATABASE_URL is not set: run the tests with `make test`")
     return url
+
+
+@pytest.fixture
+def autojump_threshold() -> float:
+    """Real seconds every task must have waited before ``loopback_clock`` jumps: long enough for a
+    loopback socket to answer. A conftest whose tests also wait on threads overrides it."""
+    return 0.05
+
+
+@pytest.fixture
+def loopback_clock(autojump_threshold: float) -> trio.testing.MockClock:
+    """Trio's MockClock for tests that wait on real I/O: virtual time jumps only after
+    ``autojump_threshold`` real seconds with every task blocked, so I/O still in flight does not make
+    it jump. pytest-trio runs a test on it only if the test itself takes it as an argument."""
+    return trio.testing.MockClock(autojump_threshold=autojump_threshold)
+
+
+@pytest.fixture
+def world_clock() -> Callable[[], float]:
+    """The wall clock of ``github_world``: a FakeClock on the event loop's clock (virtual under
+    ``loopback_clock``). A module whose bot runs as another process overrides it with ``time.time``."""
+    return FakeClock()
+
+
+@pytest.fixture
+async def github_world(world_clock: Callable[[], float]) -> AsyncIterator[GitHubWorld]:
+    """A served fake GitHub, the organization ``octo-org`` with the app installed, a GitHubApp for it,
+    and ``world_clock`` for both (see :func:`snekomatic.gh.testing.open_github_world`)."""
+    async with open_github_world(clock=world_clock) as world:
+        yield world
+
+
+@pytest.fixture
+def http_transport() -> httpx.AsyncBaseTransport | None:
+    """What ``http`` sends through. None: real connections (loopback only). A module overrides it
+    with an ``httpx.MockTransport`` for scripted answers, or an ``httpx.ASGITransport`` for an app
+    reached in-process."""
+    return None
+
+
+@pytest.fixture
+def http_base_url() -> str:
+    """The base URL of ``http``'s relative URLs ("": none). A module overrides it with its server's."""
+    return ""
+
+
+@pytest.fixture
+def http_headers() -> dict[str, str]:
+    """Headers ``http`` sends with every request besides ``User-Agent: snekomatic-tests`` (a
+    module's credentials, say); per-request ``headers=`` win over them."""
+    return {}
+
+
+@pytest.fixture
+async def http(
+    http_transport: httpx.AsyncBaseTransport | None,
+    http_base_url: str,
+    http_headers: dict[str, str],
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The tests' HTTP client: it follows no redirect, reads no proxy settings from the environment,
+    and gives a server 30 s to answer (another process may be busy). What it talks to:
+    ``http_transport``, ``http_base_url`` and ``http_headers``."""
+    async with httpx.AsyncClient(
+        transport=http_transport,
+        base_url=http_base_url,
+        headers={"User-Agent": TEST_USER_AGENT, **http_headers},
+        timeout=30,
+        trust_env=False,
+    ) as client:
+        yield client
+

@@ -7,18 +7,18 @@ registration in :mod:`snekomatic.cli`; the process, settings and exit codes are 
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import trio
 
-from snekomatic.gh.testing import FakeGitHub, FakeOrg, generate_private_key, serve_fake_github
+from snekomatic.gh.testing import FakeGitHub, FakeOrg, GitHubWorld
 from snekomatic.store import Store, run_sync
 from tests.test_cli import clean_env
 
-SECRET = "backfill-secret"
 COMMAND = [
     sys.executable,
     "-c",
@@ -57,15 +57,17 @@ class Served:
 
 
 @pytest.fixture
-async def served(migrated_database: str, nursery: trio.Nursery) -> AsyncIterator[Served]:
+def world_clock() -> Callable[[], float]:
+    return time.time  # the command signs its JWTs on this machine's clock
+
+
+@pytest.fixture
+async def served(migrated_database: str, github_world: GitHubWorld) -> Served:
     """octo-org with two repositories: zeke's merge in widget, ada's in gadget, a member's, a bot's."""
-    key = generate_private_key()
-    fake = FakeGitHub(app_id=77, private_key=key)
-    org = fake.add_org("octo-org")
+    fake, org = github_world.fake, github_world.org
     maintainer = fake.add_user("maintainer")
     fake.add_member(org, maintainer)
     widget, gadget = fake.add_repo(org, "widget"), fake.add_repo(org, "gadget")
-    fake.install(org)
     merges = [
         (fake.add_user("zeke"), widget),
         (fake.add_user("ada"), gadget),
@@ -76,16 +78,8 @@ async def served(migrated_database: str, nursery: trio.Nursery) -> AsyncIterator
         await fake.merge_pull_request(
             fake.open_pull_request(repo, author=author), merged_by=maintainer
         )
-    url = await nursery.start(serve_fake_github, fake)
-    env = {
-        "DATABASE_URL": migrated_database,
-        "GITHUB_WEBHOOK_SECRET": SECRET,
-        "GITHUB_APP_ID": "77",
-        "GITHUB_PRIVATE_KEY": key,
-        "GITHUB_API_URL": url,
-    }
-    yield Served(fake, org, env)
-    nursery.cancel_scope.cancel()
+    env = {"DATABASE_URL": migrated_database, **github_world.app_environ()}
+    return Served(fake, org, env)
 
 
 async def test_backfill_invites_and_prints_the_summary(
@@ -103,7 +97,7 @@ async def test_backfill_invites_and_prints_the_summary(
         "skipped (bots, excluded, configuration): 1",
     ]:
         assert expected in lines, out
-    assert SECRET not in out + err and "PRIVATE KEY" not in out + err
+    assert served.env["GITHUB_WEBHOOK_SECRET"] not in out + err and "PRIVATE KEY" not in out + err
 
 
 async def test_dry_run_lists_who_would_be_invited_and_changes_nothing(

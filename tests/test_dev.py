@@ -12,7 +12,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -39,6 +38,7 @@ from snekomatic.dev import (
 )
 from snekomatic.features.ping import PONG
 from snekomatic.gh.testing import FakeComment, FakePullRequest, issue_comment_payload
+from tests.loopback import free_port_pair
 
 DEADLINE = 30  # seconds of real time: the bot paces its writes 1 s apart
 
@@ -300,24 +300,6 @@ def test_fresh_database_refuses_a_file_that_is_not_sqlite(tmp_path: Path) -> Non
 
 
 # -- the command, as a process -------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def free_port_pair() -> int:
-    """A port free on 127.0.0.1 whose next port is free too (the bot's, and the simulator's)."""
-    while True:
-        port = free_port()
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
 
 
 def wait_for_health(url: str, process: subprocess.Popen[str], deadline: float) -> None:

@@ -14,7 +14,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import structlog
 import trio
 
 from snekomatic.gh import GitHubApp
-from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
+from snekomatic.gh.testing import FakeGitHub, GitHubWorld
 from snekomatic.inbox import delivery_processor
 from snekomatic.logs import note_decision
 from snekomatic.store import Delivery, DeliveryStatus
@@ -48,20 +48,8 @@ def new_lines() -> Iterator[NewLines]:
 
 
 @pytest.fixture
-async def app() -> AsyncIterator[tuple[GitHubApp, FakeGitHub]]:
-    key = generate_private_key()
-    fake = FakeGitHub(app_id=3, private_key=key)
-    async with trio.open_nursery() as nursery:
-        base_url = await nursery.start(serve_fake_github, fake)
-        async with GitHubApp(
-            app_id=3,
-            private_key=key,
-            webhook_secret="s",
-            user_agent="t",
-            base_url=base_url,
-        ) as github_app:
-            yield github_app, fake
-        nursery.cancel_scope.cancel()
+async def app(github_world: GitHubWorld) -> tuple[GitHubApp, FakeGitHub]:
+    return github_world.app, github_world.fake
 
 
 async def test_each_github_call_is_one_debug_line_with_the_remaining_rate_limit(

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
 from urllib.parse import quote_plus
 
 import pytest
 import trio
 
 from snekomatic.gh.app import GitHubApp
-from snekomatic.gh.testing import (
-    FakeGitHub,
-    build_webhook_request,
-    generate_private_key,
-    serve_fake_github,
-)
+from snekomatic.gh.testing import GitHubWorld, build_webhook_request
 from snekomatic.operate import (
     AmbiguousDelivery,
     InstallationState,
@@ -437,16 +431,9 @@ async def test_run_now_does_not_run_a_pending_delivery(store: Store) -> None:
 
 
 @pytest.fixture
-async def fake_app(nursery: trio.Nursery) -> AsyncIterator[GitHubApp]:
-    key = generate_private_key()
-    fake = FakeGitHub(app_id=77, private_key=key)
-    fake.install(fake.add_org("octo-org"))
-    fake.install(fake.add_user("solo"))
-    url = await nursery.start(serve_fake_github, fake)
-    async with GitHubApp(
-        app_id=77, private_key=key, webhook_secret="s", user_agent="t", base_url=url
-    ) as app:
-        yield app
+async def fake_app(github_world: GitHubWorld) -> GitHubApp:
+    github_world.fake.install(github_world.fake.add_user("solo"))
+    return github_world.app
 
 
 async def test_installation_states_come_from_github(fake_app: GitHubApp) -> None:

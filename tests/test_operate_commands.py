@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from functools import partial
 from pathlib import Path
 
@@ -19,14 +19,10 @@ import pytest
 import trio
 
 from snekomatic.gh.sansio import Envelope, Event, decode_webhook
-from snekomatic.gh.testing import (
-    FakeGitHub,
-    build_webhook_request,
-    generate_private_key,
-    serve_fake_github,
-)
+from snekomatic.gh.testing import GitHubWorld, build_webhook_request, generate_private_key
 from snekomatic.runtime import create_app, serve_http
 from snekomatic.store import DeliveryStatus, Invitation, NewDelivery, Store
+from tests.loopback import free_port
 from tests.test_cli import clean_env
 
 SECRET = "replay-secret"
@@ -57,13 +53,6 @@ def one_line(stderr: str | bytes) -> str:
     lines = text.strip().splitlines()
     assert len(lines) == 1, text
     return lines[0]
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 # --- replay FILE ----------------------------------------------------------------------------------
@@ -154,7 +143,7 @@ async def test_replay_file_with_the_wrong_secret_exits_non_zero(
 
 def test_replay_file_to_nothing_listening_exits_non_zero_with_one_line(tmp_path: Path) -> None:
     (tmp_path / "payload.json").write_text(json.dumps(PAYLOAD))
-    url = f"http://127.0.0.1:{closed_port()}/webhook/github"
+    url = f"http://127.0.0.1:{free_port()}/webhook/github"
     args = [*command("replay"), "payload.json", "--event", "push", "--url", url]
     result = run(args, tmp_path, GITHUB_WEBHOOK_SECRET=SECRET)
     assert result.returncode == 1
@@ -270,7 +259,7 @@ def test_replay_delivery_now_processes_it_in_the_process(
         "GITHUB_WEBHOOK_SECRET": SECRET,
         "GITHUB_APP_ID": "77",
         "GITHUB_PRIVATE_KEY": generate_private_key(),
-        "GITHUB_API_URL": f"http://127.0.0.1:{closed_port()}",
+        "GITHUB_API_URL": f"http://127.0.0.1:{free_port()}",
     }
     result = run([*command("replay"), "--delivery", str(id), "--now"], tmp_path, **env)
     assert result.returncode == 0, result.stderr
@@ -335,29 +324,28 @@ def app_env(database: str, api_url: str, key: str) -> dict[str, str]:
     }
 
 
+@pytest.fixture
+def world_clock() -> Callable[[], float]:
+    return time.time  # the commands sign their JWTs on this machine's clock
+
+
 async def test_status_shows_each_installations_rate_limit(
-    store: Store, migrated_database: str, tmp_path: Path, nursery: trio.Nursery
+    store: Store, migrated_database: str, tmp_path: Path, github_world: GitHubWorld
 ) -> None:
-    key = generate_private_key()
-    fake = FakeGitHub(app_id=77, private_key=key)
-    fake.install(fake.add_org("octo-org"))
-    url = await nursery.start(serve_fake_github, fake)
+    env = {"DATABASE_URL": migrated_database, **github_world.app_environ()}
     with trio.fail_after(60):
-        result = await run_async(
-            [*command("status")], tmp_path, **app_env(migrated_database, url, key)
-        )
-    nursery.cancel_scope.cancel()
+        result = await run_async([*command("status")], tmp_path, **env)
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr
     row = next(line for line in out.splitlines() if " octo-org " in line)
     assert row.split()[2] == "ok"
-    assert SECRET not in out and "PRIVATE KEY" not in out
+    assert env["GITHUB_WEBHOOK_SECRET"] not in out and "PRIVATE KEY" not in out
 
 
 def test_status_with_github_unreachable_notes_it_in_one_line(
     store: Store, migrated_database: str, tmp_path: Path
 ) -> None:
-    url = f"http://127.0.0.1:{closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     env = app_env(migrated_database, url, generate_private_key())
     result = run([*command("status")], tmp_path, **env)
     assert result.returncode == 0, result.stderr

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -25,16 +24,11 @@ from tools.with_postgres import Cluster, find_pg_bin, throwaway_cluster
 
 from snekomatic.gh.sansio import signature_for
 from snekomatic.gh.testing import generate_private_key
+from tests.loopback import free_port
 from tests.payloads import load_payload
 
 SECRET = "serve-test-secret"
 BODY = json.dumps(load_payload("pull_request", "closed.with-organization")).encode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve_env(database_url: str) -> dict[str, str]:

@@ -11,7 +11,8 @@ import re
 import stat
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,7 +24,7 @@ import yaml
 
 from snekomatic.dev import install_simulator
 from snekomatic.gh.app import GitHubApp
-from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
+from snekomatic.gh.testing import FakeGitHub, GitHubWorld, generate_private_key
 from snekomatic.gh.testing._routes_manifest import FakeManifestApp, manifest_apps
 from snekomatic.runtime import load_settings
 from snekomatic.setup import (
@@ -136,15 +137,17 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    fake = FakeGitHub(app_id=1, private_key=generate_private_key())
-    fake.add_org("python-trio")
+def world_clock() -> Callable[[], float]:
+    # The new app's credentials are used as a bot would use them, on this machine's clock.
+    return time.time
+
+
+@pytest.fixture
+async def world(
+    github_world: GitHubWorld, http: httpx.AsyncClient, nursery: trio.Nursery, tmp_path: Path
+) -> AsyncIterator[World]:
     with trio.fail_after(60):
-        async with trio.open_nursery() as nursery:
-            fake_url = await nursery.start(serve_fake_github, fake)
-            async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
-                yield World(fake, fake_url, http, nursery, tmp_path)
-            nursery.cancel_scope.cancel()
+        yield World(github_world.fake, github_world.base_url, http, nursery, tmp_path)
 
 
 def only_app(fake: FakeGitHub) -> FakeManifestApp:
@@ -202,7 +205,7 @@ async def test_the_written_key_authenticates_as_the_new_app(world: World) -> Non
     ("org", "path"),
     [
         pytest.param(None, "/settings/apps/new", id="personal"),
-        pytest.param("python-trio", "/organizations/python-trio/settings/apps/new", id="org"),
+        pytest.param("octo-org", "/organizations/octo-org/settings/apps/new", id="org"),
     ],
 )
 async def test_the_manifest_asks_for_exactly_app_yml_permissions_and_events(
@@ -261,7 +264,7 @@ async def test_the_summary_names_every_key_written(world: World) -> None:
 
 
 async def test_the_new_app_is_not_taken_as_installed(world: World) -> None:
-    world.fake.install(world.fake.orgs["python-trio"])  # the app the fake served before
+    assert world.fake.installations  # the app the fake served before is installed on octo-org
     run = await world.start_setup()
     await world.complete(run)
     assert world.fake.installations == {}
@@ -275,10 +278,10 @@ async def test_the_printed_install_link_installs_the_app(world: World) -> None:
     (link,) = re.findall(r"http://\S+/installations/new", run.output)
     page = await world.http.get(link)
     assert page.status_code == 200
-    assert 'data-login="python-trio"' in page.text and 'data-testid="install-button"' in page.text
-    answer = await world.http.post(link, data={"account": "python-trio"})
+    assert 'data-login="octo-org"' in page.text and 'data-testid="install-button"' in page.text
+    answer = await world.http.post(link, data={"account": "octo-org"})
     assert answer.status_code == 303
-    org = world.fake.orgs["python-trio"]
+    org = world.fake.orgs["octo-org"]
     assert world.fake.installation_for(org.account) is not None
     delivery = world.fake.deliveries[-1]
     assert (delivery.event, delivery.action) == ("installation", "created")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,10 +49,13 @@ def world() -> World:
 
 
 @pytest.fixture
-async def http(world: World) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=world.fake.asgi)
-    async with httpx.AsyncClient(transport=transport, base_url="http://fake") as client:
-        yield client
+def http_transport(world: World) -> httpx.AsyncBaseTransport:
+    return httpx.ASGITransport(app=world.fake.asgi)  # the fake in-process, no webhook URL set
+
+
+@pytest.fixture
+def http_base_url() -> str:
+    return "http://fake"
 
 
 async def test_merge_merges_and_emits_pull_request_closed(
@@ -150,26 +153,22 @@ async def test_page_hides_html_comments_as_github_does(
     assert "pong!" in fragment and "marker:1" not in fragment
 
 
-async def test_change_feed_counts_writes_not_reads() -> None:
-    world = make_world()
-    feed = install_change_feed(world.fake)
-    transport = httpx.ASGITransport(app=world.fake.asgi)
-    async with httpx.AsyncClient(transport=transport, base_url="http://fake") as http:
-        await http.get("/_simulator/api/state")
-        await http.post(COMMENT.format(number=1), json={"author": "zeke", "body": "hi"})
+async def test_change_feed_counts_writes_not_reads(world: World, http: httpx.AsyncClient) -> None:
+    feed = install_change_feed(world.fake)  # before the fake's first request
+    await http.get("/_simulator/api/state")
+    await http.post(COMMENT.format(number=1), json={"author": "zeke", "body": "hi"})
     assert feed.version == 1
 
 
-async def test_change_feed_wakes_a_waiter_when_its_condition_comes_true() -> None:
-    world = make_world()
-    feed = install_change_feed(world.fake)
-    transport = httpx.ASGITransport(app=world.fake.asgi)
+async def test_change_feed_wakes_a_waiter_when_its_condition_comes_true(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    feed = install_change_feed(world.fake)  # before the fake's first request
     with trio.fail_after(5):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(feed.wait_until, lambda: world.pr.merged)
             await trio.testing.wait_all_tasks_blocked()  # the waiter is waiting
-            async with httpx.AsyncClient(transport=transport, base_url="http://fake") as http:
-                await http.post(MERGE.format(number=1), json={"merged_by": "ada"})
+            await http.post(MERGE.format(number=1), json={"merged_by": "ada"})
     assert world.pr.merged
 
 

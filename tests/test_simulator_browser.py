@@ -1,185 +1,81 @@
 """The GitHub simulator page in headless Chromium: merge a pull request by clicking, see the welcome.
 
-Debian's ``chromium`` and ``chromium-driver`` packages drive it; the session fixture installs them with
-apt-get when they are missing and the tests run as root, and skips with the reason otherwise. The test
-speaks chromedriver's W3C WebDriver HTTP API with httpx (no Selenium). Waiting for the page to show the
-bot's comment is chromedriver's implicit wait, inside the browser process: no sleep here.
+Selenium (the official WebDriver bindings) drives Debian's ``chromium`` with its ``chromedriver``
+(``make test`` installs them, as root, when they are missing: ``make browser``); without them the test
+skips and says so. Waiting for the page to show the bot's comment is chromedriver's implicit wait,
+inside the browser process: no sleep here.
 
-``snekomatic dev`` runs in this test's Trio run, so the fake and the bot answer the browser while the
-test awaits chromedriver. Chromedriver runs in its own process group; the group is killed afterwards and
-no process using this test's browser profile may survive.
+``snekomatic dev`` runs in this test's Trio run, so the fake and the bot answer the browser while
+Selenium's blocking calls run in a worker thread (:class:`Browser`). ``Browser.screenshot(path)``
+saves what the browser shows.
 """
 
 from __future__ import annotations
 
-import base64
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
-import httpx
 import pytest
 import trio
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 
 from snekomatic.dev import DevOptions, DevSite, run_dev
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-PACKAGES = ["chromium", "chromium-driver"]
-ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C key of an element reference
 BENCH_RESULTS = Path(__file__).resolve().parents[1] / "bench-results"
-PAGE_WAIT_MS = 30_000  # chromedriver's implicit wait for elements that appear later
+PAGE_WAIT_SECONDS = 30  # chromedriver's implicit wait for elements that appear later
 
-
-def _apt_get(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    return subprocess.run(
-        ["apt-get", *args], env=env, capture_output=True, text=True, timeout=600, check=False
-    )
-
-
-@pytest.fixture(scope="session")
-def chromium() -> tuple[Path, Path]:
-    """Chromium and chromedriver, installed with apt-get if missing (root only); else a skip."""
-    if CHROMIUM.exists() and CHROMEDRIVER.exists():
-        return CHROMIUM, CHROMEDRIVER
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.skip(
-            "headless Chromium is missing: install Debian's chromium and chromium-driver "
-            "(the tests install them only when running as root on a system with apt-get)"
-        )
-    result = _apt_get("install", "-y", *PACKAGES)
-    if result.returncode != 0:
-        _apt_get("update")
-        result = _apt_get("install", "-y", *PACKAGES)
-    if result.returncode != 0 or not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        pytest.skip(f"could not install chromium and chromium-driver with apt-get: {reason}")
-    return CHROMIUM, CHROMEDRIVER
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def processes_using(marker: str) -> list[int]:
-    """The pids whose command line mentions ``marker`` (this test's browser profile directory)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if marker.encode() in cmdline:
-            found.append(int(entry.name))
-    return found
-
-
-def stop_process_tree(process: subprocess.Popen[bytes], profile: Path) -> None:
-    """Kill chromedriver's process group, then any process still using ``profile``; wait for them."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while survivors := processes_using(str(profile)):
-        for pid in survivors:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"browser processes left behind: {survivors}")
-        time.sleep(0.05)  # another process is exiting: nothing to wait on but /proc
-
-
-@dataclass
-class Driver:
-    """chromedriver's address and the browser profile directory this test's browser uses."""
-
-    url: str
-    profile: Path
-    chromium: Path
-
-
-@pytest.fixture
-def driver(chromium: tuple[Path, Path], tmp_path: Path) -> Iterator[Driver]:
-    browser, chromedriver = chromium
-    port = free_port()
-    profile = tmp_path / "chromium-profile"
-    with (tmp_path / "chromedriver.log").open("wb") as log:
-        process = subprocess.Popen(
-            [str(chromedriver), f"--port={port}"],
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:  # another process starting up: poll its status endpoint
-            try:
-                if httpx.get(f"{url}/status", timeout=1).json()["value"]["ready"]:
-                    break
-            except (httpx.TransportError, ValueError, KeyError):
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                pytest.fail("chromedriver did not become ready within 20 s")
-            time.sleep(0.05)
-        yield Driver(url=url, profile=profile, chromium=browser)
-    finally:
-        stop_process_tree(process, profile)
+T = TypeVar("T")
 
 
 class Browser:
-    """A WebDriver session, spoken as plain JSON over HTTP."""
+    """A Selenium session, awaitable from Trio: each WebDriver call runs in a worker thread, so the
+    Trio run that serves the page keeps answering meanwhile."""
 
-    def __init__(self, http: httpx.AsyncClient, session_id: str) -> None:
-        self.http = http
-        self.session_id = session_id
+    def __init__(self, driver: webdriver.Chrome) -> None:
+        self.driver = driver
 
-    async def command(self, method: str, path: str, body: Any = None) -> Any:
-        response = await self.http.request(method, f"/session/{self.session_id}{path}", json=body)
-        value = response.json()["value"]
-        if response.status_code != 200:
-            raise AssertionError(f"WebDriver {method} {path}: {value.get('message', value)}")
-        return value
+    async def _call(self, fn: Callable[[], T]) -> T:
+        return await trio.to_thread.run_sync(fn)
 
     async def open(self, url: str) -> None:
-        await self.command("POST", "/url", {"url": url})
+        await self._call(partial(self.driver.get, url))
 
-    async def find(self, css: str) -> str:
+    async def find(self, css: str) -> WebElement:
         """The first element matching ``css``, waiting (in chromedriver) for it to appear."""
-        found = await self.command("POST", "/element", {"using": "css selector", "value": css})
-        assert ELEMENT in found, found
-        return str(found[ELEMENT])
+        return await self._call(partial(self.driver.find_element, By.CSS_SELECTOR, css))
 
-    async def click(self, element: str) -> None:
-        await self.command("POST", f"/element/{element}/click", {})
+    async def click(self, element: WebElement) -> None:
+        await self._call(element.click)
 
-    async def text(self, element: str) -> str:
-        return str(await self.command("GET", f"/element/{element}/text"))
+    async def text(self, element: WebElement) -> str:
+        return await self._call(lambda: element.text)
 
-    async def screenshot(self) -> bytes:
-        return base64.b64decode(await self.command("GET", "/screenshot"))
+    async def screenshot(self, path: Path) -> Path:
+        """Save what the browser shows as a PNG at ``path``; returns ``path``."""
+        saved = await self._call(partial(self.driver.save_screenshot, str(path)))
+        assert saved, f"the browser could not write {path}"
+        return path
 
 
 @pytest.fixture
-async def browser(driver: Driver) -> AsyncIterator[Browser]:
-    args = [
+def driver(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium through chromedriver, both Debian's; quit (browser and driver gone) after."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip(
+            "headless Chromium is missing: run `make browser` as root, or "
+            "`apt-get install chromium chromium-driver`"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in [
         "--headless=new",
         "--no-sandbox",
         "--disable-gpu",
@@ -190,23 +86,23 @@ async def browser(driver: Driver) -> AsyncIterator[Browser]:
         "--disable-component-update",
         "--disable-sync",
         "--window-size=1280,2000",
-        f"--user-data-dir={driver.profile}",
-    ]
-    capabilities = {
-        "alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": str(driver.chromium), "args": args},
-        }
-    }
-    async with httpx.AsyncClient(base_url=driver.url, timeout=60) as http:
-        response = await http.post("/session", json={"capabilities": capabilities})
-        assert response.status_code == 200, response.text
-        session = Browser(http, response.json()["value"]["sessionId"])
-        await session.command("POST", "/timeouts", {"implicit": PAGE_WAIT_MS})
-        try:
-            yield session
-        finally:
-            await http.delete(f"/session/{session.session_id}")
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ]:
+        options.add_argument(argument)
+    service = Service(
+        executable_path=str(CHROMEDRIVER), log_output=str(tmp_path / "chromedriver.log")
+    )
+    chrome = webdriver.Chrome(options=options, service=service)
+    try:
+        chrome.implicitly_wait(PAGE_WAIT_SECONDS)
+        yield chrome
+    finally:
+        chrome.quit()
+
+
+@pytest.fixture
+def browser(driver: webdriver.Chrome) -> Browser:
+    return Browser(driver)
 
 
 @pytest.fixture
@@ -234,8 +130,7 @@ async def test_merging_in_the_simulator_shows_the_bots_welcome(
         )
         text = await browser.text(welcome)
         await browser.find('[data-testid="invitation"][data-invitee="zeke"]')
-        shot = tmp_path / "simulator-welcome.png"
-        shot.write_bytes(await browser.screenshot())
+        shot = await browser.screenshot(tmp_path / "simulator-welcome.png")
     if BENCH_RESULTS.is_dir():
         shutil.copyfile(shot, BENCH_RESULTS / shot.name)
     print(f"screenshot: {shot}")

@@ -21,6 +21,7 @@ import pytest
 
 from snekomatic.gh.testing import generate_private_key
 from tests.keys import ec_private_key_pem
+from tests.loopback import free_port
 
 KEY = generate_private_key()
 APP = {"GITHUB_APP_ID": "1", "GITHUB_PRIVATE_KEY": KEY}
@@ -208,12 +209,6 @@ CASES = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def place(tmp_path: Path) -> Iterator[Place]:
     inputs = tmp_path / "inputs"
@@ -223,7 +218,7 @@ def place(tmp_path: Path) -> Iterator[Place]:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        yield Place(free_port=_free_port(), busy_port=busy.getsockname()[1], inputs=inputs)
+        yield Place(free_port=free_port(), busy_port=busy.getsockname()[1], inputs=inputs)
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())

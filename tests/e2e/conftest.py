@@ -9,8 +9,9 @@ tests can arrange its state and assert on it.
 Why a thread: one ``serve`` per backend per module keeps the module fast (starting ``serve`` costs
 about a second), but pytest-trio runs each test in its own Trio run, and the fake must answer the
 bot between tests too. So the fake is served from a thread with its own Trio run
-(:func:`hosted_fake`), and tests touch it only through :meth:`FakeHost.run` / :meth:`FakeHost.run_async`,
-which run on that thread (the fake is not thread-safe).
+(:func:`hosted_fake`, on :func:`snekomatic.gh.testing.fake_github_thread`), and tests touch it only
+through :meth:`FakeHost.run` / :meth:`FakeHost.run_async`, which run on that thread (the fake is not
+thread-safe).
 
 Waiting: the bot is another process, so there is no event to wait for; tests poll what it left behind
 (the ``deliveries`` table, the fake's state) under a deadline (:func:`wait_until`). "Processing
@@ -26,12 +27,9 @@ import datetime as dt
 import fnmatch
 import itertools
 import os
-import queue
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -43,8 +41,6 @@ from typing import Any, ParamSpec, TypeVar
 import httpx
 import pytest
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve as hypercorn_serve
 from sqlalchemy import Engine, select
 
 from snekomatic.gh.sansio import encode_app_jwt
@@ -52,16 +48,19 @@ from snekomatic.gh.testing import (
     FakeComment,
     FakeDelivery,
     FakeGitHub,
+    FakeGitHubThread,
     FakeInstallation,
     FakeOrg,
     FakePullRequest,
     FakeRepo,
     FakeUser,
     RecordedRequest,
+    fake_github_thread,
     generate_private_key,
     pull_request_payload,
 )
 from snekomatic.store import Invitation, Store, create_store_engine, database_url, metadata
+from tests.loopback import free_port
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -80,16 +79,23 @@ _names = itertools.count(1)
 
 @dataclass
 class RequestHooks:
-    """ASGI middleware around the fake: runs hooks just before chosen requests are answered, and keeps
-    the ``Authorization`` of token mints (the fake's own request log keeps only the scheme).
+    """Hooks run just before chosen requests are answered, and the ``Authorization`` of token mints
+    (the fake's own request log keeps only the scheme); :class:`HookedApp` applies them.
 
     A hook registered for ``("GET", "/orgs/o/memberships/u")`` runs after the fake decided its answer
     and before a byte of it is sent, so the bot cannot act on the answer before the hook's change.
     """
 
-    app: Any
     before_answer: list[tuple[str, str, Callable[[], None]]] = field(default_factory=list)
     mint_authorizations: list[str] = field(default_factory=list)
+
+
+class HookedApp:
+    """ASGI middleware around the fake's app that applies :class:`RequestHooks`."""
+
+    def __init__(self, app: Any, hooks: RequestHooks) -> None:
+        self.app = app
+        self.hooks = hooks
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -98,10 +104,12 @@ class RequestHooks:
         method, path = scope["method"], scope["path"]
         if method == "POST" and fnmatch.fnmatchcase(path, "/app/installations/*/access_tokens"):
             headers = dict(scope["headers"])
-            self.mint_authorizations.append(headers.get(b"authorization", b"").decode("latin-1"))
+            self.hooks.mint_authorizations.append(
+                headers.get(b"authorization", b"").decode("latin-1")
+            )
         hooks = [
             hook
-            for hook_method, pattern, hook in self.before_answer
+            for hook_method, pattern, hook in self.hooks.before_answer
             if hook_method == method and fnmatch.fnmatchcase(path, pattern)
         ]
 
@@ -116,95 +124,46 @@ class RequestHooks:
 
 @dataclass
 class FakeHost:
-    """A :class:`FakeGitHub` served from its own thread; every access goes through that thread."""
+    """A :class:`FakeGitHub` served from its own thread (``fake_github_thread``); every access goes
+    through that thread."""
 
-    fake: FakeGitHub
+    thread: FakeGitHubThread
     hooks: RequestHooks
-    base_url: str
-    token: trio.lowlevel.TrioToken
+
+    @property
+    def fake(self) -> FakeGitHub:
+        return self.thread.fake
+
+    @property
+    def base_url(self) -> str:
+        return self.thread.base_url
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(*args, **kwargs)`` on the fake's thread; its result."""
-        call = partial(
-            trio.from_thread.run_sync, partial(fn, *args, **kwargs), trio_token=self.token
-        )
-        return await trio.to_thread.run_sync(call)
+        return await trio.to_thread.run_sync(partial(self.thread.call, fn, *args, **kwargs))
 
     async def run_async(
         self, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``await fn(*args, **kwargs)`` in the fake's Trio run; its result."""
-        call = partial(trio.from_thread.run, partial(fn, *args, **kwargs), trio_token=self.token)
-        return await trio.to_thread.run_sync(call)
+        return await trio.to_thread.run_sync(partial(self.thread.call_async, fn, *args, **kwargs))
 
     def run_blocking(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Like :meth:`run`, from synchronous code outside any Trio run (fixtures)."""
-        return trio.from_thread.run_sync(partial(fn, *args, **kwargs), trio_token=self.token)
-
-
-async def serve_asgi_on_loopback(
-    app: Any, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED
-) -> None:
-    """Serve ``app`` with Hypercorn on 127.0.0.1 (any free port) until cancelled; reports the base URL."""
-    config = HypercornConfig()
-    config.bind = ["127.0.0.1:0"]
-    config.accesslog = None
-    config.errorlog = None
-    config.include_date_header = False  # the fake sends its own Date
-    config.include_server_header = False
-    config.graceful_timeout = 0.0
-
-    async def serve(*, task_status: trio.TaskStatus[list[str]]) -> None:
-        await hypercorn_serve(app, config, task_status=task_status)
-
-    async with trio.open_nursery() as nursery:
-        (url, *_) = await nursery.start(serve)
-        task_status.started(url)
+        return self.thread.call(fn, *args, **kwargs)
 
 
 @contextmanager
 def hosted_fake(fake: FakeGitHub) -> Iterator[FakeHost]:
-    """Serve ``fake`` on loopback from a new thread (its own Trio run) until the block ends."""
-    hooks = RequestHooks(fake.asgi)
-    started: queue.Queue[tuple[trio.lowlevel.TrioToken, str, trio.CancelScope] | None] = (
-        queue.Queue()
-    )
-
-    async def host() -> None:
-        with trio.CancelScope() as scope:
-            async with trio.open_nursery() as nursery:
-                url = await nursery.start(serve_asgi_on_loopback, hooks)
-                fake.base_url = url
-                started.put((trio.lowlevel.current_trio_token(), url, scope))
-                await trio.sleep_forever()
-
-    def thread_main() -> None:
-        try:
-            trio.run(host)
-        finally:
-            started.put(None)  # unblocks the fixture if serving failed before it started
-
-    thread = threading.Thread(target=thread_main, name="fake-github", daemon=True)
-    thread.start()
-    ready = started.get(timeout=30)
-    if ready is None:
-        thread.join()
-        raise RuntimeError("the fake GitHub failed to start")
-    token, url, scope = ready
-    try:
-        yield FakeHost(fake=fake, hooks=hooks, base_url=url, token=token)
-    finally:
-        token.run_sync_soon(scope.cancel)  # thread-safe, from inside a Trio run or not
-        thread.join(timeout=10)
+    """Serve ``fake``, with :class:`RequestHooks`, on loopback from a new thread (its own Trio run)
+    until the block ends."""
+    hooks = RequestHooks()
+    fake.asgi.add_middleware(HookedApp, hooks=hooks)
+    with fake_github_thread(fake) as thread:
+        yield FakeHost(thread, hooks)
 
 
 # -- the bot, as a process -----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve_env(fake: FakeGitHub, *, api_url: str, database: str) -> dict[str, str]:
@@ -532,6 +491,18 @@ async def wait_until(check: Callable[[], Awaitable[bool]], *, interval: float = 
 
 
 @contextmanager
+def hosted_github(
+    database: str, extra_env: Mapping[str, str] | None = None
+) -> Iterator[tuple[FakeHost, dict[str, str]]]:
+    """A fresh fake GitHub hosted on its thread, and the environment of a ``serve`` (or ``worker``)
+    on ``database`` that is the fake's app, with ``extra_env``."""
+    fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key())
+    with hosted_fake(fake) as host:
+        env = serve_env(fake, api_url=host.base_url, database=database) | dict(extra_env or {})
+        yield host, env
+
+
+@contextmanager
 def deployed(
     database: str,
     workdir: Path,
@@ -541,9 +512,8 @@ def deployed(
 ) -> Iterator[Deployment]:
     """A fresh fake GitHub and a ``serve`` (or ``command``, with ``extra_env`` in its environment) on
     ``database`` whose webhooks come from that fake."""
-    fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key())
-    with hosted_fake(fake) as host:
-        env = serve_env(fake, api_url=host.base_url, database=database) | dict(extra_env or {})
+    with hosted_github(database, extra_env) as (host, env):
+        fake = host.fake
         serve = start_serve(env, workdir, command=command)
         host.run_blocking(setattr, fake, "webhook_url", serve.webhook_url)
         engine = create_store_engine(database)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import httpx
 import jwt
@@ -34,9 +34,8 @@ def deployment(sqlite_deployment: Deployment) -> Deployment:
 
 
 @pytest.fixture
-async def http(deployment: Deployment) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=deployment.serve.base_url, timeout=30) as client:
-        yield client
+def http_base_url(deployment: Deployment) -> str:
+    return deployment.serve.base_url
 
 
 def signed(

@@ -15,20 +15,16 @@ import trio
 
 from snekomatic.gh.testing import (
     FakeDelivery,
-    FakeGitHub,
     FakePullRequest,
     FakeUser,
-    generate_private_key,
 )
 from snekomatic.gh.testing._deliveries import redeliver
 from snekomatic.store import Store, create_store_engine
 from snekomatic.store._tables import metadata
 from tests.e2e.conftest import (
-    APP_ID,
     _make_world,
     _merge,
-    hosted_fake,
-    serve_env,
+    hosted_github,
     start_serve,
     stop_serve,
     wait_until,
@@ -40,11 +36,10 @@ LEASE_SECONDS = 60  # WorkerPolicy.lease: how long the delivery would otherwise 
 async def test_serve_killed_between_invitation_and_comment_is_resumed_at_once_by_its_successor(
     migrated_database: str, tmp_path: Path
 ) -> None:
-    fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key())
     engine = create_store_engine(migrated_database)
     store = Store(engine)
-    with hosted_fake(fake) as host:
-        env = serve_env(fake, api_url=host.base_url, database=migrated_database)
+    with hosted_github(migrated_database) as (host, env):
+        fake = host.fake
         doomed = await trio.to_thread.run_sync(start_serve, env, tmp_path)
         world = await host.run(_make_world, fake)
         await host.run(setattr, fake, "webhook_url", doomed.webhook_url)
@@ -102,11 +97,10 @@ async def test_serve_killed_between_a_batch_s_insert_and_its_outcomes_loses_noth
     the first batch is stored (handed to its workers or left pending) and no outcome is recorded.
     What it answered 2xx is processed by its successor; what it never answered GitHub sends again.
     Between them: six invitations and six comments, one each."""
-    fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key())
     engine = create_store_engine(migrated_database)
     deliveries = metadata.tables["deliveries"]
-    with hosted_fake(fake) as host:
-        env = serve_env(fake, api_url=host.base_url, database=migrated_database)
+    with hosted_github(migrated_database) as (host, env):
+        fake = host.fake
         doomed = await trio.to_thread.run_sync(start_serve, env, tmp_path)
         world = await host.run(_make_world, fake)
         newcomers = [

@@ -25,12 +25,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from snekomatic.gh.testing import FakeGitHub, build_webhook_request, generate_private_key
+from snekomatic.gh.testing import build_webhook_request
 from tests.e2e.conftest import (
-    APP_ID,
     ServeProcess,
-    hosted_fake,
-    serve_env,
+    hosted_github,
     sqlite_database,
     start_serve,
     stop_serve,
@@ -90,9 +88,8 @@ def _limit_files() -> None:
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     workdir = tmp_path_factory.mktemp("e2e-attacks")
-    fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key())
-    with hosted_fake(fake) as host:
-        env = serve_env(fake, api_url=host.base_url, database=sqlite_database(workdir))
+    with hosted_github(sqlite_database(workdir)) as (host, env):
+        fake = host.fake
         env["SNEKOMATIC_BODY_TIMEOUT"] = str(BODY_TIMEOUT)
         serve = start_serve(env, workdir, preexec_fn=_limit_files)
         try:

@@ -15,14 +15,12 @@ from pathlib import Path
 import pytest
 import trio
 
-from snekomatic.gh.testing import FakeGitHub, FakeInstallation, FakeRepo, generate_private_key
+from snekomatic.gh.testing import FakeInstallation, FakeRepo
 from snekomatic.store import Invitation, create_store_engine
 from tests.e2e.conftest import (
-    APP_ID,
     Deployment,
     World,
-    hosted_fake,
-    serve_env,
+    hosted_github,
     start_serve,
     stop_serve,
     wait_until,
@@ -262,9 +260,8 @@ async def test_repository_owned_by_a_user_is_skipped(deployment: Deployment) -> 
 async def test_delivery_accepted_before_a_crash_is_processed_at_start_up(
     empty_database: str, tmp_path: Path
 ) -> None:
-    fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key())
-    with hosted_fake(fake) as host:
-        env = serve_env(fake, api_url=host.base_url, database=empty_database)
+    with hosted_github(empty_database) as (host, env):
+        fake = host.fake
         # A serve without workers accepts (stores) the webhook and never acts on it...
         first = await trio.to_thread.run_sync(
             partial(start_serve, env, tmp_path, workers=0, log_name="first.log")

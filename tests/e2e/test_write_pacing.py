@@ -20,14 +20,11 @@ import pytest
 import trio
 from sqlalchemy import Engine, text
 
-from snekomatic.gh.testing import FakeGitHub, generate_private_key
 from snekomatic.store import create_store_engine
 from tests.e2e.conftest import (
-    APP_ID,
     Deployment,
     ServeProcess,
-    hosted_fake,
-    serve_env,
+    hosted_github,
     start_serve,
     stop_serve,
     wait_until,
@@ -67,9 +64,8 @@ def _listeners(engine: Engine) -> int:
 def pacing_deployment(
     postgres_module_database: str, tmp_path: Path
 ) -> Iterator[tuple[Deployment, list[subprocess.Popen[bytes]]]]:
-    fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key())
-    with hosted_fake(fake) as host:
-        env = serve_env(fake, api_url=host.base_url, database=postgres_module_database)
+    with hosted_github(postgres_module_database) as (host, env):
+        fake = host.fake
         serve: ServeProcess = start_serve(env, tmp_path, workers=0)
         host.run_blocking(setattr, fake, "webhook_url", serve.webhook_url)
         workers = []

@@ -1,18 +1,21 @@
 """Fixtures for the features' end-to-end tests: a served fake GitHub, a real GitHubApp, a real Store.
 
-Deliveries the fake logs (``merge_pull_request``, ``add_comment``, ``emit_webhook``) are signed with
-the fake's webhook secret, parsed by the app as a web layer would, and dispatched.
+The fake, the app and its clock are ``github_world`` (tests/conftest.py, on
+:func:`snekomatic.gh.testing.open_github_world`). Deliveries the fake logs (``merge_pull_request``,
+``add_comment``, ``emit_webhook``) are signed with the fake's webhook secret, parsed by the app as a
+web layer would, and dispatched.
 
 Time: a ``MockClock`` that jumps only after 200 ms with every task blocked, so real sockets and the
 store's threads do not trigger jumps while the pacer's 1 s between writes and the retry backoffs cost
 no real time. pytest-trio only runs a test on a clock the test itself asks for: every test using
-``world`` must also take the ``clock`` fixture (the ``world`` fixture checks). The fake, the app and the features share one wall clock: ``T0 + trio.current_time()``.
+``world`` must also take the ``clock`` fixture (the ``world`` fixture checks). The fake, the app and the
+features share one wall clock, the world's :class:`~snekomatic.gh.testing.FakeClock`: ``world.now()``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +26,7 @@ import trio.testing
 from snekomatic.features import FeatureOptions, register_features
 from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.testing import (
+    FakeClock,
     FakeDelivery,
     FakeGitHub,
     FakeInstallation,
@@ -30,23 +34,9 @@ from snekomatic.gh.testing import (
     FakePullRequest,
     FakeRepo,
     FakeUser,
-    build_webhook_request,
-    generate_private_key,
-    serve_fake_github,
+    GitHubWorld,
 )
 from snekomatic.store import Invitation, Store, run_sync
-
-T0 = 1_700_000_000.0
-APP_ID = 4242
-
-
-def wall_clock() -> float:
-    """The wall clock every party in these tests shares (valid inside the test's trio run)."""
-    return T0 + trio.current_time()
-
-
-def wall_now() -> dt.datetime:
-    return dt.datetime.fromtimestamp(wall_clock(), dt.UTC)
 
 
 class CrashingStore:
@@ -88,26 +78,42 @@ class StoreCrash(Exception):
 class World:
     """An organization with the app installed, a repository, a maintainer and an outside contributor."""
 
-    fake: FakeGitHub
-    app: GitHubApp
+    github: GitHubWorld
     store: CrashingStore
-    org: FakeOrg
     repo: FakeRepo
-    installation: FakeInstallation
     maintainer: FakeUser
     contributor: FakeUser
     options: FeatureOptions = field(default_factory=FeatureOptions)
 
+    @property
+    def fake(self) -> FakeGitHub:
+        return self.github.fake
+
+    @property
+    def app(self) -> GitHubApp:
+        return self.github.app
+
+    @property
+    def org(self) -> FakeOrg:
+        return self.github.org
+
+    @property
+    def installation(self) -> FakeInstallation:
+        return self.github.installation
+
+    @property
+    def clock(self) -> FakeClock:
+        assert isinstance(self.github.clock, FakeClock)
+        return self.github.clock
+
+    def now(self) -> dt.datetime:
+        """The wall clock the fake, the app and the features share, as a datetime."""
+        return self.clock.now()
+
     async def dispatch(self, delivery: FakeDelivery | None) -> None:
         """Sign, parse and dispatch a delivery the fake logged, as the web layer and a worker would."""
         assert delivery is not None, "the app is not installed where the event happened"
-        headers, body = build_webhook_request(
-            delivery.event,
-            delivery.payload,
-            secret=self.fake.webhook_secret,
-            delivery_id=delivery.guid,
-        )
-        await self.app.dispatch(self.app.parse_webhook(headers, body))
+        await self.github.dispatch(delivery)
 
     async def merge(
         self, author: FakeUser, repo: FakeRepo | None = None
@@ -133,8 +139,14 @@ class World:
 
 
 @pytest.fixture
-def clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.2)
+def autojump_threshold() -> float:
+    # The store's threads may take longer than a socket to answer.
+    return 0.2
+
+
+@pytest.fixture
+def clock(loopback_clock: trio.testing.MockClock) -> trio.testing.MockClock:
+    return loopback_clock
 
 
 @pytest.fixture
@@ -143,37 +155,26 @@ def options() -> FeatureOptions:
 
 
 @pytest.fixture
-def handler_clock() -> Callable[[], dt.datetime]:
-    """The clock the features stamp the store's rows with (in ``serve``, the database's)."""
-    return wall_now
+def handler_clock(world_clock: FakeClock) -> Callable[[], dt.datetime]:
+    """The clock the features stamp the store's rows with (in ``serve``, the database's): the
+    world's."""
+    return world_clock.now
 
 
 @pytest.fixture
 async def world(
     clock: trio.testing.MockClock,
-    nursery: trio.Nursery,
+    github_world: GitHubWorld,
     store: Store,
     options: FeatureOptions,
     handler_clock: Callable[[], dt.datetime],
-) -> AsyncIterator[World]:
+) -> World:
     assert trio.lowlevel.current_clock() is clock, "the test must request the `clock` fixture"
-    fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key(), clock=wall_clock)
-    org = fake.add_org("octo-org")
+    fake = github_world.fake
     maintainer = fake.add_user("maintainer")
-    fake.add_member(org, maintainer)
+    fake.add_member(github_world.org, maintainer)
     contributor = fake.add_user("zeke")
-    repo = fake.add_repo(org, "widget")
-    installation = fake.install(org)
-    base_url = await nursery.start(serve_fake_github, fake)
+    repo = fake.add_repo(github_world.org, "widget")
     crashing = CrashingStore(store)
-    async with GitHubApp(
-        app_id=APP_ID,
-        private_key=generate_private_key(),
-        webhook_secret=fake.webhook_secret,
-        user_agent="snekomatic-feature-tests",
-        base_url=base_url,
-        clock=wall_clock,
-    ) as app:
-        register_features(app, crashing, options=options, clock=handler_clock)
-        yield World(fake, app, crashing, org, repo, installation, maintainer, contributor, options)
-        nursery.cancel_scope.cancel()
+    register_features(github_world.app, crashing, options=options, clock=handler_clock)
+    return World(github_world, crashing, repo, maintainer, contributor, options)

@@ -26,7 +26,7 @@ from snekomatic.features.orgconfig import CONFIG_PATH
 from snekomatic.gh.errors import ServerError
 from snekomatic.gh.testing import FakePullRequest, FakeRepo, FakeUser
 from snekomatic.store import run_sync
-from tests.features.conftest import World, wall_clock, wall_now
+from tests.features.conftest import World
 
 MINUTE = 60
 DAY = 24 * 3600
@@ -51,7 +51,7 @@ async def run(
 ) -> BackfillSummary:
     plan = BackfillPlan(since=since, dry_run=dry_run, restart=restart)
     with trio.fail_after(10 * MINUTE):
-        return await backfill(world.app, world.store, "octo-org", plan=plan, clock=wall_now)
+        return await backfill(world.app, world.store, "octo-org", plan=plan, clock=world.now)
 
 
 def welcomes(world: World) -> list[tuple[str, int, str]]:
@@ -159,7 +159,7 @@ async def test_since_leaves_out_older_merges(world: World, clock: MockClock) -> 
     ada = world.fake.add_user("ada")
     await merge(world, clock, world.contributor, world.repo)
     clock.jump(DAY)
-    since = dt.datetime.fromtimestamp(wall_clock(), dt.UTC)
+    since = dt.datetime.fromtimestamp(world.clock(), dt.UTC)
     await merge(world, clock, ada, world.repo)
     summary = await run(world, since=since)
     assert world.invitees() == ["ada"]
@@ -177,7 +177,7 @@ async def test_the_organizations_configuration_applies_as_on_a_merge(
     pr = await merge(world, clock, ada, world.repo)
     plan = BackfillPlan(options=FeatureOptions(org_config=True))
     with trio.fail_after(10 * MINUTE):
-        summary = await backfill(world.app, world.store, "octo-org", plan=plan, clock=wall_now)
+        summary = await backfill(world.app, world.store, "octo-org", plan=plan, clock=world.now)
     assert world.invitees() == ["ada"]
     (comment,) = world.comments(pr)
     assert comment.startswith("Hello @ada, now in octo-org!")
@@ -187,7 +187,7 @@ async def test_the_organizations_configuration_applies_as_on_a_merge(
 async def test_an_organization_without_the_app_is_refused(world: World, clock: MockClock) -> None:
     world.fake.add_org("elsewhere")
     with trio.fail_after(MINUTE), pytest.raises(BackfillError, match="not installed"):
-        await backfill(world.app, world.store, "elsewhere", plan=BackfillPlan(), clock=wall_now)
+        await backfill(world.app, world.store, "elsewhere", plan=BackfillPlan(), clock=world.now)
 
 
 # --- interrupted and resumed -----------------------------------------------------------------------
@@ -223,7 +223,7 @@ async def test_a_run_failing_half_way_resumes_without_inviting_anyone_twice(
             world.store,
             "octo-org",
             plan=BackfillPlan(),
-            clock=wall_now,
+            clock=world.now,
             on_progress=fail_after_ada,
         )
     assert sorted(world.invitees()) == ["ada", "zeke"]
@@ -256,7 +256,7 @@ async def test_a_cancelled_run_resumes_without_inviting_anyone_twice(
             world.store,
             "octo-org",
             plan=BackfillPlan(),
-            clock=wall_now,
+            clock=world.now,
             on_progress=cancel_after_ada,
         )
     assert scope.cancelled_caught
@@ -302,10 +302,10 @@ async def test_an_unfinished_run_with_another_since_is_not_carried_on(
             world.store,
             "octo-org",
             plan=BackfillPlan(),
-            clock=wall_now,
+            clock=world.now,
             on_progress=lambda progress: scope.cancel() if progress.login == "ada" else None,
         )
-    since = dt.datetime.fromtimestamp(wall_clock() - DAY, dt.UTC)
+    since = dt.datetime.fromtimestamp(world.clock() - DAY, dt.UTC)
     summary = await run(world, since=since)
     assert sorted(world.invitees()) == ["ada", "bo", "zeke"]
     assert (summary.repositories_done_before, summary.repositories) == (0, 2)
@@ -316,7 +316,7 @@ async def test_a_wider_since_than_the_finished_run_walks_the_repository_again(
 ) -> None:
     await merge(world, clock, world.contributor, world.repo)
     clock.jump(DAY)
-    since = dt.datetime.fromtimestamp(wall_clock(), dt.UTC)
+    since = dt.datetime.fromtimestamp(world.clock(), dt.UTC)
     ada = world.fake.add_user("ada")
     await merge(world, clock, ada, world.repo)
     await run(world, since=since)

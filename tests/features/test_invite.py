@@ -12,7 +12,7 @@ from snekomatic.features.invite import MEMBERS_PERMISSION
 from snekomatic.gh.errors import ServerError
 from snekomatic.gh.testing import pull_request_payload
 from snekomatic.store import Invitation, run_sync
-from tests.features.conftest import StoreCrash, World, wall_now
+from tests.features.conftest import StoreCrash, World
 
 MINUTE = 60
 
@@ -105,7 +105,7 @@ def recorded(world: World, state: str) -> Invitation:
         org_login="octo-org",
         user_login="zeke",
         state=state,
-        updated_at=wall_now(),
+        updated_at=world.now(),
     )
 
 

@@ -11,7 +11,7 @@ from trio.testing import MockClock
 
 from snekomatic.features import send_deferred_invitations
 from snekomatic.store import run_sync
-from tests.features.conftest import World, wall_now
+from tests.features.conftest import World
 
 MINUTE = 60
 HOUR = 3600
@@ -40,10 +40,10 @@ async def test_over_the_invitation_limit_defers_and_pauses_the_org_without_faili
     assert (invitation.state, invitation.last_error) == ("deferred", "over-rate-limit")
     assert (world.invitees(), world.fake.comments_on(world.repo, 1)) == ([], [])
     paused_until = await run_sync(
-        world.store.org_throttled_until, world.org.account.id, now=wall_now()
+        world.store.org_throttled_until, world.org.account.id, now=world.now()
     )
     assert paused_until is not None
-    assert dt.timedelta(hours=23, minutes=59) < paused_until - wall_now() <= dt.timedelta(days=1)
+    assert dt.timedelta(hours=23, minutes=59) < paused_until - world.now() <= dt.timedelta(days=1)
 
 
 async def test_while_paused_new_contributors_are_deferred_without_calling_github(
@@ -67,7 +67,7 @@ async def test_deferred_invitations_wait_while_the_pause_lasts(
     world.fake.invitation_daily_limit = 50
     await trio.sleep(DAY - HOUR)
     with trio.fail_after(MINUTE):
-        advanced = await send_deferred_invitations(world.app, world.store, now=wall_now())
+        advanced = await send_deferred_invitations(world.app, world.store, now=world.now())
     assert (advanced, world.invitees()) == (0, [])
     assert await world.state_of(world.contributor) == "deferred"
 
@@ -83,7 +83,7 @@ async def test_deferred_invitations_are_sent_once_the_pause_is_over(
     world.fake.invitation_daily_limit = 50
     await trio.sleep(DAY + 1)
     with trio.fail_after(MINUTE):
-        advanced = await send_deferred_invitations(world.app, world.store, now=wall_now())
+        advanced = await send_deferred_invitations(world.app, world.store, now=world.now())
     assert advanced == 2
     assert sorted(world.invitees()) == ["ada", "zeke"]
     (first_comment,) = world.comments(world.fake.pulls[(world.repo.id, 1)])
@@ -99,8 +99,8 @@ async def test_sending_deferred_invitations_twice_sends_each_once(
     world.fake.invitation_daily_limit = 50
     await trio.sleep(DAY + 1)
     with trio.fail_after(MINUTE):
-        await send_deferred_invitations(world.app, world.store, now=wall_now())
-        advanced = await send_deferred_invitations(world.app, world.store, now=wall_now())
+        await send_deferred_invitations(world.app, world.store, now=world.now())
+        advanced = await send_deferred_invitations(world.app, world.store, now=world.now())
     assert (advanced, world.invitees()) == (0, ["zeke"])
     assert len(world.fake.comments_on(world.repo, 1)) == 1
 
@@ -111,10 +111,10 @@ async def test_still_over_the_limit_after_the_pause_defers_again(
     await defer_contributor(world)
     await trio.sleep(DAY + 1)
     with trio.fail_after(MINUTE):
-        await send_deferred_invitations(world.app, world.store, now=wall_now())
+        await send_deferred_invitations(world.app, world.store, now=world.now())
     assert world.invitees() == []
     assert await world.state_of(world.contributor) == "deferred"
-    assert await run_sync(world.store.org_throttled_until, world.org.account.id, now=wall_now())
+    assert await run_sync(world.store.org_throttled_until, world.org.account.id, now=world.now())
 
 
 async def test_invitation_left_half_way_is_finished_by_the_sweep(
@@ -128,7 +128,7 @@ async def test_invitation_left_half_way_is_finished_by_the_sweep(
     assert await world.state_of(world.contributor) == "inviting"
     await trio.sleep(2 * HOUR)
     with trio.fail_after(MINUTE):
-        advanced = await send_deferred_invitations(world.app, world.store, now=wall_now())
+        advanced = await send_deferred_invitations(world.app, world.store, now=world.now())
     assert (advanced, world.invitees(), len(world.comments(pr))) == (1, ["zeke"], 1)
     assert await world.state_of(world.contributor) == "commented"
 
@@ -141,6 +141,6 @@ async def test_recent_in_progress_invitations_are_left_to_their_delivery(
     with trio.fail_after(MINUTE), pytest.raises(ExceptionGroup):
         await world.dispatch(delivery)
     with trio.fail_after(MINUTE):
-        advanced = await send_deferred_invitations(world.app, world.store, now=wall_now())
+        advanced = await send_deferred_invitations(world.app, world.store, now=world.now())
     assert (advanced, world.comments(pr)) == (0, [])
     assert await world.state_of(world.contributor) == "inviting"

@@ -1,11 +1,17 @@
-"""snekomatic.gh.app: settings, secrecy, and authentication as the app and as an installation."""
+"""snekomatic.gh.app: settings, secrecy, and authentication as the app and as an installation.
+
+The authentication tests run the app against gh.testing's fake GitHub in-process (no sockets), and
+watch what the app sends through hooks on its HTTP client.
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 import trio
@@ -15,38 +21,64 @@ import snekomatic.gh
 from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.errors import ConfigurationError, Unauthorized
 from snekomatic.gh.sansio import signature_for
-from tests.gh.local_github import LocalGitHub, new_private_key, public_key_of
+from snekomatic.gh.testing import GitHubWorld, open_github_world
+from snekomatic.gh.testing._keys import public_key_pem
 
 EPOCH = 1_700_000_000.0
 BASE_URL = "http://github.local"
+TOKENS = "/app/installations/*/access_tokens"
+REPO = "/repos/octo-org/widget"
 
 
-def wall_clock() -> float:
-    return EPOCH + trio.current_time()
+@dataclass
+class Sent:
+    """What the app sent: each request's path and Authorization, in order, and how many were in
+    flight at once. ``delay`` (virtual seconds) holds each request before it leaves, so that
+    overlapping requests are observable."""
 
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    delay: float = 0.0
+    in_flight: int = 0
+    max_in_flight: int = 0
 
-@pytest.fixture(scope="session")
-def private_key() -> str:
-    return new_private_key()
+    @property
+    def jwts(self) -> list[str]:
+        return [a.removeprefix("Bearer ") for _, a in self.requests if a.startswith("Bearer ")]
+
+    async def on_request(self, request: httpx.Request) -> None:
+        self.requests.append((request.url.path, request.headers.get("authorization", "")))
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        if self.delay:
+            await trio.sleep(self.delay)
+
+    async def on_response(self, response: httpx.Response) -> None:
+        self.in_flight -= 1
 
 
 @pytest.fixture
-def server(private_key: str) -> LocalGitHub:
-    return LocalGitHub(private_key=private_key, clock=wall_clock)
+async def world() -> AsyncIterator[GitHubWorld]:
+    async with open_github_world(served=False) as world:
+        world.fake.add_repo(world.org, "widget")
+        yield world
 
 
 @pytest.fixture
-async def app(server: LocalGitHub) -> AsyncIterator[GitHubApp]:
-    async with server.http() as http:
-        yield GitHubApp(
-            app_id=1,
-            private_key=server.private_key,
-            webhook_secret="s3cret",
-            user_agent="snekomatic-tests",
-            base_url=BASE_URL,
-            http=http,
-            clock=wall_clock,
-        )
+async def app(world: GitHubWorld) -> GitHubApp:
+    return world.app
+
+
+@pytest.fixture
+async def sent(world: GitHubWorld) -> Sent:
+    sent = Sent()
+    world.http.event_hooks["request"].append(sent.on_request)
+    world.http.event_hooks["response"].append(sent.on_response)
+    return sent
+
+
+def minted(world: GitHubWorld) -> list[str]:
+    """The installation tokens the fake minted, oldest first."""
+    return list(world.fake.tokens)
 
 
 # Every async test takes autojump_clock: the stand-in GitHub runs in-process, so no real I/O is ever in
@@ -211,19 +243,18 @@ def test_parse_webhook_accepts_any_configured_secret() -> None:
 
 @guarded
 async def test_from_env_turns_literal_newline_escapes_of_the_private_key_into_newlines(
-    autojump_clock: trio.testing.MockClock, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, world: GitHubWorld
 ) -> None:
-    escaped = server.private_key.replace("\n", "\\n")
-    async with server.http() as http:
-        app = GitHubApp.from_env(
-            {"GITHUB_PRIVATE_KEY": escaped},
-            app_id=1,
-            user_agent="ua",
-            base_url=BASE_URL,
-            http=http,
-            clock=wall_clock,
-        )
-        assert await app.app_client.getitem("/app") == {"id": 1}
+    escaped = world.private_key.replace("\n", "\\n")
+    app = GitHubApp.from_env(
+        {"GITHUB_PRIVATE_KEY": escaped},
+        app_id=world.fake.app_id,
+        user_agent="ua",
+        base_url=world.base_url,
+        http=world.http,
+        clock=world.clock,
+    )
+    assert (await app.app_client.getitem("/app"))["id"] == world.fake.app_id
 
 
 # --- secrecy ------------------------------------------------------------------------------------
@@ -231,20 +262,20 @@ async def test_from_env_turns_literal_newline_escapes_of_the_private_key_into_ne
 
 @guarded
 async def test_no_secret_reaches_a_repr_or_an_error(
-    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, world: GitHubWorld, sent: Sent
 ) -> None:
-    token = await app.token_for(3)
-    server.refuse_fresh_tokens = 2
+    token = await app.token_for(world.installation.id)
+    world.fake.inject_fault("GET", "/repos/*", kind="unauthorized", times=2)
     with pytest.raises(Unauthorized) as caught:
-        await app.client_for(3).getitem("/repos/o/r")
+        await app.client_for(world.installation.id).getitem(REPO)
     texts = [
         repr(app),
         repr(app.app_client),
-        repr(app.client_for(3)),
+        repr(app.client_for(world.installation.id)),
         repr(caught.value),
         str(caught.value),
     ]
-    secrets = [server.private_key.splitlines()[1], "s3cret", token, *server.jwts]
+    secrets = [world.private_key.splitlines()[1], world.fake.webhook_secret, token, *sent.jwts]
     assert [s for s in secrets for text in texts if s in text] == []
 
 
@@ -260,38 +291,38 @@ def test_bad_private_key_error_does_not_show_it() -> None:
 
 @guarded
 async def test_app_jwt_has_githubs_claims(
-    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, world: GitHubWorld, sent: Sent
 ) -> None:
     await app.app_client.getitem("/app")
     claims = jwt.decode(
-        server.jwts[0],
-        public_key_of(server.private_key),
+        sent.jwts[0],
+        public_key_pem(world.private_key),
         algorithms=["RS256"],
         options={"verify_exp": False, "verify_iat": False},
     )
     assert claims["iss"] == "1"
-    assert claims["iat"] == int(wall_clock()) - 60
+    assert claims["iat"] == int(world.clock()) - 60
     assert claims["exp"] - claims["iat"] == 600
 
 
 @guarded
 async def test_app_jwt_is_reused_while_more_than_a_minute_is_left(
-    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, sent: Sent
 ) -> None:
     await app.app_client.getitem("/app")
     await trio.sleep(540 - 60 - 1)
     await app.app_client.getitem("/app")
-    assert len(set(server.jwts)) == 1
+    assert len(set(sent.jwts)) == 1
 
 
 @guarded
 async def test_app_jwt_is_rebuilt_with_a_minute_left(
-    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, sent: Sent
 ) -> None:
     await app.app_client.getitem("/app")
     await trio.sleep(540 - 60)
     await app.app_client.getitem("/app")
-    assert len(set(server.jwts)) == 2
+    assert len(set(sent.jwts)) == 2
 
 
 @pytest.mark.parametrize(
@@ -300,33 +331,33 @@ async def test_app_jwt_is_rebuilt_with_a_minute_left(
 )
 @guarded
 async def test_jwt_refused_for_clock_skew_is_rebuilt_from_date_and_retried_once(
-    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub, skew: float
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, world: GitHubWorld, skew: float
 ) -> None:
-    server.skew = skew
-    assert await app.app_client.getitem("/app") == {"id": 1}
-    assert [r.path for r in server.requests] == ["/app", "/app"]
-    assert await app.app_client.getitem("/app") == {"id": 1}  # the correction is kept
-    assert len(server.requests) == 3
+    world.fake.clock_skew = skew
+    assert (await app.app_client.getitem("/app"))["id"] == 1
+    assert [(r.path, r.status) for r in world.fake.requests] == [("/app", 401), ("/app", 200)]
+    assert (await app.app_client.getitem("/app"))["id"] == 1  # the correction is kept
+    assert len(world.fake.requests) == 3
 
 
 @guarded
 async def test_clock_skew_correction_also_dates_installation_tokens(
-    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, world: GitHubWorld
 ) -> None:
-    server.skew = 900.0
-    await app.token_for(3)
-    await app.token_for(3)
-    assert len(server.minted) == 1
+    world.fake.clock_skew = 900.0
+    await app.token_for(world.installation.id)
+    await app.token_for(world.installation.id)
+    assert len(minted(world)) == 1
 
 
 @guarded
 async def test_persisting_jwt_rejection_is_raised_not_retried_forever(
-    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, world: GitHubWorld
 ) -> None:
-    server.app_id = "2"  # GitHub does not know our app id: not a clock problem
+    world.fake.app_id = 2  # GitHub does not know our app id: not a clock problem
     with pytest.raises(Unauthorized):
         await app.app_client.getitem("/app")
-    assert len(server.requests) == 1
+    assert len(world.fake.requests) == 1
 
 
 # --- installation tokens --------------------------------------------------------------------------
@@ -334,115 +365,131 @@ async def test_persisting_jwt_rejection_is_raised_not_retried_forever(
 
 @guarded
 async def test_installation_client_uses_a_minted_token(
-    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, world: GitHubWorld, sent: Sent
 ) -> None:
-    assert await app.client_for(3).getitem("/repos/o/r") == {"path": "/repos/o/r"}
-    assert server.minted == [(3, "ghs_1")]
-    assert server.requests[-1].authorization == "token ghs_1"
+    repo = await app.client_for(world.installation.id).getitem(REPO)
+    assert repo["full_name"] == "octo-org/widget"
+    [token] = minted(world)
+    assert world.fake.tokens[token].installation_id == world.installation.id
+    assert sent.requests[-1] == (REPO, f"token {token}")
 
 
 @guarded
 async def test_token_for_returns_the_cached_raw_token(
-    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, world: GitHubWorld
 ) -> None:
-    assert await app.token_for("3") == await app.token_for(3) == "ghs_1"
-    assert len(server.minted) == 1
+    installation_id = world.installation.id
+    assert await app.token_for(str(installation_id)) == await app.token_for(installation_id)
+    assert minted(world) == [await app.token_for(installation_id)]
 
 
 @guarded
 async def test_token_for_respects_min_ttl(
-    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, world: GitHubWorld
 ) -> None:
-    await app.token_for(3)
+    await app.token_for(world.installation.id)
     await trio.sleep(1800)
-    await app.token_for(3, min_ttl=1000)
-    await app.token_for(3, min_ttl=2000)
-    assert len(server.minted) == 2
+    await app.token_for(world.installation.id, min_ttl=1000)
+    await app.token_for(world.installation.id, min_ttl=2000)
+    assert len(minted(world)) == 2
 
 
 @guarded
 async def test_hundred_requests_over_an_hour_mint_at_most_two_tokens(
-    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, world: GitHubWorld
 ) -> None:
     for _ in range(100):
-        await app.client_for(3).getitem("/repos/o/r")
+        await app.client_for(world.installation.id).getitem(REPO)
         await trio.sleep(36)
-    assert len(server.minted) <= 2
+    assert len(minted(world)) <= 2
 
 
 @guarded
 async def test_ten_concurrent_first_requests_mint_exactly_one_token(
-    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, world: GitHubWorld, sent: Sent
 ) -> None:
-    server.delay = 0.5
+    sent.delay = 0.5
+    installation_id = world.installation.id
     async with trio.open_nursery() as nursery:
         for i in range(10):
-            nursery.start_soon(app.token_for, 3 if i % 2 else "3")
-    assert len(server.minted) == 1
+            nursery.start_soon(app.token_for, installation_id if i % 2 else str(installation_id))
+    assert len(minted(world)) == 1
 
 
 @guarded
 async def test_token_refused_right_after_minting_is_retried_once_with_a_new_one(
-    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, world: GitHubWorld, sent: Sent
 ) -> None:
-    server.refuse_fresh_tokens = 1
-    assert await app.client_for(3).getitem("/repos/o/r") == {"path": "/repos/o/r"}
-    assert [r.authorization for r in server.requests if r.path == "/repos/o/r"] == [
-        "token ghs_1",
-        "token ghs_2",
+    world.fake.inject_fault("GET", "/repos/*", kind="unauthorized", times=1)
+    repo = await app.client_for(world.installation.id).getitem(REPO)
+    assert repo["full_name"] == "octo-org/widget"
+    assert [auth for path, auth in sent.requests if path == REPO] == [
+        f"token {token}" for token in minted(world)
     ]
+    assert len(minted(world)) == 2
 
 
 @guarded
 async def test_token_refused_twice_is_raised(
-    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, world: GitHubWorld
 ) -> None:
-    server.refuse_fresh_tokens = 2
+    world.fake.inject_fault("GET", "/repos/*", kind="unauthorized", times=2)
     with pytest.raises(Unauthorized):
-        await app.client_for(3).getitem("/repos/o/r")
-    assert len(server.minted) == 2
+        await app.client_for(world.installation.id).getitem(REPO)
+    assert len(minted(world)) == 2
 
 
 @guarded
 async def test_old_token_refused_is_not_retried_but_replaced_next_time(
-    autojump_clock: trio.testing.MockClock, app: GitHubApp, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, app: GitHubApp, world: GitHubWorld, sent: Sent
 ) -> None:
-    client = app.client_for(3)
-    await client.getitem("/repos/o/r")
+    client = app.client_for(world.installation.id)
+    await client.getitem(REPO)
     await trio.sleep(600)
-    server.refuse_fresh_tokens = 1  # e.g. revoked
+    world.fake.inject_fault("GET", "/repos/*", kind="unauthorized", times=1)  # e.g. revoked
     with pytest.raises(Unauthorized):
-        await client.getitem("/repos/o/r")
-    await client.getitem("/repos/o/r")
-    assert [t for _, t in server.minted] == ["ghs_1", "ghs_2"]
+        await client.getitem(REPO)
+    await client.getitem(REPO)
+    first, second = minted(world)
+    assert [auth for path, auth in sent.requests if path == REPO] == [
+        f"token {first}",
+        f"token {first}",
+        f"token {second}",
+    ]
 
 
 # --- shared per-installation state ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("ids", "max_in_flight"),
+    ("other", "max_in_flight"),
     [
-        pytest.param((3, "3"), 1, id="same-installation"),
-        pytest.param((3, 4), 2, id="two-installations"),
+        pytest.param(lambda world: str(world.installation.id), 1, id="same-installation"),
+        pytest.param(
+            lambda world: world.fake.install(world.fake.add_org("other-org")).id,
+            2,
+            id="two-installations",
+        ),
     ],
 )
 @guarded
 async def test_clients_of_one_installation_share_its_pacer(
     autojump_clock: trio.testing.MockClock,
     app: GitHubApp,
-    server: LocalGitHub,
-    ids: tuple[int | str, int | str],
+    world: GitHubWorld,
+    sent: Sent,
+    other: Callable[[GitHubWorld], int | str],
     max_in_flight: int,
 ) -> None:
-    for installation in ids:
-        await app.token_for(installation)
-    server.delay = 1.0
-    server.max_in_flight = 0
+    ids = (world.installation.id, other(world))
+    for installation_id in ids:
+        await app.token_for(installation_id)
+    sent.delay = 1.0
+    sent.max_in_flight = 0
     async with trio.open_nursery() as nursery:
-        for installation in ids:
-            nursery.start_soon(app.client_for(installation).getitem, "/repos/o/r")
-    assert server.max_in_flight == max_in_flight
+        for installation_id in ids:
+            nursery.start_soon(app.client_for(installation_id).getitem, REPO)
+    assert sent.max_in_flight == max_in_flight
 
 
 @guarded
@@ -459,9 +506,8 @@ async def test_app_creates_and_closes_its_own_http_client(
 
 @guarded
 async def test_injected_http_client_is_left_open(
-    autojump_clock: trio.testing.MockClock, server: LocalGitHub
+    autojump_clock: trio.testing.MockClock, world: GitHubWorld
 ) -> None:
-    async with server.http() as http:
-        async with GitHubApp(app_id=1, user_agent="ua", http=http) as app:
-            app.client_for(1)
-        assert not http.is_closed
+    async with GitHubApp(app_id=1, user_agent="ua", http=world.http) as app:
+        app.client_for(1)
+    assert not world.http.is_closed

@@ -5,7 +5,6 @@ Runs the real client against a scripted ASGI app through httpx's ASGI transport 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -22,39 +21,26 @@ from snekomatic.gh.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from tests.gh._scripted_github import USER_AGENT, Reply, ScriptedGitHub, TokenAuth
+from tests.gh.scripted import USER_AGENT, Reply, Script, TokenAuth
 
 BASE = "https://api.github.test"
 TOKEN = "ghs_secretvalue0123456789"
 
 
-class HostRouter(httpx.AsyncBaseTransport):
-    """Sends each request to the ASGI app for its host, so a test sees which host got what."""
-
-    def __init__(self, apps: dict[str, ScriptedGitHub]) -> None:
-        self.transports = {host: httpx.ASGITransport(app=app) for host, app in apps.items()}
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.transports[request.url.host].handle_async_request(request)
+@pytest.fixture
+def elsewhere() -> Script:
+    return Script()
 
 
 @pytest.fixture
-def server() -> ScriptedGitHub:
-    return ScriptedGitHub()
+def http_transport(server: Script, elsewhere: Script) -> httpx.AsyncBaseTransport:
+    """Each request goes to the script of its host, so a test sees which host got what."""
+    scripts = {"api.github.test": server, "ghe.test": server, "evil.test": elsewhere}
 
+    async def by_host(request: httpx.Request) -> httpx.Response:
+        return await scripts[request.url.host](request)
 
-@pytest.fixture
-def elsewhere() -> ScriptedGitHub:
-    return ScriptedGitHub()
-
-
-@pytest.fixture
-async def http(
-    server: ScriptedGitHub, elsewhere: ScriptedGitHub
-) -> AsyncIterator[httpx.AsyncClient]:
-    router = HostRouter({"api.github.test": server, "ghe.test": server, "evil.test": elsewhere})
-    async with httpx.AsyncClient(transport=router) as client:
-        yield client
+    return httpx.MockTransport(by_host)
 
 
 def make_client(http: httpx.AsyncClient, base_url: str = BASE, **kwargs: Any) -> GitHubClient:
@@ -62,7 +48,7 @@ def make_client(http: httpx.AsyncClient, base_url: str = BASE, **kwargs: Any) ->
 
 
 async def test_requests_carry_githubs_headers_and_the_authorization(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script("GET", "/rate_limit", Reply(200, {}))
     await make_client(http, auth=TokenAuth(TOKEN)).getitem("/rate_limit")
@@ -74,7 +60,7 @@ async def test_requests_carry_githubs_headers_and_the_authorization(
 
 
 async def test_without_an_authenticator_no_authorization_is_sent(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script("GET", "/meta", Reply(200, {}))
     await make_client(http).getitem("/meta")
@@ -82,7 +68,7 @@ async def test_without_an_authenticator_no_authorization_is_sent(
 
 
 async def test_a_custom_accept_replaces_the_default(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script("GET", "/repos/o/r/readme", Reply(200, raw_body=b"# hi"))
     await make_client(http).getitem("/repos/o/r/readme", accept="application/vnd.github.raw")
@@ -90,7 +76,7 @@ async def test_a_custom_accept_replaces_the_default(
 
 
 async def test_url_templates_are_expanded_with_quoting(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script("GET", "/repos/o/r/issues/7/comments", Reply(200, []))
     await make_client(http).getitem(
@@ -104,7 +90,7 @@ async def test_url_templates_are_expanded_with_quoting(
 
 
 async def test_an_absolute_url_on_the_api_origin_is_accepted(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script("GET", "/repos/o/r", Reply(200, {"id": 1}))
     assert await make_client(http).getitem(f"{BASE}/repos/o/r") == {"id": 1}
@@ -114,7 +100,7 @@ async def test_an_absolute_url_on_the_api_origin_is_accepted(
     "method", ["getitem", "getstatus", "post", "put", "patch", "delete"], ids=str
 )
 async def test_a_url_on_another_host_is_refused_before_any_credential_leaves(
-    elsewhere: ScriptedGitHub, http: httpx.AsyncClient, method: str
+    elsewhere: Script, http: httpx.AsyncClient, method: str
 ) -> None:
     auth = TokenAuth(TOKEN)
     client = make_client(http, auth=auth)
@@ -133,7 +119,7 @@ async def test_a_url_on_another_host_is_refused_before_any_credential_leaves(
     ids=["org-dot-dot", "login-dot-dot"],
 )
 async def test_a_dot_segment_value_is_refused_before_anything_is_sent(
-    server: ScriptedGitHub, http: httpx.AsyncClient, template: str, url_vars: dict[str, str]
+    server: Script, http: httpx.AsyncClient, template: str, url_vars: dict[str, str]
 ) -> None:
     # httpx would collapse "/orgs/../invitations" to "POST /invitations": another endpoint.
     client = make_client(http, auth=TokenAuth(TOKEN))
@@ -142,13 +128,13 @@ async def test_a_dot_segment_value_is_refused_before_anything_is_sent(
     assert server.requests == []
 
 
-async def test_json_answers_are_decoded(server: ScriptedGitHub, http: httpx.AsyncClient) -> None:
+async def test_json_answers_are_decoded(server: Script, http: httpx.AsyncClient) -> None:
     server.script("GET", "/user", Reply(200, {"login": "octocat"}))
     assert await make_client(http).getitem("/user") == {"login": "octocat"}
 
 
 async def test_text_answers_are_returned_as_str(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script(
         "GET",
@@ -158,7 +144,7 @@ async def test_text_answers_are_returned_as_str(
     assert await make_client(http).getitem("/repos/o/r/pulls/1") == "diff --git"
 
 
-async def test_a_diff_is_returned_as_str(server: ScriptedGitHub, http: httpx.AsyncClient) -> None:
+async def test_a_diff_is_returned_as_str(server: Script, http: httpx.AsyncClient) -> None:
     diff = "diff --git a/README.md b/README.md\n-Hello\n+Héllo\n"
     server.script(
         "GET",
@@ -177,7 +163,7 @@ async def test_a_diff_is_returned_as_str(server: ScriptedGitHub, http: httpx.Asy
 
 
 async def test_an_html_error_page_is_kept_on_the_exception(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     page = b"<html><body>Mistakes were made ...</body></html>"
     server.script(
@@ -195,7 +181,7 @@ async def test_an_html_error_page_is_kept_on_the_exception(
 
 
 async def test_binary_answers_are_returned_as_bytes(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script(
         "GET",
@@ -206,7 +192,7 @@ async def test_binary_answers_are_returned_as_bytes(
 
 
 async def test_text_in_an_unknown_charset_falls_back_to_utf8(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script(
         "GET",
@@ -218,12 +204,12 @@ async def test_text_in_an_unknown_charset_falls_back_to_utf8(
     assert await make_client(http).getitem("/t") == "héllo"
 
 
-async def test_no_content_is_none(server: ScriptedGitHub, http: httpx.AsyncClient) -> None:
+async def test_no_content_is_none(server: Script, http: httpx.AsyncClient) -> None:
     server.script("PUT", "/user/starred/o/r", Reply(204))
     assert await make_client(http).put("/user/starred/o/r") is None
 
 
-async def test_post_sends_data_as_json(server: ScriptedGitHub, http: httpx.AsyncClient) -> None:
+async def test_post_sends_data_as_json(server: Script, http: httpx.AsyncClient) -> None:
     server.script("POST", "/repos/o/r/issues/1/comments", Reply(201, {"id": 9}))
     answer = await make_client(http).post("/repos/o/r/issues/1/comments", data={"body": "thanks!"})
     assert answer == {"id": 9}
@@ -240,14 +226,14 @@ async def test_post_sends_data_as_json(server: ScriptedGitHub, http: httpx.Async
     ],
 )
 async def test_getstatus_returns_2xx_and_404(
-    server: ScriptedGitHub, http: httpx.AsyncClient, reply: Reply, expected: int
+    server: Script, http: httpx.AsyncClient, reply: Reply, expected: int
 ) -> None:
     server.script("GET", "/orgs/o/members/u", reply)
     assert await make_client(http).getstatus("/orgs/o/members/u") == expected
 
 
 async def test_getstatus_raises_other_errors(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script("GET", "/orgs/o/members/u", Reply(403, {"message": "Must have admin rights"}))
     with pytest.raises(Forbidden):
@@ -260,26 +246,24 @@ def _page(number: int, last: int) -> Reply:
     return Reply(200, [f"item-{number}-a", f"item-{number}-b"], headers=headers)
 
 
-class PagedItems(ScriptedGitHub):
+class PagedItems(Script):
     """Answers /items?page=N (N = 1, 2, 3) with Link headers, like GitHub's list endpoints."""
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        query = scope["query_string"].decode()
-        number = int(query.removeprefix("page=")) if query else 1
-        self.script("GET", "/items", _page(number, 3))
-        await super().__call__(scope, receive, send)
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.script("GET", "/items", _page(int(request.url.params.get("page", 1)), 3))
+        return await super().__call__(request)
 
 
 async def test_getiter_follows_next_links_over_all_pages() -> None:
     server = PagedItems()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server)) as http:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
         items = [item async for item in make_client(http).getiter("/items")]
     assert items == [f"item-{n}-{x}" for n in (1, 2, 3) for x in "ab"]
     assert [r.query for r in server.requests] == ["", "page=2", "page=3"]
 
 
 async def test_getiter_reads_wrapped_lists_with_iterable_key(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script(
         "GET", "/app/installations", Reply(200, {"total_count": 2, "installations": [1, 2]})
@@ -290,7 +274,7 @@ async def test_getiter_reads_wrapped_lists_with_iterable_key(
 
 
 async def test_getiter_refuses_a_next_link_on_another_host(
-    server: ScriptedGitHub, elsewhere: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, elsewhere: Script, http: httpx.AsyncClient
 ) -> None:
     server.script(
         "GET",
@@ -306,7 +290,7 @@ async def test_getiter_refuses_a_next_link_on_another_host(
 
 
 async def test_ghes_base_url_keeps_its_path_prefix(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script("GET", "/api/v3/repos/o/r", Reply(200, {"id": 1}))
     await make_client(http, "https://ghe.test/api/v3").getitem(
@@ -323,7 +307,7 @@ async def test_ghes_base_url_keeps_its_path_prefix(
     ],
 )
 async def test_graphql_posts_query_and_variables_and_returns_data(
-    server: ScriptedGitHub, http: httpx.AsyncClient, base_url: str, endpoint: str
+    server: Script, http: httpx.AsyncClient, base_url: str, endpoint: str
 ) -> None:
     server.script("POST", endpoint, Reply(200, {"data": {"viewer": {"login": "bot"}}}))
     data = await make_client(http, base_url).graphql("query($n: Int) { viewer { login } }", n=3)
@@ -333,7 +317,7 @@ async def test_graphql_posts_query_and_variables_and_returns_data(
 
 
 async def test_graphql_errors_raise_with_githubs_errors_and_partial_data(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     errors = [{"type": "NOT_FOUND", "message": "Could not resolve to a Repository"}]
     server.script("POST", "/graphql", Reply(200, {"data": {"repository": None}, "errors": errors}))
@@ -344,7 +328,7 @@ async def test_graphql_errors_raise_with_githubs_errors_and_partial_data(
 
 
 async def test_a_same_origin_redirect_of_a_get_is_followed(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script(
         "GET", "/repos/old/r", Reply(301, {}, headers={"location": f"{BASE}/repositories/5"})
@@ -354,7 +338,7 @@ async def test_a_same_origin_redirect_of_a_get_is_followed(
 
 
 async def test_a_redirect_to_another_host_is_refused(
-    server: ScriptedGitHub, elsewhere: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, elsewhere: Script, http: httpx.AsyncClient
 ) -> None:
     server.script(
         "GET", "/repos/o/r/tarball", Reply(302, {}, headers={"location": "https://evil.test/t"})
@@ -364,7 +348,7 @@ async def test_a_redirect_to_another_host_is_refused(
     assert elsewhere.requests == []
 
 
-async def test_a_redirect_of_a_post_raises(server: ScriptedGitHub, http: httpx.AsyncClient) -> None:
+async def test_a_redirect_of_a_post_raises(server: Script, http: httpx.AsyncClient) -> None:
     server.script("POST", "/x", Reply(307, {}, headers={"location": f"{BASE}/y"}))
     with pytest.raises(HTTPError) as caught:
         await make_client(http).post("/x", data={})
@@ -373,7 +357,7 @@ async def test_a_redirect_of_a_post_raises(server: ScriptedGitHub, http: httpx.A
 
 
 async def test_a_401_is_retried_once_with_a_fresh_authorization(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script(
         "GET",
@@ -386,7 +370,7 @@ async def test_a_401_is_retried_once_with_a_fresh_authorization(
 
 
 async def test_a_401_is_raised_when_reauthorize_declines(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script("GET", "/x", Reply(401, {"message": "Bad credentials"}))
     with pytest.raises(Unauthorized):
@@ -395,7 +379,7 @@ async def test_a_401_is_raised_when_reauthorize_declines(
 
 
 async def test_a_second_401_is_raised_without_looping(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script("GET", "/x", Reply(401, {"message": "Bad credentials"}))
     auth = TokenAuth("a", "b", "c")
@@ -406,7 +390,7 @@ async def test_a_second_401_is_raised_without_looping(
 
 
 async def test_rate_limit_is_the_last_one_github_reported(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script(
         "GET",
@@ -434,7 +418,7 @@ async def test_the_client_repr_holds_no_credential(http: httpx.AsyncClient) -> N
 
 
 async def test_a_not_found_error_carries_githubs_message(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script(
         "GET",

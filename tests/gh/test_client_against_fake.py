@@ -7,7 +7,7 @@ for 50 ms of real idleness: in-flight socket I/O does not make virtual time jump
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,23 +21,9 @@ from starlette.routing import Mount
 from snekomatic.gh._pacing import Pacer
 from snekomatic.gh.client import GitHubClient
 from snekomatic.gh.errors import ForbiddenURL, Unauthorized
-from snekomatic.gh.sansio import encode_app_jwt
-from snekomatic.gh.testing import (
-    FakeGitHub,
-    FakeInstallation,
-    FakeRepo,
-    FakeUser,
-    generate_private_key,
-    serve_fake_github,
-)
+from snekomatic.gh.testing import FakeGitHub, FakeInstallation, FakeRepo, FakeUser, GitHubWorld
 
-EPOCH = 1_700_000_000.0
-APP_ID = 4242
 USER_AGENT = "snekomatic-client-tests"
-
-
-def wall_clock() -> float:
-    return EPOCH + trio.current_time()
 
 
 class StaticAuth:
@@ -65,49 +51,31 @@ class World:
     installation: FakeInstallation
     repo: FakeRepo
     author: FakeUser
+    clock: Callable[[], float]
 
 
 @pytest.fixture
-def loopback_clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.05)
-
-
-@pytest.fixture
-async def world() -> World:
-    fake = FakeGitHub(app_id=APP_ID, private_key=generate_private_key(), clock=wall_clock)
-    org = fake.add_org("python-trio")
+async def world(github_world: GitHubWorld) -> World:
+    fake = github_world.fake
     author = fake.add_user("contributor")
-    repo = fake.add_repo(org, "trio")
-    installation = fake.install(org)
+    repo = fake.add_repo(github_world.org, "trio")
     fake.open_issue(repo, author=author, title="an issue")
-    return World(fake, installation, repo, author)
+    return World(fake, github_world.installation, repo, author, github_world.clock)
 
 
 @pytest.fixture
-async def base_url(world: World) -> AsyncIterator[str]:
-    async with trio.open_nursery() as nursery:
-        url: str = await nursery.start(serve_fake_github, world.fake)
-        yield url
-        nursery.cancel_scope.cancel()
+async def base_url(github_world: GitHubWorld) -> str:
+    return github_world.base_url
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
+def http_transport() -> None:
+    return None  # real connections: the fake on loopback
 
 
-async def installation_auth(http: httpx.AsyncClient, base_url: str, world: World) -> StaticAuth:
-    """Mint an installation token the way an app does: a JWT, then POST .../access_tokens."""
-    jwt, _ = encode_app_jwt(APP_ID, generate_private_key(), wall_clock())
-    app_client = GitHubClient(
-        http, base_url=base_url, user_agent=USER_AGENT, auth=StaticAuth(f"Bearer {jwt}")
-    )
-    answer = await app_client.post(
-        "/app/installations/{id}/access_tokens", {"id": world.installation.id}
-    )
-    world.fake.requests.clear()
-    return StaticAuth(f"token {answer['token']}")
+def installation_auth(world: World) -> StaticAuth:
+    """An installation token, as ``POST /app/installations/{id}/access_tokens`` mints it."""
+    return StaticAuth(f"token {world.fake.mint_token(world.installation)}")
 
 
 async def make_client(
@@ -117,9 +85,9 @@ async def make_client(
     auth: StaticAuth | None = None,
     **kwargs: Any,
 ) -> GitHubClient:
-    auth = auth or await installation_auth(http, base_url, world)
+    auth = auth or installation_auth(world)
     return GitHubClient(
-        http, base_url=base_url, user_agent=USER_AGENT, auth=auth, clock=wall_clock, **kwargs
+        http, base_url=base_url, user_agent=USER_AGENT, auth=auth, clock=world.clock, **kwargs
     )
 
 
@@ -131,7 +99,7 @@ COMMENTS = "/repos/{owner}/{repo}/issues/{number}/comments"
 
 
 def comments_vars(world: World, **extra: Any) -> dict[str, Any]:
-    return {"owner": "python-trio", "repo": "trio", "number": 1, **extra}
+    return {"owner": "octo-org", "repo": "trio", "number": 1, **extra}
 
 
 async def test_getiter_walks_the_fakes_paginated_comments(
@@ -154,12 +122,12 @@ async def test_getiter_walks_the_fakes_paginated_comments(
 async def test_server_errors_from_the_fake_are_retried_with_backoff(
     world: World, base_url: str, http: httpx.AsyncClient, loopback_clock: trio.testing.MockClock
 ) -> None:
-    world.fake.inject_fault("GET", "/repos/python-trio/trio", kind="server_error", times=2)
+    world.fake.inject_fault("GET", "/repos/octo-org/trio", kind="server_error", times=2)
     client = await make_client(http, base_url, world)
     with trio.fail_after(60):
-        repo = await client.getitem("/repos/python-trio/trio")
-    assert repo["full_name"] == "python-trio/trio"
-    times = [r.time for r in world.fake.requests_to("GET", "/repos/python-trio/trio")]
+        repo = await client.getitem("/repos/octo-org/trio")
+    assert repo["full_name"] == "octo-org/trio"
+    times = [r.time for r in world.fake.requests_to("GET", "/repos/octo-org/trio")]
     assert len(times) == 3
     assert gaps(times) == pytest.approx([1.0, 2.0], abs=0.2)
 
@@ -179,11 +147,11 @@ async def test_a_secondary_limit_from_the_fake_waits_for_retry_after(
 async def test_a_secondary_limit_from_the_fake_without_retry_after_waits_a_minute(
     world: World, base_url: str, http: httpx.AsyncClient, loopback_clock: trio.testing.MockClock
 ) -> None:
-    world.fake.inject_fault("GET", "/repos/python-trio/trio", kind="secondary_rate_limit")
+    world.fake.inject_fault("GET", "/repos/octo-org/trio", kind="secondary_rate_limit")
     client = await make_client(http, base_url, world)
     with trio.fail_after(300):
-        await client.getitem("/repos/python-trio/trio")
-    times = [r.time for r in world.fake.requests_to("GET", "/repos/python-trio/trio")]
+        await client.getitem("/repos/octo-org/trio")
+    times = [r.time for r in world.fake.requests_to("GET", "/repos/octo-org/trio")]
     assert gaps(times)[0] >= 60.0
 
 
@@ -191,12 +159,12 @@ async def test_a_primary_limit_from_the_fake_waits_until_its_reset(
     world: World, base_url: str, http: httpx.AsyncClient, loopback_clock: trio.testing.MockClock
 ) -> None:
     world.fake.inject_fault(
-        "GET", "/repos/python-trio/trio", kind="primary_rate_limit", retry_after=30
+        "GET", "/repos/octo-org/trio", kind="primary_rate_limit", retry_after=30
     )
     client = await make_client(http, base_url, world)
     with trio.fail_after(300):
-        await client.getitem("/repos/python-trio/trio")
-    times = [r.time for r in world.fake.requests_to("GET", "/repos/python-trio/trio")]
+        await client.getitem("/repos/octo-org/trio")
+    times = [r.time for r in world.fake.requests_to("GET", "/repos/octo-org/trio")]
     assert gaps(times)[0] >= 29.0
 
 
@@ -218,13 +186,13 @@ async def test_writes_to_the_fake_are_paced_one_second_apart(
 async def test_an_injected_401_is_retried_once_with_a_renewed_token(
     world: World, base_url: str, http: httpx.AsyncClient, loopback_clock: trio.testing.MockClock
 ) -> None:
-    world.fake.inject_fault("GET", "/repos/python-trio/trio", kind="unauthorized")
-    auth = await installation_auth(http, base_url, world)
+    world.fake.inject_fault("GET", "/repos/octo-org/trio", kind="unauthorized")
+    auth = installation_auth(world)
     auth.renewed = auth.value
     client = await make_client(http, base_url, world, auth)
     with trio.fail_after(30):
-        await client.getitem("/repos/python-trio/trio")
-    assert [r.status for r in world.fake.requests_to("GET", "/repos/python-trio/trio")] == [
+        await client.getitem("/repos/octo-org/trio")
+    assert [r.status for r in world.fake.requests_to("GET", "/repos/octo-org/trio")] == [
         401,
         200,
     ]
@@ -235,7 +203,7 @@ async def test_another_origin_on_the_same_machine_gets_nothing(
 ) -> None:
     client = await make_client(http, base_url, world)
     same_server_other_origin = (
-        base_url.replace("127.0.0.1", "localhost") + "/repos/python-trio/trio"
+        base_url.replace("127.0.0.1", "localhost") + "/repos/octo-org/trio"
     )
     with trio.fail_after(30), pytest.raises(ForbiddenURL):
         await client.getitem(same_server_other_origin)

@@ -8,13 +8,13 @@ import httpx
 from snekomatic.gh._cache import ResponseCache
 from snekomatic.gh._pacing import Pacer
 from snekomatic.gh.client import GitHubClient
-from tests.gh._scripted_github import USER_AGENT, Reply, ScriptedGitHub, TokenAuth
+from tests.gh.scripted import USER_AGENT, Reply, Script, TokenAuth
 
 BASE = "https://api.github.test"
 
 
 def test_get_post_pagination_and_cache_work_on_asyncio() -> None:
-    server = ScriptedGitHub(clock=anyio.current_time)
+    server = Script()
     server.script(
         "GET",
         "/items",
@@ -24,7 +24,7 @@ def test_get_post_pagination_and_cache_work_on_asyncio() -> None:
     server.script("POST", "/comments", Reply(201, {"id": 3}))
 
     async def main() -> tuple[list[int], object]:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server)) as http:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
             client = GitHubClient(
                 http,
                 base_url=BASE,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -10,22 +9,11 @@ import pytest
 
 from snekomatic.gh._cache import CacheKey, ResponseCache
 from snekomatic.gh.client import GitHubClient
-from tests.gh._scripted_github import USER_AGENT, Reply, ScriptedGitHub, TokenAuth
+from tests.gh.scripted import USER_AGENT, Reply, Script, TokenAuth
 
 BASE = "https://api.github.test"
 ETAG = '"644b5b0155e6404a9cc4bd9d8b1ae730"'
 LAST_MODIFIED = "Thu, 05 Jul 2012 15:31:30 GMT"
-
-
-@pytest.fixture
-def server() -> ScriptedGitHub:
-    return ScriptedGitHub()
-
-
-@pytest.fixture
-async def http(server: ScriptedGitHub) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server)) as client:
-        yield client
 
 
 def make_client(http: httpx.AsyncClient, **kwargs: Any) -> GitHubClient:
@@ -33,7 +21,7 @@ def make_client(http: httpx.AsyncClient, **kwargs: Any) -> GitHubClient:
 
 
 async def test_a_304_returns_the_cached_body(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script(
         "GET", "/repos/o/r", Reply(200, {"id": 1}, headers={"etag": ETAG}), Reply(304, None)
@@ -46,7 +34,7 @@ async def test_a_304_returns_the_cached_body(
 
 
 async def test_last_modified_is_sent_back_as_if_modified_since(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script(
         "GET",
@@ -61,7 +49,7 @@ async def test_last_modified_is_sent_back_as_if_modified_since(
 
 
 async def test_a_changed_resource_replaces_the_cached_one(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script(
         "GET",
@@ -77,7 +65,7 @@ async def test_a_changed_resource_replaces_the_cached_one(
 
 
 async def test_without_a_cache_no_conditional_headers_are_sent(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script("GET", "/x", Reply(200, {}, headers={"etag": ETAG}))
     client = make_client(http)
@@ -87,7 +75,7 @@ async def test_without_a_cache_no_conditional_headers_are_sent(
 
 
 async def test_a_shared_cache_keeps_identities_apart(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script("GET", "/x", Reply(200, {}, headers={"etag": ETAG}))
     cache = ResponseCache()
@@ -97,7 +85,7 @@ async def test_a_shared_cache_keeps_identities_apart(
 
 
 async def test_cache_keys_never_contain_the_credential(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script("GET", "/x", Reply(200, {}, headers={"etag": ETAG}))
     cache = ResponseCache()
@@ -107,7 +95,7 @@ async def test_cache_keys_never_contain_the_credential(
 
 
 async def test_an_explicit_cache_scope_is_shared_across_token_renewals(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     server.script("GET", "/x", Reply(200, {"id": 1}, headers={"etag": ETAG}), Reply(304, None))
     cache = ResponseCache()
@@ -119,7 +107,7 @@ async def test_an_explicit_cache_scope_is_shared_across_token_renewals(
     assert again == {"id": 1}
 
 
-async def test_writes_are_not_cached(server: ScriptedGitHub, http: httpx.AsyncClient) -> None:
+async def test_writes_are_not_cached(server: Script, http: httpx.AsyncClient) -> None:
     server.script("POST", "/x", Reply(201, {}, headers={"etag": ETAG}))
     cache = ResponseCache()
     await make_client(http, cache=cache).post("/x", data={})
@@ -127,7 +115,7 @@ async def test_writes_are_not_cached(server: ScriptedGitHub, http: httpx.AsyncCl
 
 
 async def test_pagination_over_revalidated_pages_keeps_following_links(
-    server: ScriptedGitHub, http: httpx.AsyncClient
+    server: Script, http: httpx.AsyncClient
 ) -> None:
     link = {"link": f'<{BASE}/items2>; rel="next"'}
     server.script("GET", "/items", Reply(200, [1], headers={"etag": '"a"', **link}), Reply(304))

@@ -5,16 +5,15 @@ from __future__ import annotations
 import trio
 from bench.client_overhead import measure_client_overhead
 
-from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
+from snekomatic.gh.testing import GitHubWorld
 
 
-async def test_measure_client_overhead_reports_both_sides_and_their_ratio() -> None:
-    fake = FakeGitHub(private_key=generate_private_key())
+async def test_measure_client_overhead_reports_both_sides_and_their_ratio(
+    github_world: GitHubWorld,
+) -> None:
+    fake = github_world.fake
     with trio.fail_after(30):
-        async with trio.open_nursery() as nursery:
-            base_url = await nursery.start(serve_fake_github, fake)
-            result = await measure_client_overhead(base_url, 5, rounds=1)
-            nursery.cancel_scope.cancel()
+        result = await measure_client_overhead(github_world.base_url, 5, rounds=1)
     assert result["raw_us_per_request"] > 0 and result["client_us_per_request"] > 0
     expected_ratio = result["client_us_per_request"] / result["raw_us_per_request"]
     assert abs(result["ratio"] - expected_ratio) < 0.01

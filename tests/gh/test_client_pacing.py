@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -12,35 +11,29 @@ import trio
 
 from snekomatic.gh._pacing import Pacer, Pacing
 from snekomatic.gh.client import GitHubClient
-from tests.gh._scripted_github import USER_AGENT, Reply, ScriptedGitHub
+from tests.gh.scripted import USER_AGENT, Reply, Script
 
 BASE = "https://api.github.test"
 
 
 @pytest.fixture
-def server() -> ScriptedGitHub:
-    server = ScriptedGitHub()
+def server() -> Script:
+    server = Script()
     for method in ("GET", "POST", "PATCH", "PUT", "DELETE"):
         server.script(method, "/slow", Reply(200, {}, delay=5.0))
         server.script(method, "/fast", Reply(200, {}))
     return server
 
 
-@pytest.fixture
-async def http(server: ScriptedGitHub) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server)) as client:
-        yield client
-
-
 def make_client(http: httpx.AsyncClient, **kwargs: Any) -> GitHubClient:
     return GitHubClient(http, base_url=BASE, user_agent=USER_AGENT, **kwargs)
 
 
-def starts(server: ScriptedGitHub) -> list[float]:
+def starts(server: Script) -> list[float]:
     return [r.started_at for r in server.requests]
 
 
-def gaps(server: ScriptedGitHub) -> list[float]:
+def gaps(server: Script) -> list[float]:
     return [b - a for a, b in itertools.pairwise(starts(server))]
 
 
@@ -52,7 +45,7 @@ async def _concurrently(*calls: Any) -> None:
 
 @pytest.mark.parametrize("verbs", [("post", "post"), ("patch", "put"), ("delete", "post")], ids=str)
 async def test_writes_start_at_least_one_second_apart(
-    server: ScriptedGitHub,
+    server: Script,
     http: httpx.AsyncClient,
     autojump_clock: trio.testing.MockClock,
     verbs: tuple[str, str],
@@ -65,7 +58,7 @@ async def test_writes_start_at_least_one_second_apart(
 
 
 async def test_writes_of_two_clients_sharing_a_pacer_are_spaced(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     pacer = Pacer()
     first, second = make_client(http, pacer=pacer), make_client(http, pacer=pacer)
@@ -76,7 +69,7 @@ async def test_writes_of_two_clients_sharing_a_pacer_are_spaced(
 
 
 async def test_reads_are_not_spaced(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     client = make_client(http, pacer=Pacer())
     with trio.fail_after(60):
@@ -87,7 +80,7 @@ async def test_reads_are_not_spaced(
 
 
 async def test_the_write_interval_is_configurable(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     client = make_client(http, pacer=Pacer(Pacing(write_interval=2.5)))
     with trio.fail_after(60):
@@ -97,7 +90,7 @@ async def test_the_write_interval_is_configurable(
 
 
 async def test_a_shared_pacer_allows_one_request_in_flight(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     pacer = Pacer()
     clients = [make_client(http, pacer=pacer) for _ in range(3)]
@@ -108,7 +101,7 @@ async def test_a_shared_pacer_allows_one_request_in_flight(
 
 
 async def test_without_a_pacer_requests_overlap(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     clients = [make_client(http) for _ in range(3)]
     with trio.fail_after(60):
@@ -117,7 +110,7 @@ async def test_without_a_pacer_requests_overlap(
 
 
 async def test_a_non_serial_pacer_still_spaces_writes(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     client = make_client(http, pacer=Pacer(Pacing(serial=False)))
     with trio.fail_after(60):
@@ -127,7 +120,7 @@ async def test_a_non_serial_pacer_still_spaces_writes(
 
 
 async def test_a_cancelled_request_releases_the_pacer(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     pacer = Pacer()
     with trio.fail_after(60):

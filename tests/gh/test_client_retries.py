@@ -7,7 +7,6 @@ assert on the virtual time between them.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -28,11 +27,12 @@ from snekomatic.gh.errors import (
     ServerError,
     ValidationFailed,
 )
-from tests.gh._scripted_github import (
+from snekomatic.gh.testing import FakeClock
+from tests.gh.scripted import (
     USER_AGENT,
     FlakyTransport,
     Reply,
-    ScriptedGitHub,
+    Script,
     rate_limit_headers,
 )
 
@@ -41,26 +41,15 @@ EPOCH = 1_700_000_000.0
 SECONDARY = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes."}
 
 
-def wall_clock() -> float:
-    return EPOCH + trio.current_time()
-
-
-@pytest.fixture
-def server() -> ScriptedGitHub:
-    return ScriptedGitHub()
-
-
-@pytest.fixture
-async def http(server: ScriptedGitHub) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server)) as client:
-        yield client
+# The wall clock, on the event loop's clock: virtual under autojump.
+WALL_CLOCK = FakeClock(EPOCH)
 
 
 def make_client(http: httpx.AsyncClient, **kwargs: Any) -> GitHubClient:
-    return GitHubClient(http, base_url=BASE, user_agent=USER_AGENT, clock=wall_clock, **kwargs)
+    return GitHubClient(http, base_url=BASE, user_agent=USER_AGENT, clock=WALL_CLOCK, **kwargs)
 
 
-def gaps(server: ScriptedGitHub) -> list[float]:
+def gaps(server: Script) -> list[float]:
     starts = [r.started_at for r in server.requests]
     return [later - earlier for earlier, later in itertools.pairwise(starts)]
 
@@ -76,7 +65,7 @@ def gaps(server: ScriptedGitHub) -> list[float]:
     ],
 )
 async def test_client_errors_are_not_retried(
-    server: ScriptedGitHub,
+    server: Script,
     http: httpx.AsyncClient,
     autojump_clock: trio.testing.MockClock,
     reply: Reply,
@@ -89,7 +78,7 @@ async def test_client_errors_are_not_retried(
 
 
 async def test_server_errors_are_retried_with_exponential_backoff(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     server.script("GET", "/x", Reply(502), Reply(502), Reply(200, {"ok": True}))
     with trio.fail_after(600):
@@ -99,7 +88,7 @@ async def test_server_errors_are_retried_with_exponential_backoff(
 
 
 async def test_server_errors_forever_raise_after_the_last_retry(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     server.script("GET", "/x", Reply(503, {"message": "Service Unavailable"}))
     with trio.fail_after(600), pytest.raises(ServerError):
@@ -108,7 +97,7 @@ async def test_server_errors_forever_raise_after_the_last_retry(
 
 
 async def test_backoff_is_capped_by_backoff_max(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     server.script("GET", "/x", Reply(500))
     policy = RetryPolicy(max_retries=4, backoff_base=10.0, backoff_max=25.0)
@@ -118,7 +107,7 @@ async def test_backoff_is_capped_by_backoff_max(
 
 
 async def test_no_retries_when_max_retries_is_zero(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     server.script("GET", "/x", Reply(500), Reply(200, {}))
     with trio.fail_after(600), pytest.raises(ServerError):
@@ -127,7 +116,7 @@ async def test_no_retries_when_max_retries_is_zero(
 
 
 async def test_a_secondary_limit_honours_retry_after(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     server.script("POST", "/x", Reply(403, SECONDARY, headers={"retry-after": "7"}), Reply(201, {}))
     with trio.fail_after(600):
@@ -137,7 +126,7 @@ async def test_a_secondary_limit_honours_retry_after(
 
 @pytest.mark.parametrize("status", [403, 429], ids=["403", "429"])
 async def test_a_secondary_limit_without_retry_after_waits_at_least_a_minute(
-    server: ScriptedGitHub,
+    server: Script,
     http: httpx.AsyncClient,
     autojump_clock: trio.testing.MockClock,
     status: int,
@@ -150,7 +139,7 @@ async def test_a_secondary_limit_without_retry_after_waits_at_least_a_minute(
 
 
 async def test_a_secondary_limit_longer_than_the_maximum_wait_raises(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     server.script("GET", "/x", Reply(429, SECONDARY, headers={"retry-after": "3600"}))
     with trio.fail_after(600), pytest.raises(SecondaryRateLimited) as caught:
@@ -160,7 +149,7 @@ async def test_a_secondary_limit_longer_than_the_maximum_wait_raises(
 
 
 async def test_a_primary_limit_answer_waits_until_the_reset(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     limited = rate_limit_headers(remaining=0, reset=EPOCH + 30)
     server.script(
@@ -175,7 +164,7 @@ async def test_a_primary_limit_answer_waits_until_the_reset(
 
 
 async def test_a_primary_limit_answer_resetting_too_late_raises(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     limited = rate_limit_headers(remaining=0, reset=EPOCH + 3600)
     server.script("GET", "/x", Reply(403, {"message": "API rate limit exceeded"}, headers=limited))
@@ -186,7 +175,7 @@ async def test_a_primary_limit_answer_resetting_too_late_raises(
 
 
 async def test_an_exhausted_limit_delays_the_next_request_until_the_reset(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     server.script(
         "GET",
@@ -202,7 +191,7 @@ async def test_an_exhausted_limit_delays_the_next_request_until_the_reset(
 
 
 async def test_an_exhausted_limit_resetting_too_late_raises_without_sending(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     server.script(
         "GET", "/x", Reply(200, {}, headers=rate_limit_headers(remaining=0, reset=EPOCH + 3600))
@@ -217,7 +206,7 @@ async def test_an_exhausted_limit_resetting_too_late_raises_without_sending(
 
 
 async def test_an_exhausted_limit_with_a_fractional_reset_waits_until_it(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     exhausted = {**rate_limit_headers(remaining=0, reset=0), "x-ratelimit-reset": f"{EPOCH + 30.5}"}
     server.script(
@@ -246,7 +235,7 @@ async def test_an_exhausted_limit_with_a_fractional_reset_waits_until_it(
     ],
 )
 async def test_a_limit_with_an_unknown_field_sends_the_next_request_at_once(
-    server: ScriptedGitHub,
+    server: Script,
     http: httpx.AsyncClient,
     autojump_clock: trio.testing.MockClock,
     headers: dict[str, str],
@@ -261,7 +250,7 @@ async def test_a_limit_with_an_unknown_field_sends_the_next_request_at_once(
 
 
 async def test_an_exhausted_core_limit_does_not_hold_graphql(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     server.script(
         "GET", "/x", Reply(200, {}, headers=rate_limit_headers(remaining=0, reset=EPOCH + 3600))
@@ -276,7 +265,7 @@ async def test_an_exhausted_core_limit_does_not_hold_graphql(
 
 
 async def test_an_exhausted_limit_holds_every_client_sharing_the_pacer(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     server.script(
         "GET", "/x", Reply(200, {}, headers=rate_limit_headers(remaining=0, reset=EPOCH + 30))
@@ -290,7 +279,7 @@ async def test_an_exhausted_limit_holds_every_client_sharing_the_pacer(
 
 
 async def test_a_secondary_limit_pauses_every_client_sharing_the_pacer(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     server.script("GET", "/x", Reply(403, SECONDARY, headers={"retry-after": "20"}), Reply(200, {}))
     server.script("GET", "/y", Reply(200, {}))
@@ -309,10 +298,10 @@ async def test_a_secondary_limit_pauses_every_client_sharing_the_pacer(
     ("method", "verb"), [("GET", "getitem"), ("PUT", "put"), ("DELETE", "delete")], ids=str
 )
 async def test_transport_errors_on_idempotent_methods_are_retried(
-    server: ScriptedGitHub, autojump_clock: trio.testing.MockClock, method: str, verb: str
+    server: Script, autojump_clock: trio.testing.MockClock, method: str, verb: str
 ) -> None:
     server.script(method, "/x", Reply(200, {}))
-    flaky = FlakyTransport(httpx.ASGITransport(app=server), failures=2)
+    flaky = FlakyTransport(httpx.MockTransport(server), failures=2)
     async with httpx.AsyncClient(transport=flaky) as http:
         with trio.fail_after(600):
             await getattr(make_client(http), verb)("/x")
@@ -321,9 +310,9 @@ async def test_transport_errors_on_idempotent_methods_are_retried(
 
 @pytest.mark.parametrize("method", ["post", "patch"], ids=str)
 async def test_transport_errors_on_writes_are_not_retried(
-    server: ScriptedGitHub, autojump_clock: trio.testing.MockClock, method: str
+    server: Script, autojump_clock: trio.testing.MockClock, method: str
 ) -> None:
-    flaky = FlakyTransport(httpx.ASGITransport(app=server), failures=1)
+    flaky = FlakyTransport(httpx.MockTransport(server), failures=1)
     async with httpx.AsyncClient(transport=flaky) as http:
         with trio.fail_after(600), pytest.raises(GitHubTransportError) as caught:
             await getattr(make_client(http), method)("/x", data={})
@@ -332,9 +321,9 @@ async def test_transport_errors_on_writes_are_not_retried(
 
 
 async def test_transport_errors_forever_raise_after_the_last_retry(
-    server: ScriptedGitHub, autojump_clock: trio.testing.MockClock
+    server: Script, autojump_clock: trio.testing.MockClock
 ) -> None:
-    flaky = FlakyTransport(httpx.ASGITransport(app=server), failures=100)
+    flaky = FlakyTransport(httpx.MockTransport(server), failures=100)
     async with httpx.AsyncClient(transport=flaky) as http:
         with trio.fail_after(600), pytest.raises(GitHubTransportError):
             await make_client(http).getitem("/x")

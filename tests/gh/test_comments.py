@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 import trio
 import trio.testing
 
-from snekomatic.gh.app import GitHubApp
 from snekomatic.gh.client import GitHubClient
 from snekomatic.gh.comments import find_marked_comment, find_or_create_comment, marker_comment
-from snekomatic.gh.testing import (
-    FakeGitHub,
-    FakeRepo,
-    FakeUser,
-    generate_private_key,
-    serve_fake_github,
-)
-
-EPOCH = 1_700_000_000.0
-
-
-def wall_clock() -> float:
-    return EPOCH + trio.current_time()
-
-
-@pytest.fixture
-def mock_clock() -> trio.testing.MockClock:
-    # Each async test takes this clock itself (pytest-trio only looks at the test's own arguments).
-    # Real sockets: jump virtual time only once nothing has happened for a while (no I/O in flight).
-    return trio.testing.MockClock(autojump_threshold=0.05)
+from snekomatic.gh.testing import FakeGitHub, FakeRepo, FakeUser, GitHubWorld
 
 
 @dataclass
@@ -44,25 +23,12 @@ class World:
 
 
 @pytest.fixture
-async def world(mock_clock: trio.testing.MockClock) -> AsyncIterator[World]:
-    key = generate_private_key()
-    fake = FakeGitHub(app_id=1, private_key=key, clock=wall_clock)
-    org = fake.add_org("python-trio")
-    repo = fake.add_repo(org, "trio")
+async def world(github_world: GitHubWorld, loopback_clock: trio.testing.MockClock) -> World:
+    fake = github_world.fake
+    repo = fake.add_repo(github_world.org, "trio")
     author = fake.add_user("alice")
-    installation = fake.install(org)
     pr = fake.open_pull_request(repo, author=author, title="Fix", body="Fixes it")
-    async with trio.open_nursery() as nursery:
-        base_url = await nursery.start(serve_fake_github, fake)
-        async with GitHubApp(
-            app_id=1,
-            private_key=key,
-            user_agent="snekomatic-tests",
-            base_url=base_url,
-            clock=wall_clock,
-        ) as app:
-            yield World(fake, repo, pr.number, author, app.client_for(installation.id))
-        nursery.cancel_scope.cancel()
+    return World(fake, repo, pr.number, author, github_world.client)
 
 
 @pytest.mark.parametrize(
@@ -93,12 +59,12 @@ def test_marker_that_would_break_the_html_comment_is_refused(marker: str, prefix
 
 
 async def test_find_or_create_posts_a_tagged_comment(
-    world: World, mock_clock: trio.testing.MockClock
+    world: World, loopback_clock: trio.testing.MockClock
 ) -> None:
     with trio.fail_after(60):
         comment = await find_or_create_comment(
             world.client,
-            repo_full_name="python-trio/trio",
+            repo_full_name="octo-org/trio",
             issue_number=world.number,
             marker="welcome",
             body="Thanks!\n",
@@ -109,19 +75,19 @@ async def test_find_or_create_posts_a_tagged_comment(
 
 
 async def test_second_call_posts_nothing_and_returns_the_first(
-    world: World, mock_clock: trio.testing.MockClock
+    world: World, loopback_clock: trio.testing.MockClock
 ) -> None:
     with trio.fail_after(60):
         first = await find_or_create_comment(
             world.client,
-            repo_full_name="python-trio/trio",
+            repo_full_name="octo-org/trio",
             issue_number=world.number,
             marker="welcome",
             body="Thanks!",
         )
         second = await find_or_create_comment(
             world.client,
-            repo_full_name="python-trio/trio",
+            repo_full_name="octo-org/trio",
             issue_number=world.number,
             marker="welcome",
             body="Thanks again!",
@@ -131,7 +97,7 @@ async def test_second_call_posts_nothing_and_returns_the_first(
 
 
 async def test_marker_is_found_beyond_the_first_page(
-    world: World, mock_clock: trio.testing.MockClock
+    world: World, loopback_clock: trio.testing.MockClock
 ) -> None:
     for i in range(35):
         world.fake.create_comment(
@@ -143,7 +109,7 @@ async def test_marker_is_found_beyond_the_first_page(
     with trio.fail_after(60):
         await find_or_create_comment(
             world.client,
-            repo_full_name="python-trio/trio",
+            repo_full_name="octo-org/trio",
             issue_number=world.number,
             marker="welcome",
             body="Thanks!",
@@ -152,13 +118,13 @@ async def test_marker_is_found_beyond_the_first_page(
 
 
 async def test_different_markers_make_different_comments(
-    world: World, mock_clock: trio.testing.MockClock
+    world: World, loopback_clock: trio.testing.MockClock
 ) -> None:
     with trio.fail_after(60):
         for marker in ("welcome", "invited"):
             await find_or_create_comment(
                 world.client,
-                repo_full_name="python-trio/trio",
+                repo_full_name="octo-org/trio",
                 issue_number=world.number,
                 marker=marker,
                 body="Hello",
@@ -167,7 +133,7 @@ async def test_different_markers_make_different_comments(
 
 
 async def test_author_filter_ignores_a_pasted_marker(
-    world: World, mock_clock: trio.testing.MockClock
+    world: World, loopback_clock: trio.testing.MockClock
 ) -> None:
     world.fake.create_comment(
         world.repo, world.number, author=world.author, body="<!-- snekomatic:welcome -->"
@@ -175,7 +141,7 @@ async def test_author_filter_ignores_a_pasted_marker(
     with trio.fail_after(60):
         found = await find_marked_comment(
             world.client,
-            repo_full_name="python-trio/trio",
+            repo_full_name="octo-org/trio",
             issue_number=world.number,
             marker="welcome",
             author=world.fake.bot.login,
@@ -184,7 +150,7 @@ async def test_author_filter_ignores_a_pasted_marker(
 
 
 async def test_author_type_filter_finds_only_a_bots_marker(
-    world: World, mock_clock: trio.testing.MockClock
+    world: World, loopback_clock: trio.testing.MockClock
 ) -> None:
     world.fake.create_comment(
         world.repo, world.number, author=world.author, body="<!-- snekomatic:welcome -->"
@@ -192,7 +158,7 @@ async def test_author_type_filter_finds_only_a_bots_marker(
     with trio.fail_after(60):
         created = await find_or_create_comment(
             world.client,
-            repo_full_name="python-trio/trio",
+            repo_full_name="octo-org/trio",
             issue_number=world.number,
             marker="welcome",
             body="Welcome!",
@@ -200,7 +166,7 @@ async def test_author_type_filter_finds_only_a_bots_marker(
         )
         again = await find_or_create_comment(
             world.client,
-            repo_full_name="python-trio/trio",
+            repo_full_name="octo-org/trio",
             issue_number=world.number,
             marker="welcome",
             body="Welcome!",
@@ -213,7 +179,7 @@ async def test_author_type_filter_finds_only_a_bots_marker(
 
 @pytest.mark.parametrize("name", ["trio", "a/b/c", "/trio", "python-trio/"])
 async def test_malformed_repo_full_name_is_refused(
-    world: World, mock_clock: trio.testing.MockClock, name: str
+    world: World, loopback_clock: trio.testing.MockClock, name: str
 ) -> None:
     with pytest.raises(ValueError, match="owner/name"):
         await find_or_create_comment(

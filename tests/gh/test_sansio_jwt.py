@@ -17,6 +17,7 @@ from snekomatic.gh.sansio import (
     is_clock_skew_rejection,
     server_clock_offset,
 )
+from snekomatic.gh.testing import generate_private_key
 from tests.keys import ec_private_key_pem
 
 NOW = 1_700_000_000.75
@@ -24,7 +25,9 @@ NOW = 1_700_000_000.75
 
 @pytest.fixture(scope="module")
 def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = serialization.load_pem_private_key(generate_private_key().encode("ascii"), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
 
 
 @pytest.fixture(scope="module")

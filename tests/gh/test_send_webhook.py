@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -13,8 +12,6 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.applications import Starlette
@@ -74,21 +71,20 @@ def receiver() -> Receiver:
 
 
 @pytest.fixture
-async def receiver_url(receiver: Receiver) -> AsyncIterator[str]:
-    """The receiver served by Hypercorn over real HTTP on 127.0.0.1, on a free port."""
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.accesslog = config.errorlog = None
-    async with trio.open_nursery() as nursery:
-        binds = await nursery.start(serve, receiver.asgi, config)
-        yield f"{binds[0]}/webhook"
-        nursery.cancel_scope.cancel()
+async def receiver_url(receiver: Receiver, nursery: trio.Nursery) -> str:
+    """The receiver served over real HTTP on 127.0.0.1, on a free port."""
+    base_url = await nursery.start(snekomatic.gh.testing.serve_asgi, receiver.asgi)
+    return f"{base_url}/webhook"
 
 
-def asgi_client(receiver: Receiver) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=receiver.asgi), base_url="http://hook"
-    )
+@pytest.fixture
+def http_transport(receiver: Receiver) -> httpx.AsyncBaseTransport:
+    return httpx.ASGITransport(app=receiver.asgi)  # the receiver in-process, for the given client
+
+
+@pytest.fixture
+def http_base_url() -> str:
+    return "http://hook"
 
 
 # --- over real loopback HTTP ---------------------------------------------------------------------
@@ -139,37 +135,37 @@ async def test_delivery_over_loopback_parses_into_an_event(
 
 @pytest.mark.parametrize("content_type", CONTENT_TYPES)
 async def test_given_client_is_used_and_receiver_sees_a_valid_signature(
-    receiver: Receiver, content_type: str
+    receiver: Receiver, http: httpx.AsyncClient, content_type: str
 ) -> None:
-    async with asgi_client(receiver) as http:
-        response = await send_webhook(
-            "/webhook", "ping", {"zen": "hi"}, secret=SECRET, http=http, content_type=content_type
-        )
+    response = await send_webhook(
+        "/webhook", "ping", {"zen": "hi"}, secret=SECRET, http=http, content_type=content_type
+    )
 
     assert response.status_code == 202
     assert receiver.deliveries[0].headers["content-type"] == content_type
 
 
-async def test_wrong_secret_is_refused_by_the_receiver(receiver: Receiver) -> None:
-    async with asgi_client(receiver) as http:
-        response = await send_webhook("/webhook", "ping", {"zen": "hi"}, secret="other", http=http)
+async def test_wrong_secret_is_refused_by_the_receiver(http: httpx.AsyncClient) -> None:
+    response = await send_webhook("/webhook", "ping", {"zen": "hi"}, secret="other", http=http)
 
     assert response.status_code == 401
 
 
-async def test_each_delivery_gets_a_fresh_uuid4_delivery_id(receiver: Receiver) -> None:
-    async with asgi_client(receiver) as http:
-        for _ in range(2):
-            await send_webhook("/webhook", "ping", {"zen": "hi"}, secret=SECRET, http=http)
+async def test_each_delivery_gets_a_fresh_uuid4_delivery_id(
+    receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    for _ in range(2):
+        await send_webhook("/webhook", "ping", {"zen": "hi"}, secret=SECRET, http=http)
 
     ids = [d.headers["x-github-delivery"] for d in receiver.deliveries]
     assert ids[0] != ids[1]
     assert [uuid.UUID(i).version for i in ids] == [4, 4]
 
 
-async def test_response_reports_the_delivery_id_it_sent(receiver: Receiver) -> None:
-    async with asgi_client(receiver) as http:
-        response = await send_webhook("/webhook", "ping", {"zen": "hi"}, secret=SECRET, http=http)
+async def test_response_reports_the_delivery_id_it_sent(
+    receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    response = await send_webhook("/webhook", "ping", {"zen": "hi"}, secret=SECRET, http=http)
 
     sent = response.request.headers["X-GitHub-Delivery"]
     assert receiver.deliveries[0].headers["x-github-delivery"] == sent
@@ -177,7 +173,8 @@ async def test_response_reports_the_delivery_id_it_sent(receiver: Receiver) -> N
 
 def test_send_webhook_also_runs_under_asyncio(receiver: Receiver) -> None:
     async def deliver() -> httpx.Response:
-        async with asgi_client(receiver) as http:
+        transport = httpx.ASGITransport(app=receiver.asgi)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hook") as http:
             return await send_webhook("/webhook", "ping", {"zen": "hi"}, secret=SECRET, http=http)
 
     response = asyncio.run(deliver())

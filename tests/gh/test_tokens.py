@@ -14,13 +14,14 @@ from snekomatic.gh._tokens import (
     installation_key,
     parse_github_time,
 )
+from snekomatic.gh.testing import FakeClock
 
 EPOCH = 1_700_000_000.0
 TOKEN_LIFETIME = 3600.0
 
 
-def virtual_wall_clock() -> float:
-    return EPOCH + trio.current_time()
+# The wall clock, on the event loop's clock: virtual under autojump.
+virtual_wall_clock = FakeClock(EPOCH)
 
 
 class Minter:

@@ -5,9 +5,7 @@ between them. Autojump clock: no real sleeping."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 import pytest
@@ -16,11 +14,10 @@ import trio.testing
 
 from snekomatic.gh import GitHubApp, LocalWriteSlots, Pacer, Pacing, WriteSlots
 from snekomatic.gh.client import GitHubClient
-from tests.gh._scripted_github import USER_AGENT, Reply, ScriptedGitHub
-from tests.gh.local_github import LocalGitHub, new_private_key
+from snekomatic.gh.testing import FakeInstallation, FakeRepo, open_github_world
+from tests.gh.scripted import USER_AGENT, Reply, Script
 
 BASE = "https://api.github.test"
-EPOCH = 1_700_000_000.0
 
 
 @dataclass
@@ -39,17 +36,11 @@ class ReservingSlots:
 
 
 @pytest.fixture
-def server() -> ScriptedGitHub:
-    server = ScriptedGitHub()
+def server() -> Script:
+    server = Script()
     for method in ("GET", "POST", "PATCH"):
         server.script(method, "/fast", Reply(200, {}))
     return server
-
-
-@pytest.fixture
-async def http(server: ScriptedGitHub) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=server)) as client:
-        yield client
 
 
 def make_client(http: httpx.AsyncClient, pacer: Pacer) -> GitHubClient:
@@ -66,7 +57,7 @@ def test_both_kinds_of_slots_satisfy_the_protocol() -> None:
 
 
 async def test_a_pacer_takes_each_write_start_from_its_write_slots(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     slots = ReservingSlots()
     client = make_client(
@@ -81,7 +72,7 @@ async def test_a_pacer_takes_each_write_start_from_its_write_slots(
 
 
 async def test_pacers_of_two_processes_sharing_write_slots_write_one_second_apart(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     # Two processes: each its own Pacer (serial lock, pause) for installation 7, one shared backend.
     shared = ReservingSlots()
@@ -96,7 +87,7 @@ async def test_pacers_of_two_processes_sharing_write_slots_write_one_second_apar
 
 
 async def test_pacers_of_two_processes_without_shared_slots_write_together(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     # What the shared slots are for: on their own, two processes write at twice the rate.
     clients = [make_client(http, Pacer(installation_id=7)) for _ in range(2)]
@@ -108,7 +99,7 @@ async def test_pacers_of_two_processes_without_shared_slots_write_together(
 
 
 async def test_a_zero_interval_asks_the_write_slots_nothing(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     slots = ReservingSlots()
     client = make_client(http, Pacer(Pacing(write_interval=0), write_slots=slots))
@@ -118,7 +109,7 @@ async def test_a_zero_interval_asks_the_write_slots_nothing(
 
 
 async def test_a_write_cancelled_while_waiting_for_its_slot_releases_the_pacer(
-    server: ScriptedGitHub, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
+    server: Script, http: httpx.AsyncClient, autojump_clock: trio.testing.MockClock
 ) -> None:
     shared = ReservingSlots()
     pacer = Pacer(write_slots=shared, installation_id=7)
@@ -172,44 +163,32 @@ def test_a_pacer_names_shared_slots_in_its_repr() -> None:
 # --- GitHubApp ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def private_key() -> str:
-    return new_private_key()
-
-
-def _app(http: httpx.AsyncClient, key: str, **kwargs: Any) -> GitHubApp:
-    return GitHubApp(
-        app_id=1,
-        private_key=key,
-        webhook_secret="s3cret",
-        user_agent="snekomatic-tests",
-        base_url="http://github.local",
-        http=http,
-        clock=lambda: EPOCH + trio.current_time(),
-        **kwargs,
-    )
-
-
 async def test_github_apps_sharing_write_slots_pace_each_installation_between_them(
-    private_key: str, autojump_clock: trio.testing.MockClock
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
-    github = LocalGitHub(private_key=private_key, clock=lambda: EPOCH + trio.current_time())
     shared = ReservingSlots()
     written: list[tuple[int, float]] = []
 
-    async def write(app: GitHubApp, installation_id: int) -> None:
-        await app.client_for(installation_id).post("/repos/o/r/issues/1/comments", data={})
-        written.append((installation_id, trio.current_time()))
+    async def write(app: GitHubApp, installation: FakeInstallation, repo: FakeRepo) -> None:
+        path = f"/repos/{repo.full_name}/issues/1/comments"
+        await app.client_for(installation.id).post(path, data={"body": "hi"})
+        written.append((installation.id, trio.current_time()))
 
-    async with github.http() as http:
-        apps = [_app(http, private_key, write_slots=shared) for _ in range(2)]
-        with trio.fail_after(600):
-            async with trio.open_nursery() as nursery:
-                for app in apps:
-                    nursery.start_soon(write, app, 3)
-                    nursery.start_soon(write, app, 3)
-                    nursery.start_soon(write, app, 4)
+    async with open_github_world(served=False) as world:
+        other_org = world.fake.add_org("other-org")
+        installations = [world.installation, world.fake.install(other_org)]
+        repos = [world.fake.add_repo(org, "widget") for org in (world.org, other_org)]
+        for repo in repos:
+            world.fake.open_issue(repo, author=world.fake.bot)
+        first, second = installations
+        async with world.new_app(write_slots=shared) as one, world.new_app(write_slots=shared) as two:
+            with trio.fail_after(600):
+                async with trio.open_nursery() as nursery:
+                    for app in (one, two):
+                        nursery.start_soon(write, app, first, repos[0])
+                        nursery.start_soon(write, app, first, repos[0])
+                        nursery.start_soon(write, app, second, repos[1])
     # Token mints go through the app client (app-wide, paced per process): only comments took slots.
-    assert sorted(shared.calls) == [(3, 1.0)] * 4 + [(4, 1.0)] * 2
-    assert gaps([t for i, t in written if i == 3]) == [1.0] * 3
-    assert gaps([t for i, t in written if i == 4]) == [1.0]
+    assert sorted(shared.calls) == [(first.id, 1.0)] * 4 + [(second.id, 1.0)] * 2
+    assert gaps([t for i, t in written if i == first.id]) == [1.0] * 3
+    assert gaps([t for i, t in written if i == second.id]) == [1.0]

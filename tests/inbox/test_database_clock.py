@@ -6,6 +6,7 @@ import datetime as dt
 from functools import partial
 
 import trio
+import trio.testing
 
 from snekomatic.inbox import DatabaseClock, Doorbell, WorkerPolicy, Workers
 from snekomatic.inbox._queue import StoreQueue, utc_now
@@ -79,14 +80,18 @@ async def test_the_offset_is_measured_and_kept_while_the_database_is_away() -> N
 
 async def test_startup_jobs_run_before_workers_claim(store: Store) -> None:
     order: list[str] = []
+    release = trio.Event()
+    claimed = trio.Event()
 
     async def measure() -> None:
-        await trio.sleep(0.1)
-        order.append("startup")
+        order.append("startup begins")
+        await release.wait()
+        order.append("startup ends")
 
     class Queue(StoreQueue):
         async def claim_many(self, owner: str, lease: float, limit: int) -> list[Delivery]:
             order.append("claim")
+            claimed.set()
             return []
 
     async def process(delivery: Delivery) -> None:
@@ -108,7 +113,11 @@ async def test_startup_jobs_run_before_workers_claim(store: Store) -> None:
     stop = trio.Event()
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
-            await nursery.start(partial(service.run, listening_socket=None, stop=stop))
-            await trio.sleep(0.2)
+            nursery.start_soon(partial(service.run, listening_socket=None, stop=stop))
+            # Held in its startup job, the service gets no further: every task waits, nobody claims.
+            await trio.testing.wait_all_tasks_blocked()
+            assert order == ["startup begins"]
+            release.set()
+            await claimed.wait()
             stop.set()
-    assert order[:2] == ["startup", "claim"]
+    assert order[:3] == ["startup begins", "startup ends", "claim"]

@@ -32,16 +32,32 @@ FAST = WorkerPolicy(lease=10, renew_every=3, deadline=10, poll_interval=0.05, gr
 
 
 class CountingQueue(StoreQueue):
-    """The store's queue, counting the deliveries its claims took."""
+    """The store's queue, counting its claims (``polls``) and the deliveries they took (``claims``)."""
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
         self.claims = 0
+        self.polls = 0
+        self._polled = trio.Event()
 
     async def claim_many(self, owner: str, lease: float, limit: int) -> list[Delivery]:
         claimed = await super().claim_many(owner, lease, limit)
         self.claims += len(claimed)
+        self.polls += 1
+        self._polled.set()
+        self._polled = trio.Event()
         return claimed
+
+    async def wait_polls(self, count: int) -> None:
+        """Wait until the workers have claimed ``count`` more times (taking something or not)."""
+        target = self.polls + count
+        while self.polls < target:
+            await self._polled.wait()
+
+    async def wait_claimed(self) -> None:
+        """Wait until a claim has taken a delivery."""
+        while self.claims == 0:
+            await self._polled.wait()
 
 
 def envelope(guid: str, event: str = "pull_request", action: str = "closed") -> Envelope:
@@ -121,7 +137,8 @@ async def test_a_delivery_no_handler_acts_on_is_stored_settled_and_never_process
     [row] = await settled(store, 1)
     assert (row.status, row.attempts, row.lease_owner) == (DeliveryStatus.DONE, 0, None)
     assert row.finished_at == row.received_at
-    await trio.sleep(0.2)  # past the workers' poll interval: nothing picks it up
+    with trio.fail_after(10):
+        await process.queue.wait_polls(2)  # the workers looked for work twice since: none taken
     assert (process.processed, process.queue.claims) == (Counter(), 0)
 
 
@@ -205,8 +222,7 @@ async def test_handed_over_but_not_started_at_shutdown_goes_back_to_the_queue(
     assert reservation is not None
     assert await process.inbox.accept(envelope("busy"), {}, b"{}")  # pending: claimed, then held
     with trio.fail_after(10):
-        while process.queue.claims == 0:  # noqa: ASYNC110 - a count, not an event
-            await trio.sleep(0.02)
+        await process.queue.wait_claimed()
     new = NewDelivery(
         hook_id=1,
         delivery_id="handed",

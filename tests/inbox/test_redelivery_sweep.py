@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from functools import partial
 
 import pytest
 import trio
-import trio.testing
 
 from snekomatic.gh.app import GithubApp
-from snekomatic.gh.testing import FakeGitHub, generate_private_key, serve_fake_github
+from snekomatic.gh.testing import FakeGitHub, GitHubWorld
 from snekomatic.inbox._queue import utc_now
 from snekomatic.inbox._redelivery import SETTLING_TIME
 from snekomatic.inbox._sweep import sweep_failed_deliveries
+from snekomatic.runtime import serve_http
 from snekomatic.store import Store, run_sync
 from tests.store.builders import new_delivery
 
 
 @pytest.fixture
-def clock() -> trio.testing.MockClock:
-    # Virtual time for the client's write pacing; a threshold so real socket I/O does not jump it.
-    return trio.testing.MockClock(autojump_threshold=0.05)
+def world_clock() -> Callable[[], float]:
+    # The sweep's "now" is this machine's (utc_now): GitHub's delivery log keeps the same time.
+    return time.time
 
 
 class Receiver:
@@ -45,27 +46,14 @@ class Receiver:
 
 @pytest.fixture
 async def world(
-    clock: trio.testing.MockClock,
-) -> AsyncIterator[tuple[FakeGitHub, GithubApp, Receiver]]:
-    from snekomatic.runtime import serve_http
-
-    key = generate_private_key()
+    github_world: GitHubWorld, nursery: trio.Nursery
+) -> tuple[FakeGitHub, GithubApp, Receiver]:
     receiver = Receiver()
-    async with trio.open_nursery() as nursery:
-        [receiver_url] = await nursery.start(
-            partial(serve_http, receiver, host="127.0.0.1", port=0)
-        )  # type: ignore[arg-type]
-        fake = FakeGitHub(app_id=5, private_key=key, webhook_url=f"{receiver_url}/webhook/github")
-        base_url = await nursery.start(serve_fake_github, fake)
-        async with GithubApp(
-            app_id=5,
-            private_key=key,
-            webhook_secret="x",
-            user_agent="t",
-            base_url=base_url,
-        ) as app:
-            yield fake, app, receiver
-        nursery.cancel_scope.cancel()
+    [receiver_url] = await nursery.start(
+        partial(serve_http, receiver, host="127.0.0.1", port=0)  # type: ignore[arg-type]
+    )
+    github_world.fake.webhook_url = f"{receiver_url}/webhook/github"
+    return github_world.fake, github_world.app, receiver
 
 
 def later() -> dt.datetime:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from snekomatic.store import (
     run_sync,
 )
 from tests.databases import terminate_backends
+from tests.loopback import free_port
 from tests.store.builders import new_delivery
 
 
@@ -118,14 +118,8 @@ def test_sqlite_reads_proceed_while_a_write_is_open(store: Store, engine: Engine
     assert sum(counts.values()) == 0
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_unreachable_postgresql_raises_store_unavailable_without_the_password() -> None:
-    url = f"postgresql+psycopg://snek:hunter2@127.0.0.1:{_closed_port()}/nothing"
+    url = f"postgresql+psycopg://snek:hunter2@127.0.0.1:{free_port()}/nothing"
     store = Store(create_store_engine(url))
 
     with pytest.raises(StoreUnavailable) as raised:

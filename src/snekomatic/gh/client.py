@@ -80,6 +80,7 @@ def new_http_client(
     *,
     event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
     timeout: float = 30.0,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> HTTPClient:
     """The HTTP client :class:`~snekomatic.gh.app.GitHubApp` makes when it is given none.
 
@@ -87,13 +88,16 @@ def new_http_client(
     proxy variables of the environment, so credentials cannot be routed elsewhere by them.
     ``event_hooks`` are httpx's (``{"response": [async_fn]}``), to count calls, say: they see every
     request, headers included, so they must not log them. ``timeout``: seconds for each of
-    connecting, reading, writing and waiting for a pooled connection.
+    connecting, reading, writing and waiting for a pooled connection. ``transport``: where requests
+    go (None: the network; ``httpx.ASGITransport(app)``: an ASGI app in-process, as
+    ``snekomatic.gh.testing`` reaches its fake).
     """
     return httpx.AsyncClient(
         follow_redirects=False,
         trust_env=False,
         timeout=httpx.Timeout(timeout),
         event_hooks=dict(event_hooks or {}),
+        transport=transport,
     )
 
 

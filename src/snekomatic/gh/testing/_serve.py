@@ -1,9 +1,9 @@
-"""Serving the fake over real HTTP with Hypercorn, under Trio or asyncio."""
+"""Serving the fake (or any ASGI app) over real HTTP on loopback with Hypercorn, under Trio or asyncio."""
 
 from __future__ import annotations
 
 import socket
-from typing import cast
+from typing import Any, cast
 
 import anyio
 import sniffio
@@ -54,12 +54,39 @@ async def serve_fake_github(
     worker). Raises ``OSError`` if the address cannot be bound. Shutdown is cancellation: open
     connections are dropped and the socket closed.
     """
+
+    await _serve(fake.asgi, host, port, task_status, fake=fake)
+
+
+async def serve_asgi(
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    task_status: TaskStatus[str] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve the ASGI application ``app`` as :func:`serve_fake_github` serves the fake: on
+    ``host:port`` (port 0: any free port) until cancelled, under Trio or asyncio.
+
+    For what the fake talks to in a test: a webhook receiver (set ``fake.webhook_url`` to the reported
+    base URL plus its path), or the bot's own web app. Reports the base URL through
+    ``task_status.started`` once connections are accepted. Raises ``OSError`` if the address cannot be
+    bound. Shutdown is cancellation: open connections are dropped and the socket closed.
+    """
+
+    await _serve(app, host, port, task_status)
+
+
+async def _serve(
+    asgi: Any, host: str, port: int, task_status: TaskStatus[str], *, fake: FakeGitHub | None = None
+) -> None:
     sock = _listening_socket(host, port)
     bound_port = sock.getsockname()[1]
     url = f"http://[{host}]:{bound_port}" if ":" in host else f"http://{host}:{bound_port}"
     config = _config(sock)
-    app = cast(Framework, fake.asgi)
-    fake.base_url = url
+    app = cast(Framework, asgi)
+    if fake is not None:
+        fake.base_url = url
     if sniffio.current_async_library() == "trio":
         import hypercorn.trio
         import trio

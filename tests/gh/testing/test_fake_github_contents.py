@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import trio
 
-from snekomatic.gh.testing import serve_fake_github
-from tests.gh._fake_github_support import USER_AGENT, World, build_world, token_auth
+from tests.gh.testing.builders import World
 from tests.gh.webhook_schemas import assert_valid_webhook
 
 PATH = ".github/snekomatic.yml"
 URL = f"/repos/python-trio/trio/contents/{PATH}"
-
-
-@pytest.fixture
-def world() -> World:
-    return build_world()
-
-
-@pytest.fixture
-async def http(nursery: trio.Nursery, world: World) -> AsyncIterator[httpx.AsyncClient]:
-    url = await nursery.start(serve_fake_github, world.fake)
-    token = world.fake.mint_token(world.installation)
-    headers = {"User-Agent": USER_AGENT, **token_auth(token)}
-    async with httpx.AsyncClient(base_url=url, headers=headers) as client:
-        yield client
 
 
 async def test_a_file_is_served_in_githubs_shape_with_its_git_blob_sha(

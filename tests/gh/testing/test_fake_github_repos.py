@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-import trio
 
-from snekomatic.gh.testing import serve_fake_github
-from tests.gh._fake_github_support import USER_AGENT, World, build_world, token_auth
+from tests.gh.testing.builders import World
 
 COMMENTS = "/repos/python-trio/trio/issues/1/comments"
 
 
 @pytest.fixture
-def world() -> World:
-    world = build_world()
+async def world(world: World) -> World:
     world.fake.open_pull_request(world.repo, author=world.outsider, title="Fix a typo")
     return world
-
-
-@pytest.fixture
-async def http(nursery: trio.Nursery, world: World) -> AsyncIterator[httpx.AsyncClient]:
-    url = await nursery.start(serve_fake_github, world.fake)
-    token = world.fake.mint_token(world.installation)
-    headers = {"User-Agent": USER_AGENT, **token_auth(token)}
-    async with httpx.AsyncClient(base_url=url, headers=headers) as client:
-        yield client
 
 
 def add_comments(world: World, count: int) -> None:

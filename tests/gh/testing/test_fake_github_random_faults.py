@@ -3,30 +3,21 @@ fake from a thread of its own (``fake_github_thread``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-import trio
 
-from snekomatic.gh.testing import fake_github_thread, serve_fake_github
-from tests.gh._fake_github_support import USER_AGENT, World, build_world, token_auth
+from snekomatic.gh.testing import FakeGitHub, fake_github_thread, generate_private_key
+from tests.gh.testing.builders import World, open_world, token_auth
+
+USER_AGENT = "snekomatic-tests"
 
 REPO = "/repos/python-trio/trio"
 
 
 @pytest.fixture
-def world() -> World:
-    return build_world(token_lifetime=7200.0)
-
-
-@pytest.fixture
-async def http(nursery: trio.Nursery, world: World) -> AsyncIterator[httpx.AsyncClient]:
-    url = await nursery.start(serve_fake_github, world.fake)
-    token = world.fake.mint_token(world.installation)
-    headers = {"User-Agent": USER_AGENT, **token_auth(token)}
-    async with httpx.AsyncClient(base_url=url, headers=headers) as client:
-        yield client
+async def world(world: World) -> World:
+    world.fake.token_lifetime = 7200.0
+    return world
 
 
 async def statuses(http: httpx.AsyncClient, n: int, path: str = REPO) -> list[int]:
@@ -47,16 +38,14 @@ async def test_random_faults_strike_about_the_given_share_of_requests(
 async def test_the_same_seed_strikes_the_same_requests(world: World) -> None:
     patterns = []
     for _ in range(2):
-        fresh = build_world()
-        fresh.fake.inject_random_faults(kind="server_error", rate=0.3, seed="soak")
-        async with trio.open_nursery() as nursery:
-            url = await nursery.start(serve_fake_github, fresh.fake)
+        async with open_world() as fresh:
+            fresh.fake.inject_random_faults(kind="server_error", rate=0.3, seed="soak")
             token = fresh.fake.mint_token(fresh.installation)
             async with httpx.AsyncClient(
-                base_url=url, headers={"User-Agent": USER_AGENT, **token_auth(token)}
+                base_url=fresh.base_url,
+                headers={"User-Agent": "snekomatic-tests", **token_auth(token)},
             ) as client:
                 patterns.append(await statuses(client, 50))
-            nursery.cancel_scope.cancel()
     assert patterns[0] == patterns[1]
     assert 502 in patterns[0] and 200 in patterns[0]
 
@@ -95,12 +84,12 @@ async def test_counted_faults_come_before_random_ones(
     assert await statuses(http, 2) == [401, 500]
 
 
-def test_random_fault_rate_must_be_a_probability(world: World) -> None:
+async def test_random_fault_rate_must_be_a_probability(world: World) -> None:
     with pytest.raises(ValueError, match="between 0 and 1"):
         world.fake.inject_random_faults(kind="server_error", rate=1.5)
 
 
-def test_mark_merged_merges_without_logging_a_delivery(world: World) -> None:
+async def test_mark_merged_merges_without_logging_a_delivery(world: World) -> None:
     pr = world.fake.open_pull_request(world.repo, author=world.outsider)
     world.fake.mark_merged(pr, merged_by=world.member)
     assert pr.merged and pr.merged_by is world.member
@@ -108,15 +97,20 @@ def test_mark_merged_merges_without_logging_a_delivery(world: World) -> None:
     assert world.fake.deliveries == []
 
 
-def test_fake_github_thread_answers_while_the_caller_blocks(world: World) -> None:
-    with fake_github_thread(world.fake) as hosted:
-        assert world.fake.base_url == hosted.base_url
-        user = hosted.call(world.fake.add_user, "newcomer")
-        response = httpx.get(
-            f"{hosted.base_url}/users/newcomer", headers={"User-Agent": USER_AGENT}
-        )
-        pr = hosted.call(world.fake.open_pull_request, world.repo, author=user)
-        delivery = hosted.call_async(world.fake.merge_pull_request, pr, merged_by=world.member)
+def test_fake_github_thread_answers_while_the_caller_blocks() -> None:
+    # A fake of its own: served from the thread only, by a caller that is not in an event loop.
+    fake = FakeGitHub(private_key=generate_private_key())
+    org = fake.add_org("python-trio")
+    member = fake.add_user("maintainer")
+    fake.add_member(org, member)
+    repo = fake.add_repo(org, "trio")
+    fake.install(org)
+    with fake_github_thread(fake) as hosted:
+        assert fake.base_url == hosted.base_url
+        user = hosted.call(fake.add_user, "newcomer")
+        response = httpx.get(f"{hosted.base_url}/users/newcomer", headers={"User-Agent": USER_AGENT})
+        pr = hosted.call(fake.open_pull_request, repo, author=user)
+        delivery = hosted.call_async(fake.merge_pull_request, pr, merged_by=member)
     assert response.status_code == 200
     assert response.json()["id"] == user.id
     assert delivery is not None and delivery.event == "pull_request"

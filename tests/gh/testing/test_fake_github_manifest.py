@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import jwt
 import pytest
 
-from snekomatic.gh.testing import FakeGitHub, generate_private_key
+from snekomatic.gh.testing import FakeClock, FakeGitHub, generate_private_key
 from snekomatic.gh.testing._routes_manifest import CODE_LIFETIME, manifest_apps
-from tests.gh._fake_github_support import T0, SettableClock
+from tests.gh.testing.builders import APP_ID, T0, World
 from tests.log_scanner import remember_secret
 
 REDIRECT = "http://127.0.0.1:8123/redirect"
-UA = {"user-agent": "snekomatic-tests"}
 
 
 def manifest(**overrides: Any) -> dict[str, Any]:
@@ -34,22 +32,18 @@ def manifest(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock()
+def http_headers() -> dict[str, str]:
+    return {}  # the browser's side of the flow: no credentials
 
 
 @pytest.fixture
-def fake(clock: SettableClock) -> FakeGitHub:
-    fake = FakeGitHub(app_id=1, private_key=generate_private_key(), clock=clock)
-    fake.add_org("python-trio")
-    return fake
+async def fake(world: World) -> FakeGitHub:
+    return world.fake
 
 
 @pytest.fixture
-async def http(fake: FakeGitHub) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=fake.asgi)
-    async with httpx.AsyncClient(transport=transport, base_url="http://fake", headers=UA) as client:
-        yield client
+async def clock(world: World) -> FakeClock:
+    return world.clock
 
 
 async def create(
@@ -160,7 +154,7 @@ async def test_a_code_converts_only_once(http: httpx.AsyncClient) -> None:
     ],
 )
 async def test_a_code_expires_after_an_hour(
-    http: httpx.AsyncClient, clock: SettableClock, age: float, status: int
+    http: httpx.AsyncClient, clock: FakeClock, age: float, status: int
 ) -> None:
     code = code_of(await create(http))
     clock.advance(age)
@@ -181,16 +175,15 @@ async def test_after_the_conversion_the_old_apps_jwt_is_refused(
     http: httpx.AsyncClient,
 ) -> None:
     await convert(http, code_of(await create(http)))
-    token = app_jwt(1, generate_private_key())
+    token = app_jwt(APP_ID, generate_private_key())
     answer = await http.get("/app", headers={"authorization": f"Bearer {token}"})
     assert answer.status_code == 401
 
 
 async def test_the_new_app_is_installed_nowhere_and_the_old_apps_tokens_are_refused(
-    http: httpx.AsyncClient, fake: FakeGitHub
+    http: httpx.AsyncClient, world: World
 ) -> None:
-    installation = fake.install(fake.orgs["python-trio"])
-    old_token = fake.mint_token(installation)
+    old_token = world.fake.mint_token(world.installation)  # the old app is installed on python-trio
     body = (await convert(http, code_of(await create(http)))).json()
     jwt_header = {"authorization": f"Bearer {app_jwt(body['id'], body['pem'])}"}
     listed = await http.get("/app/installations", headers=jwt_header)

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-import trio
 
-from snekomatic.gh.testing import serve_fake_github
-from tests.gh._fake_github_support import USER_AGENT, World, build_world, token_auth
+from tests.gh.testing.builders import World
 
 DAY = 24 * 3600
 
 
 @pytest.fixture
-def world() -> World:
-    # Tokens outlive the test so the clock can move by days.
-    return build_world(invitation_daily_limit=2, token_lifetime=7 * DAY)
-
-
-@pytest.fixture
-async def http(nursery: trio.Nursery, world: World) -> AsyncIterator[httpx.AsyncClient]:
-    url = await nursery.start(serve_fake_github, world.fake)
-    token = world.fake.mint_token(world.installation)
-    headers = {"User-Agent": USER_AGENT, **token_auth(token)}
-    async with httpx.AsyncClient(base_url=url, headers=headers) as client:
-        yield client
+async def world(world: World) -> World:
+    world.fake.invitation_daily_limit = 2
+    world.fake.token_lifetime = 7 * DAY  # tokens outlive the test so the clock can move by days
+    return world
 
 
 async def invite(http: httpx.AsyncClient, user_id: int) -> httpx.Response:

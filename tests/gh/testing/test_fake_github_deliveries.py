@@ -3,49 +3,31 @@
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import trio
 
-from snekomatic.gh.testing import serve_fake_github
-from tests.gh._fake_github_support import (
-    USER_AGENT,
-    WebhookReceiver,
-    World,
-    app_jwt,
-    bearer,
-    build_world,
-    serve_receiver,
-)
+from snekomatic.gh.testing import serve_asgi
+from tests.gh.testing.builders import WebhookReceiver, World, app_jwt, bearer
+from tests.loopback import free_port
 
 
 @pytest.fixture
-def world() -> World:
-    return build_world()
-
-
-@pytest.fixture
-async def http(nursery: trio.Nursery, world: World) -> AsyncIterator[httpx.AsyncClient]:
-    url = await nursery.start(serve_fake_github, world.fake)
-    async with httpx.AsyncClient(base_url=url, headers={"User-Agent": USER_AGENT}) as client:
-        yield client
+def http_headers() -> dict[str, str]:
+    return {}  # the app's endpoints: each test sends its JWT
 
 
 @pytest.fixture
 async def receiver(nursery: trio.Nursery, world: World) -> WebhookReceiver:
     receiver = WebhookReceiver()
-    world.fake.webhook_url = await nursery.start(serve_receiver, receiver)
+    base_url = await nursery.start(serve_asgi, receiver.app())
+    world.fake.webhook_url = f"{base_url}/webhook"
     return receiver
 
 
 def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/webhook"
+    return f"http://127.0.0.1:{free_port()}/webhook"
 
 
 async def test_merge_delivers_a_signed_pull_request_closed(
@@ -114,7 +96,7 @@ async def test_delivery_log_is_paginated_newest_first_by_cursor(
     for _ in range(5):
         pr = world.fake.open_pull_request(world.repo, author=world.outsider)
         await world.fake.merge_pull_request(pr, merged_by=world.member)
-    headers = bearer(app_jwt(world.clock.now))
+    headers = bearer(app_jwt(world.clock()))
     seen: list[int] = []
     url: str | None = "/app/hook/deliveries?per_page=2"
     while url is not None:
@@ -132,7 +114,7 @@ async def test_delivery_log_entry_has_githubs_fields(http: httpx.AsyncClient, wo
     pr = world.fake.open_pull_request(world.repo, author=world.outsider)
     delivery = await world.fake.merge_pull_request(pr, merged_by=world.member)
     assert delivery is not None
-    response = await http.get("/app/hook/deliveries", headers=bearer(app_jwt(world.clock.now)))
+    response = await http.get("/app/hook/deliveries", headers=bearer(app_jwt(world.clock())))
     (entry,) = response.json()
     assert entry["guid"] == delivery.guid
     assert entry["installation_id"] == world.installation.id
@@ -145,7 +127,7 @@ async def test_delivery_detail_shows_the_payload(http: httpx.AsyncClient, world:
     delivery = await world.fake.merge_pull_request(pr, merged_by=world.member)
     assert delivery is not None
     response = await http.get(
-        f"/app/hook/deliveries/{delivery.id}", headers=bearer(app_jwt(world.clock.now))
+        f"/app/hook/deliveries/{delivery.id}", headers=bearer(app_jwt(world.clock()))
     )
     assert response.json()["request"]["payload"] == delivery.payload
 
@@ -161,7 +143,7 @@ async def test_redelivery_resends_with_the_same_guid(
     with trio.fail_after(10):
         response = await http.post(
             f"/app/hook/deliveries/{original.id}/attempts",
-            headers=bearer(app_jwt(world.clock.now)),
+            headers=bearer(app_jwt(world.clock())),
         )
     attempt = world.fake.deliveries[-1]
     assert response.status_code == 202
@@ -173,6 +155,6 @@ async def test_redelivery_of_an_unknown_delivery_is_404(
     http: httpx.AsyncClient, world: World
 ) -> None:
     response = await http.post(
-        "/app/hook/deliveries/1/attempts", headers=bearer(app_jwt(world.clock.now))
+        "/app/hook/deliveries/1/attempts", headers=bearer(app_jwt(world.clock()))
     )
     assert response.status_code == 404

@@ -1,8 +1,9 @@
-"""A tiny scripted ASGI server for the client's tests: each route answers from a queue of replies.
+"""Scripted answers for the client's tests, through ``httpx.MockTransport`` (no sockets, no server).
 
-Not the fake GitHub (that is ``snekomatic.gh.testing``): this one exists to script faults precisely,
-e.g. "502 twice, then 200" or "403 secondary limit with retry-after: 7", and to record exactly what the
-client sent and when (on Trio's clock, so autojump tests can assert on virtual time).
+Not the fake GitHub (that is ``snekomatic.gh.testing``): a :class:`Script` answers each (method, path)
+from a queue of replies, to script faults precisely ("502 twice, then 200", "403 secondary limit with
+retry-after: 7"), and records exactly what the client sent and when (on the event loop's clock, so
+autojump tests can assert on virtual time). ``httpx.MockTransport(script)`` sends through it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import httpx
-import trio
 
 USER_AGENT = "snekomatic-tests/1.0"
 
@@ -26,7 +26,7 @@ class Reply:
     json_body: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
     raw_body: bytes | None = None
-    delay: float = 0.0  # virtual seconds the handler takes, to make overlapping requests observable
+    delay: float = 0.0  # seconds the answer takes (virtual under autojump): overlaps are observable
 
     def body(self) -> bytes:
         if self.raw_body is not None:
@@ -34,6 +34,13 @@ class Reply:
         if self.json_body is None:
             return b""
         return json.dumps(self.json_body).encode()
+
+    def response(self) -> httpx.Response:
+        headers = (
+            {} if self.raw_body is not None else {"content-type": "application/json; charset=utf-8"}
+        )
+        headers.update(self.headers)
+        return httpx.Response(self.status, headers=headers, content=self.body())
 
 
 @dataclass(frozen=True)
@@ -46,10 +53,11 @@ class Recorded:
     started_at: float
 
 
-class ScriptedGitHub:
-    """An ASGI app. ``script(method, path, *replies)`` queues replies; the last one repeats forever."""
+class Script:
+    """An ``httpx.MockTransport`` handler: ``script(method, path, *replies)`` queues replies for
+    requests to ``path`` (whatever the host); the last one repeats forever; anything unscripted is 404."""
 
-    def __init__(self, clock: Callable[[], float] = trio.current_time) -> None:
+    def __init__(self, clock: Callable[[], float] = anyio.current_time) -> None:
         self._clock = clock
         self.requests: list[Recorded] = []
         self.max_in_flight = 0
@@ -62,26 +70,17 @@ class ScriptedGitHub:
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        assert scope["type"] == "http"
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self)
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        path = request.url.path
         self.requests.append(
-            Recorded(
-                scope["method"],
-                scope["path"],
-                scope["query_string"].decode(),
-                headers,
-                body,
-                self._clock(),
-            )
+            Recorded(request.method, path, request.url.query.decode(), headers, body, self._clock())
         )
-        queue = self._scripts.get((scope["method"], scope["path"]))
+        queue = self._scripts.get((request.method, path))
         if not queue:
             reply = Reply(404, {"message": "Not Found"})
         elif len(queue) > 1:
@@ -95,19 +94,7 @@ class ScriptedGitHub:
                 await anyio.sleep(reply.delay)
         finally:
             self._in_flight -= 1
-        content = reply.body()
-        response_headers = {"content-type": "application/json; charset=utf-8"}
-        if reply.raw_body is not None:
-            response_headers = {}
-        response_headers.update(reply.headers)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": reply.status,
-                "headers": [(k.encode(), v.encode()) for k, v in response_headers.items()],
-            }
-        )
-        await send({"type": "http.response.body", "body": content})
+        return reply.response()
 
 
 class FlakyTransport(httpx.AsyncBaseTransport):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import email.utils
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import httpx
 import pytest
-import trio
 
 from snekomatic.gh.sansio import encode_app_jwt
-from snekomatic.gh.testing import generate_private_key, serve_fake_github
+from snekomatic.gh.testing import generate_private_key
 from snekomatic.gh.testing._auth import (
     EXP_MESSAGE,
     EXP_TOO_FAR_MESSAGE,
@@ -18,40 +17,31 @@ from snekomatic.gh.testing._auth import (
     NO_INTEGRATION_MESSAGE,
     UNDECODABLE_MESSAGE,
 )
-from tests.gh._fake_github_support import (
+from tests.gh.testing.builders import (
     APP_ID,
     T0,
-    USER_AGENT,
     World,
     app_jwt,
     bearer,
-    build_world,
     other_private_key,
     token_auth,
 )
 
 
 @pytest.fixture
-def world() -> World:
-    return build_world(token_lifetime=3600.0)
-
-
-@pytest.fixture
-async def http(nursery: trio.Nursery, world: World) -> AsyncIterator[httpx.AsyncClient]:
-    url = await nursery.start(serve_fake_github, world.fake)
-    async with httpx.AsyncClient(base_url=url, headers={"User-Agent": USER_AGENT}) as client:
-        yield client
+def http_headers() -> dict[str, str]:
+    return {}  # each test sends its own credentials, or none
 
 
 async def mint(http: httpx.AsyncClient, world: World) -> httpx.Response:
     return await http.post(
         f"/app/installations/{world.installation.id}/access_tokens",
-        headers=bearer(app_jwt(world.clock.now)),
+        headers=bearer(app_jwt(world.clock())),
     )
 
 
 async def test_valid_app_jwt_is_accepted(http: httpx.AsyncClient, world: World) -> None:
-    response = await http.get("/app", headers=bearer(app_jwt(world.clock.now)))
+    response = await http.get("/app", headers=bearer(app_jwt(world.clock())))
     assert response.status_code == 200
     assert response.json()["slug"] == world.fake.app_slug
 
@@ -70,7 +60,7 @@ async def test_valid_app_jwt_is_accepted(http: httpx.AsyncClient, world: World) 
 async def test_bad_app_jwt_is_rejected_with_githubs_message(
     http: httpx.AsyncClient, world: World, make_jwt: Callable[[float], str], message: str
 ) -> None:
-    response = await http.get("/app", headers=bearer(make_jwt(world.clock.now)))
+    response = await http.get("/app", headers=bearer(make_jwt(world.clock())))
     assert response.status_code == 401
     assert response.json()["message"] == message
 
@@ -79,7 +69,7 @@ async def test_jwt_made_with_a_skewed_clock_is_rejected_until_corrected(
     http: httpx.AsyncClient, world: World
 ) -> None:
     world.fake.clock_skew = -3600.0  # GitHub's clock is an hour behind the client's
-    rejected = await http.get("/app", headers=bearer(app_jwt(world.clock.now)))
+    rejected = await http.get("/app", headers=bearer(app_jwt(world.clock())))
     server_now = email.utils.parsedate_to_datetime(rejected.headers["date"]).timestamp()
     accepted = await http.get("/app", headers=bearer(app_jwt(server_now)))
     assert (rejected.status_code, rejected.json()["message"]) == (401, IAT_MESSAGE)
@@ -95,7 +85,7 @@ async def test_every_answer_carries_the_fake_clocks_date(
 
 async def test_missing_user_agent_is_forbidden(http: httpx.AsyncClient, world: World) -> None:
     del http.headers["User-Agent"]
-    response = await http.get("/app", headers=bearer(app_jwt(world.clock.now)))
+    response = await http.get("/app", headers=bearer(app_jwt(world.clock())))
     assert response.status_code == 403
     assert "User-Agent" in response.json()["message"]
 
@@ -180,7 +170,7 @@ async def test_token_without_the_permission_is_refused(
 async def test_requests_are_recorded_without_credentials(
     http: httpx.AsyncClient, world: World
 ) -> None:
-    jwt_text = app_jwt(world.clock.now)
+    jwt_text = app_jwt(world.clock())
     await http.get("/app", headers=bearer(jwt_text))
     (recorded,) = world.fake.requests_to("GET", "/app")
     assert recorded.headers["authorization"] == "Bearer"
@@ -210,7 +200,7 @@ async def test_graphql_answers_unknown_queries_with_errors(
 async def test_fake_works_through_asgi_transport(world: World) -> None:
     transport = httpx.ASGITransport(app=world.fake.asgi)
     async with httpx.AsyncClient(
-        transport=transport, base_url="http://fake", headers={"User-Agent": USER_AGENT}
+        transport=transport, base_url="http://fake", headers={"User-Agent": "snekomatic-tests"}
     ) as client:
         response = await client.get("/users/contributor")
     assert response.json()["id"] == world.outsider.id
@@ -221,6 +211,6 @@ def test_private_key_is_generated_once_per_process() -> None:
 
 
 async def test_jwt_from_gh_sansio_is_accepted(http: httpx.AsyncClient, world: World) -> None:
-    token, _ = encode_app_jwt(APP_ID, generate_private_key(), world.clock.now)
+    token, _ = encode_app_jwt(APP_ID, generate_private_key(), world.clock())
     response = await http.get("/app", headers=bearer(token))
     assert response.status_code == 200

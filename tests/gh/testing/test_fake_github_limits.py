@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-import trio
 
-from snekomatic.gh.testing import FaultKind, serve_fake_github
-from tests.gh._fake_github_support import T0, USER_AGENT, World, build_world, token_auth
+from snekomatic.gh.testing import FaultKind
+from tests.gh.testing.builders import T0, World
 
 REPO = "/repos/python-trio/trio"
 
 
 @pytest.fixture
-def world() -> World:
-    return build_world(token_lifetime=7200.0)
-
-
-@pytest.fixture
-async def http(nursery: trio.Nursery, world: World) -> AsyncIterator[httpx.AsyncClient]:
-    url = await nursery.start(serve_fake_github, world.fake)
-    token = world.fake.mint_token(world.installation)
-    headers = {"User-Agent": USER_AGENT, **token_auth(token)}
-    async with httpx.AsyncClient(base_url=url, headers=headers) as client:
-        yield client
+async def world(world: World) -> World:
+    world.fake.token_lifetime = 7200.0
+    return world
 
 
 async def test_each_request_spends_one_from_the_installations_budget(
