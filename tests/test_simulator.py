@@ -323,9 +323,10 @@ class Reports:
         return self.current
 
 
-async def merged_with_report(
-    build: Callable[[World, str], BotReport],
-) -> tuple[World, dict[str, Any]]:
+async def after_a_merge(
+    build: Callable[[World, str], BotReport], path: str = "/_simulator/api/state"
+) -> httpx.Response:
+    """Merge #1 as ada, have the bot report what ``build`` makes of it, and GET ``path``."""
     reports = Reports()
     world = make_world(bot=reports)
     transport = httpx.ASGITransport(app=world.fake.asgi)
@@ -334,8 +335,12 @@ async def merged_with_report(
         delivery = world.fake.deliveries[-1]
         delivery.status_code, delivery.status = 202, "OK"  # as a bot would have answered it
         reports.current = build(world, delivery.guid)
-        state = (await http.get("/_simulator/api/state")).json()
-    return world, state
+        return await http.get(path)
+
+
+async def merged_with_report(build: Callable[[World, str], BotReport]) -> dict[str, Any]:
+    state: dict[str, Any] = (await after_a_merge(build)).json()
+    return state
 
 
 def invited(world: World, guid: str) -> BotReport:
@@ -356,7 +361,7 @@ def invited(world: World, guid: str) -> BotReport:
 
 
 async def test_a_merge_shows_the_bots_decision_and_the_webhook_its_outcome() -> None:
-    _, state = await merged_with_report(invited)
+    state = await merged_with_report(invited)
     (pull,) = state["repos"][0]["pulls"]
     assert pull["decision"] == {
         "kind": "invited",
@@ -370,21 +375,13 @@ async def test_a_failed_delivery_shows_as_the_merges_decision() -> None:
         failed = stored(guid, DeliveryStatus.DEAD, last_error="MissingPermission: members")
         return BotReport(status=BotStatus.RUNNING, deliveries={guid: failed})
 
-    _, state = await merged_with_report(dead)
+    state = await merged_with_report(dead)
     decision = state["repos"][0]["pulls"][0]["decision"]
     assert decision == {"kind": "failed", "text": "failed: MissingPermission: members"}
 
 
 async def test_the_decision_shows_on_the_page_beside_the_merge() -> None:
-    reports = Reports()
-    world = make_world(bot=reports)
-    transport = httpx.ASGITransport(app=world.fake.asgi)
-    async with httpx.AsyncClient(transport=transport, base_url="http://fake") as http:
-        await http.post(MERGE.format(number=1), json={"merged_by": "ada"})
-        delivery = world.fake.deliveries[-1]
-        delivery.status_code, delivery.status = 202, "OK"
-        reports.current = invited(world, delivery.guid)
-        fragment = (await http.get("/_simulator/fragment")).text
+    fragment = (await after_a_merge(invited, "/_simulator/fragment")).text
     assert re.search(
         r'data-testid="decision" data-pr="pit/hiss#1" data-kind="invited">.*invited zeke to pit',
         fragment,
@@ -395,7 +392,7 @@ async def test_a_bot_that_is_not_running_is_said_and_no_decision_is_guessed() ->
     def stopped(world: World, guid: str) -> BotReport:
         return BotReport(status=BotStatus.STOPPED, problem="the bot has stopped")
 
-    _, state = await merged_with_report(stopped)
+    state = await merged_with_report(stopped)
     assert state["bot"] == {"status": "stopped", "problem": "the bot has stopped"}
     assert state["repos"][0]["pulls"][0]["decision"]["kind"] == "undecided"
     assert state["deliveries"][0]["outcome"] is None
