@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import StatementError
 
 from snekomatic.store import DeliveryStatus, Settlement, Store
@@ -386,3 +387,28 @@ def test_completions_in_one_batch_each_say_whether_their_owner_held_the_lease(
     assert held == [True, False, True, False]
     statuses = {row.id: row.status for row in store.list_deliveries()}
     assert statuses == {a: DeliveryStatus.DONE, b: DeliveryStatus.LEASED, c: DeliveryStatus.DONE}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_batch_of_completions_finds_its_rows_by_key_not_by_reading_the_table(
+    store: Store,
+) -> None:
+    store.insert_deliveries([new_delivery(f"k{i}") for i in range(5)])
+    claimed = store.claim_deliveries("w", now=NOW, lease=30, limit=5)
+    updates: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("UPDATE"):
+            updates.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        store.settle_deliveries([Settlement("complete", d.id, "w") for d in claimed], now=NOW)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+
+    [(statement, parameters)] = updates
+    with store.engine.connect() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+    details = " ".join(str(row[-1]) for row in plan)
+    assert "SCAN deliveries" not in details, details
