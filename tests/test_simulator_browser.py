@@ -136,3 +136,32 @@ async def test_merging_in_the_simulator_shows_the_bots_welcome(
     print(f"screenshot: {shot}")
     assert "@zeke" in text
     assert shot.read_bytes().startswith(b"\x89PNG")
+
+
+async def test_the_simulator_shows_what_the_bot_decided_for_a_newcomer_and_for_a_member(
+    site: DevSite, browser: Browser, tmp_path: Path
+) -> None:
+    member = site.world.maintainers[1]  # an active member of the organization, who may write
+    own = site.fake.open_pull_request(
+        site.world.repo, author=member, title="Tidy the README", body="Shorter *and* clearer."
+    )
+    newcomer = site.world.pulls["zeke"]
+    decisions: dict[str, str] = {}
+    with trio.fail_after(60):
+        await browser.open(site.simulator_url)
+        for pr, verdict in ((newcomer, "invited"), (own, "not-invited")):
+            ref = f"{pr.repo.full_name}#{pr.number}"
+            await browser.click(
+                await browser.find(f'[data-testid="merge-button"][data-pr="{ref}"]')
+            )
+            shown = await browser.find(
+                f'[data-testid="decision"][data-pr="{ref}"][data-kind="{verdict}"]'
+            )
+            decisions[verdict] = await browser.text(shown)
+        shot = await browser.screenshot(tmp_path / "simulator-decisions.png")
+    if BENCH_RESULTS.is_dir():
+        shutil.copyfile(shot, BENCH_RESULTS / shot.name)
+    print(f"screenshot: {shot}")
+    assert "invited zeke to snake-pit" in decisions["invited"]
+    assert f"{member.login} was already a member of snake-pit" in decisions["not-invited"]
+    assert shot.read_bytes().startswith(b"\x89PNG")
