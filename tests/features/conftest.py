@@ -35,6 +35,7 @@ from snekomatic.gh.testing import (
     FakeRepo,
     FakeUser,
     GitHubWorld,
+    pull_request_payload,
 )
 from snekomatic.store import Invitation, Store, run_sync
 
@@ -121,6 +122,23 @@ class World:
         """Open a pull request by ``author`` and merge it; returns it and the webhook GitHub sent."""
         pr = self.fake.open_pull_request(repo or self.repo, author=author)
         delivery = await self.fake.merge_pull_request(pr, merged_by=self.maintainer)
+        assert delivery is not None
+        return pr, delivery
+
+    async def close_without_merging(self, author: FakeUser) -> tuple[FakePullRequest, FakeDelivery]:
+        """Open a pull request by ``author`` and close it unmerged; it and the webhook GitHub sent."""
+        pr = self.fake.open_pull_request(self.repo, author=author)
+        pr.issue.state = "closed"
+        payload = pull_request_payload(
+            pr,
+            action="closed",
+            sender=self.maintainer,
+            installation=self.installation,
+            api_url=self.fake.base_url or "",
+        )
+        delivery = await self.fake.emit_webhook(
+            "pull_request", payload, installation=self.installation, repo=self.repo
+        )
         assert delivery is not None
         return pr, delivery
 

@@ -6,7 +6,7 @@ import pytest
 import trio
 from trio.testing import MockClock
 
-from snekomatic.gh.testing import FakeDelivery, pull_request_payload
+from snekomatic.gh.testing import FakeDelivery
 from snekomatic.logs import collecting_decisions
 from snekomatic.store import run_sync
 from tests.features.conftest import World
@@ -55,18 +55,7 @@ async def test_a_bot_is_not_invited(world: World, clock: MockClock) -> None:
 async def test_a_pull_request_closed_without_merging_is_not_a_reason_to_invite(
     world: World, clock: MockClock
 ) -> None:
-    pr = world.fake.open_pull_request(world.repo, author=world.contributor)
-    pr.issue.state = "closed"
-    payload = pull_request_payload(
-        pr,
-        action="closed",
-        sender=world.maintainer,
-        installation=world.installation,
-        api_url=world.fake.base_url or "",
-    )
-    delivery = await world.fake.emit_webhook(
-        "pull_request", payload, installation=world.installation, repo=world.repo
-    )
+    _, delivery = await world.close_without_merging(world.contributor)
     assert await decided(world, delivery) == ["not invited (reason=not merged)"]
 
 

@@ -10,7 +10,6 @@ from trio.testing import MockClock
 from snekomatic.features import MissingPermission
 from snekomatic.features.invite import MEMBERS_PERMISSION
 from snekomatic.gh.errors import ServerError
-from snekomatic.gh.testing import pull_request_payload
 from snekomatic.store import Invitation, run_sync
 from tests.features.conftest import StoreCrash, World
 
@@ -57,18 +56,7 @@ async def test_invite_flow_calls_only_the_allowed_endpoints(world: World, clock:
 
 
 async def test_closed_without_merging_does_nothing(world: World, clock: MockClock) -> None:
-    pr = world.fake.open_pull_request(world.repo, author=world.contributor)
-    pr.issue.state = "closed"
-    payload = pull_request_payload(
-        pr,
-        action="closed",
-        sender=world.maintainer,
-        installation=world.installation,
-        api_url=world.fake.base_url or "",
-    )
-    delivery = await world.fake.emit_webhook(
-        "pull_request", payload, installation=world.installation, repo=world.repo
-    )
+    pr, delivery = await world.close_without_merging(world.contributor)
     with trio.fail_after(MINUTE):
         await world.dispatch(delivery)
     assert (world.invitees(), world.comments(pr), world.fake.requests) == ([], [], [])

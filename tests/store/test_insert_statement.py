@@ -4,7 +4,7 @@ one statement sent from the event loop) agree, and the writer rides out what a c
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 import psycopg
@@ -27,15 +27,6 @@ from tests.databases import backend_pids, terminate_backends
 from tests.store.builders import NOW, new_delivery
 
 Insert = Callable[[Sequence[NewDelivery]], Awaitable[list[bool]]]
-
-
-@pytest.fixture
-async def writer(store: Store) -> AsyncIterator[DeliveryWriter]:
-    writer = open_delivery_writer(store)
-    try:
-        yield writer
-    finally:
-        writer.close()
 
 
 @pytest.fixture(params=["store", "writer"])

@@ -4,7 +4,6 @@ loop) do exactly what the store's own methods do: the same deliveries, the same 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from dataclasses import asdict
 
 import pytest
@@ -22,15 +21,6 @@ from snekomatic.store import (
 from tests.store.builders import NOW, new_delivery, seconds
 
 LEASE = 30.0
-
-
-@pytest.fixture
-async def writer(store: Store) -> AsyncIterator[DeliveryWriter]:
-    writer = open_delivery_writer(store)
-    try:
-        yield writer
-    finally:
-        writer.close()
 
 
 def _comparable(row: DeliverySummary) -> dict[str, object]:
