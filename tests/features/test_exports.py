@@ -24,7 +24,9 @@ def test_all_lists_exactly_the_public_names() -> None:
         "DEFAULT_SOURCE_URL",
         "DEFAULT_WELCOME_TEMPLATE",
         "FeatureOptions",
+        "MergeDecision",
         "MissingPermission",
+        "explain_merge",
         "register_features",
         "send_deferred_invitations",
     }
