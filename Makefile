@@ -53,8 +53,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# pytest-xdist spreads the tests over PYTEST_WORKERS processes ("auto": one per CPU, at most four;
+# see tests/conftest.py). Most tests wait on sockets and child processes, not the CPU.
+# PYTEST_WORKERS=0 runs them all in this one process (for pdb, say).
+PYTEST_WORKERS ?= auto
 pytest: $(STAMP)
-	$(BIN)/python tools/with_postgres.py -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python tools/with_postgres.py -- $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python tools/with_postgres.py --keep-fsync -- $(BIN)/python -m bench $(BENCH_ARGS)

@@ -33,8 +33,18 @@ def pytest_configure(config: pytest.Config) -> None:
     remember_secret(generate_private_key())  # the key every test app uses
 
 
+# Under pytest-xdist each worker scans its own log lines and hands what it found to the controller,
+# which reports them all: a worker's exit status and output would be lost.
+_WORKER_LEAKS = pytest.StashKey[list[str]]()
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     leaks = find_leaks(CAPTURED.getvalue(), KNOWN_SECRETS)
+    workeroutput: dict[str, Any] | None = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker
+        workeroutput["secret_leaks"] = leaks
+        return
+    leaks += session.config.stash.get(_WORKER_LEAKS, [])
     if leaks:
         print("\nSECRETS FOUND IN THE LOGS OF THIS RUN:\n  " + "\n  ".join(sorted(set(leaks))))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -78,6 +88,20 @@ def _no_internet(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
     yield
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """On xdist's controller, as each worker stops: keep the secrets its scan found."""
+    leaks = getattr(node, "workeroutput", {}).get("secret_leaks", [])
+    node.config.stash.setdefault(_WORKER_LEAKS, []).extend(leaks)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (``make test``): one worker per CPU this process may use, at most four. The tests
+    mostly wait on sockets and child processes, and the throwaway PostgreSQL allows 200 connections."""
+    return max(1, min(len(os.sched_getaffinity(0)), 4))
 
 
 @pytest.fixture(scope="session")

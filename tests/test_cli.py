@@ -20,11 +20,15 @@ SNEKOMATIC = [sys.executable, "-m", "snekomatic"]
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
-    """The environment without any snekomatic or GitHub setting, plus ``overrides``."""
+    """The environment without any snekomatic or GitHub setting, plus ``overrides``.
+
+    Without ``COLUMNS`` and ``LINES`` too, so that a command's output is as wide as on a pipe (what
+    the tests read) whatever terminal runs the tests: pytest-xdist's workers have ``COLUMNS=80``."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("GITHUB_", "SNEKOMATIC_", "DATABASE_URL", "SENTRY_"))
+        and k not in ("COLUMNS", "LINES")
     }
     env.update(overrides)
     return env
