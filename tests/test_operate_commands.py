@@ -342,6 +342,20 @@ async def test_status_shows_each_installations_rate_limit(
     assert env["GITHUB_WEBHOOK_SECRET"] not in out and "PRIVATE KEY" not in out
 
 
+async def test_status_asks_github_once_and_says_what_failed(
+    store: Store, migrated_database: str, tmp_path: Path, github_world: GitHubWorld
+) -> None:
+    github_world.fake.inject_fault("GET", "/app/installations", kind="server_error", times=1)
+    env = {"DATABASE_URL": migrated_database, **github_world.app_environ()}
+    with trio.fail_after(60):
+        result = await run_async([*command("status")], tmp_path, **env)
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr
+    assert "GitHub could not be asked: ServerError" in out, out
+    asked = [r for r in github_world.fake.requests if r.path == "/app/installations"]
+    assert len(asked) == 1
+
+
 def test_status_with_github_unreachable_notes_it_in_one_line(
     store: Store, migrated_database: str, tmp_path: Path
 ) -> None:

@@ -18,7 +18,7 @@ import trio
 
 from snekomatic.cli._bots import app_option, bot_or_fail
 from snekomatic.cli._errors import fail, settings_or_fail, store_or_fail
-from snekomatic.gh import send_webhook
+from snekomatic.gh import RetryPolicy, send_webhook
 from snekomatic.gh.errors import GitHubError
 from snekomatic.inbox import DatabaseClock, delivery_processor, sweep_failed_deliveries
 from snekomatic.operate import (
@@ -232,7 +232,9 @@ def status(limit: int, no_github: bool) -> None:
         return
 
     async def ask() -> None:
-        async with github_app(settings) as app:
+        # A look for a person at a terminal: ask once and say what failed, rather than retry for
+        # seconds (1 s, 2 s, 4 s by default) before saying anything; running it again is a retry.
+        async with github_app(settings).replace(retry=RetryPolicy(max_retries=0)) as app:
             with trio.move_on_after(GITHUB_TIMEOUT_SECONDS) as scope:
                 try:
                     states = await read_installation_states(app)
