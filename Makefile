@@ -53,7 +53,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# pytest-xdist spreads the tests over PYTEST_WORKERS processes ("auto": one per CPU, at most four;
+# pytest-xdist spreads the tests over PYTEST_WORKERS processes ("auto": one per CPU, two to four;
 # see tests/conftest.py). Most tests wait on sockets and child processes, not the CPU.
 # PYTEST_WORKERS=0 runs them all in this one process (for pdb, say).
 PYTEST_WORKERS ?= auto

@@ -99,9 +99,10 @@ def pytest_testnodedown(node: Any, error: object) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto`` (``make test``): one worker per CPU this process may use, at most four. The tests
-    mostly wait on sockets and child processes, and the throwaway PostgreSQL allows 200 connections."""
-    return max(1, min(len(os.sched_getaffinity(0)), 4))
+    """``-n auto`` (``make test``): one worker per CPU this process may use, at least two and at most
+    four. The tests mostly wait on sockets and child processes (run one at a time, they keep one CPU
+    less than half busy), and the throwaway PostgreSQL allows 200 connections."""
+    return max(2, min(len(os.sched_getaffinity(0)), 4))
 
 
 @pytest.fixture(scope="session")
