@@ -7,9 +7,12 @@ from functools import partial
 from typing import Any
 
 import pytest
+import structlog
 import trio
 import trio.testing
+from hypercorn.events import Closed, Event, RawData
 
+from snekomatic.runtime import _web_server
 from snekomatic.runtime._web_server import bind_http, connection_cap, serve_http11
 
 GET = b"GET / HTTP/1.1\r\nHost: bot.example\r\n\r\n"
@@ -176,6 +179,101 @@ async def test_an_h2c_upgrade_is_ignored_and_answered_in_http_1_1(app: App) -> N
             _, answer = await request(port, upgrade)
             nursery.cancel_scope.cancel()
     assert answer.startswith(b"HTTP/1.1 200")
+
+
+async def test_a_connection_that_fails_is_logged_and_the_server_serves_on(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Serve crashed whole this way once: an exception out of one connection's handler ended the
+    # accept loop's nursery, and every other connection and the process with it.
+    real_run = _web_server._Connection.run
+    runs = 0
+
+    async def fail_the_first(self: _web_server._Connection) -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 1:
+            raise RuntimeError("a bug in one connection")
+        await real_run(self)
+
+    monkeypatch.setattr(_web_server._Connection, "run", fail_the_first)
+    with structlog.testing.capture_logs() as lines, trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            port = await start_server(nursery, app, max_connections=10)
+            failed = await trio.open_tcp_stream("127.0.0.1", port)
+            assert await closed_by_server(failed)
+            _, answer = await request(port)
+            assert answer.startswith(b"HTTP/1.1 200")
+            nursery.cancel_scope.cancel()
+    errors = [line for line in lines if line["log_level"] == "error"]
+    assert [line["event"] for line in errors] == ["connection failed"]
+    assert errors[0]["exc_info"] is True
+
+
+class ClosingStream(trio.abc.HalfCloseableStream):
+    """A stream whose ``send_eof`` takes until ``release`` is set, and which, like every Trio stream,
+    raises ``BusyResourceError`` from a ``send_all`` made while a ``send_eof`` is in progress."""
+
+    def __init__(self) -> None:
+        self.eof_started = trio.Event()
+        self.release = trio.Event()
+        self.sent: list[bytes] = []
+        self._in_eof = False
+
+    async def send_eof(self) -> None:
+        self._in_eof = True
+        self.eof_started.set()
+        await self.release.wait()
+        self._in_eof = False
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self._in_eof:
+            raise trio.BusyResourceError("another task is currently sending data on this stream")
+        self.sent.append(bytes(data))
+        await trio.lowlevel.checkpoint()
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async def aclose(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+
+class Recorder:
+    """Stands for the connection's HTTP protocol: records what the connection tells it."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def handle(self, event: Event) -> None:
+        self.events.append(event)
+
+
+async def test_a_response_sent_while_the_connection_closes_is_dropped_not_a_crash() -> None:
+    # Hypercorn shuts the sending side (send_eof) without the lock its sends take: a 400 to a client
+    # that hung up mid-body, sent in that moment, raised BusyResourceError and crashed serve.
+    stream = ClosingStream()
+    connection = _web_server._Connection(
+        app=None,  # type: ignore[arg-type]
+        config=_web_server.HypercornConfig(),
+        context=_web_server.WorkerContext(None),
+        stream=stream,  # type: ignore[arg-type]
+        on_idle=lambda idle: None,
+    )
+    protocol = Recorder()
+    connection.protocol = protocol  # type: ignore[assignment]
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(connection.protocol_send, Closed())
+            await stream.eof_started.wait()
+            await connection.protocol_send(RawData(data=b"HTTP/1.1 400 \r\n\r\n"))
+            stream.release.set()
+    assert stream.sent == []
+    assert protocol.events == [Closed(), Closed()]  # the dropped send's, then the close's own
 
 
 def test_the_connection_cap_stays_below_the_file_limit() -> None:

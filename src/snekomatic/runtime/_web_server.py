@@ -46,6 +46,8 @@ from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import AppWrapper, ConnectionState
 from hypercorn.utils import parse_socket_addr, repr_socket_addr, wrap_app
 
+from snekomatic.runtime._sentry import capture_exception
+
 __all__ = ["bind_http", "connection_cap", "serve_http11"]
 
 log = structlog.get_logger("snekomatic.web")
@@ -245,7 +247,14 @@ class _Connection(TCPServer):
     async def protocol_send(self, event: Event) -> None:
         if isinstance(event, Updated):
             self._on_idle(event.idle)
-        await super().protocol_send(event)
+        try:
+            await super().protocol_send(event)
+        except trio.BusyResourceError:
+            # Hypercorn's _close() shuts the socket's sending side (send_eof) without the lock its
+            # sends take, so a response sent meanwhile (its 400 to a client that hung up mid-body,
+            # say) meets trio's conflict check. The connection is closing: what was to be sent is
+            # lost as it would be on a closed socket, and handled the same way as Hypercorn does.
+            await self.protocol.handle(Closed())
 
 
 async def _serve_connection(
@@ -257,6 +266,12 @@ async def _serve_connection(
     try:
         with slot.scope:
             await make(stream, lambda idle: connections.set_idle(slot, idle)).run()
+    except Exception as exc:
+        # One connection's failure (a bug of ours or of Hypercorn's) must not stop the server and
+        # every other connection with it: it is logged with its traceback and reported to Sentry,
+        # and the connection closed.
+        log.error("connection failed", exc_info=True)
+        capture_exception(exc)
     finally:
         connections.release(slot)
         await trio.aclose_forcefully(stream)
