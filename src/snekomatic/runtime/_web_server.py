@@ -16,7 +16,10 @@ delivery) and the loop logged an EMFILE error every 0.1 s until the attacker lef
   cleartext "h2c", which no client of this bot needs and which multiplexes many bodies over one
   connection. ``Upgrade: h2c`` is ignored (RFC 9110, 7.8: "A server MAY ignore a received Upgrade
   header field"), and a request of any version but 1.0 or 1.1, the HTTP/2 preface ``PRI *
-  HTTP/2.0`` included, is answered 505 and its connection closed.
+  HTTP/2.0`` included, is answered 505 and its connection closed;
+- an exception out of one connection (a bug of ours or of Hypercorn's) is logged, reported to Sentry
+  and closes that connection only; under ``hypercorn.trio.serve`` it would end the whole server
+  (pgjones/hypercorn#203).
 
 Everything else is Hypercorn's (request parsing and limits, keep-alive, the ASGI bridge, graceful
 shutdown), through its protocol classes; ``tests/test_web_server.py`` pins what this module relies on.
