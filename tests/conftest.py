@@ -102,7 +102,8 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto`` (``make test``): one worker per CPU this process may use, at least two and at most
     four. The tests mostly wait on sockets and child processes (run one at a time, they keep one CPU
     less than half busy), and the throwaway PostgreSQL allows 200 connections."""
-    return max(2, min(len(os.sched_getaffinity(0)), 4))
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(2, min(usable or 1, 4))  # sched_getaffinity: Linux; cpu_count elsewhere (macOS)
 
 
 @pytest.fixture(scope="session")
