@@ -17,7 +17,7 @@ import trio
 
 from snekomatic.gh.testing import FakeGitHub, FakeOrg, GitHubWorld
 from snekomatic.store import Store, run_sync
-from tests.test_cli import clean_env
+from tests.test_cli import run_async
 
 COMMAND = [
     sys.executable,
@@ -34,14 +34,7 @@ class Served:
 
     async def backfill(self, *args: str, cwd: Path) -> tuple[int, str, str]:
         with trio.fail_after(120):
-            result = await trio.run_process(
-                [*COMMAND, *args],
-                env=clean_env(**self.env),
-                cwd=cwd,
-                capture_stdout=True,
-                capture_stderr=True,
-                check=False,
-            )
+            result = await run_async([*COMMAND, *args], cwd, **self.env)
         return result.returncode, result.stdout.decode(), result.stderr.decode()
 
     def writes(self) -> list[str]:

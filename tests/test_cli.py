@@ -34,6 +34,14 @@ def clean_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+async def run_async(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[bytes]:
+    """Run ``args`` in ``cwd`` under :func:`clean_env` plus ``env``; its output captured, any exit
+    status returned (not raised)."""
+    return await trio.run_process(
+        args, env=clean_env(**env), cwd=cwd, capture_stdout=True, capture_stderr=True, check=False
+    )
+
+
 def test_migrate_creates_the_sqlite_database_in_the_working_directory(tmp_path: Path) -> None:
     result = subprocess.run(
         [*SNEKOMATIC, "migrate"],

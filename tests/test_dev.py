@@ -8,7 +8,6 @@ the fake answers), never by sleeping. The last test runs the real command as a p
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import signal
@@ -39,6 +38,7 @@ from snekomatic.dev import (
 from snekomatic.features.ping import PONG
 from snekomatic.gh.testing import FakeComment, FakePullRequest, issue_comment_payload
 from tests.loopback import free_port_pair
+from tests.test_cli import clean_env, run_async
 
 DEADLINE = 30  # seconds of real time: the bot paces its writes 1 s apart
 
@@ -176,12 +176,6 @@ async def test_the_run_file_names_the_bot_and_goes_when_dev_stops(tmp_path: Path
 SNEKOMATIC = [sys.executable, "-m", "snekomatic"]
 
 
-def snekomatic_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DATABASE_URL"))}
-    env.update(extra)
-    return env
-
-
 async def test_what_dev_prints_starts_with_the_simulator_and_its_commands_work(
     site: DevSite, tmp_path: Path
 ) -> None:
@@ -190,22 +184,13 @@ async def test_what_dev_prints_starts_with_the_simulator_and_its_commands_work(
     assert site.webhook_secret in text
     assert "snekomatic replay FILE --dev" in text
     with trio.fail_after(DEADLINE):
-        await simulator_post(
-            site, "/repos/snake-pit/hissing/pulls/1/merge", {"merged_by": "ada"}
-        )
+        await simulator_post(site, "/repos/snake-pit/hissing/pulls/1/merge", {"merged_by": "ada"})
         for line in text.splitlines():
             if "DATABASE_URL=" not in line:
                 continue
             words = shlex.split(line.replace(" ID", " 1"))
             name, _, value = words[0].partition("=")
-            result = await trio.run_process(
-                [sys.executable, "-m", *words[1:]],
-                cwd=tmp_path,
-                env=snekomatic_env(**{name: value}),
-                capture_stdout=True,
-                capture_stderr=True,
-                check=False,
-            )
+            result = await run_async([sys.executable, "-m", *words[1:]], tmp_path, **{name: value})
             assert result.returncode == 0, result.stderr.decode()
             assert b"pull_request" in result.stdout or b"delivery 1" in result.stdout
 
@@ -225,13 +210,9 @@ async def test_replay_dev_sends_a_payload_to_the_dev_bot_running_here(
     )
     (tmp_path / "comment.json").write_text(json.dumps(payload))
     with trio.fail_after(DEADLINE):
-        result = await trio.run_process(
-            [*SNEKOMATIC, "replay", "comment.json", "--dev", "--event", "issue_comment"],
-            cwd=tmp_path,
-            env=snekomatic_env(),  # no webhook secret: --dev finds the dev bot's
-            capture_stdout=True,
-            capture_stderr=True,
-            check=False,
+        # No webhook secret in the environment: --dev finds the dev bot's.
+        result = await run_async(
+            [*SNEKOMATIC, "replay", "comment.json", "--dev", "--event", "issue_comment"], tmp_path
         )
         assert result.returncode == 0, result.stderr.decode()
         assert result.stdout.startswith(b"202 Accepted")
@@ -245,7 +226,7 @@ def test_replay_dev_with_no_dev_running_here_says_so_in_one_line(tmp_path: Path)
     result = subprocess.run(
         [*SNEKOMATIC, "replay", "payload.json", "--dev", "--event", "ping"],
         cwd=tmp_path,
-        env=snekomatic_env(),
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -327,8 +308,7 @@ def test_dev_process_prints_the_urls_and_exits_0_on_sigterm(tmp_path: Path) -> N
     fake_port = port + 1  # by default, the simulator listens next to the bot
     # Settings the command must ignore: read, they would stop it (a bad app id) or misdirect it.
     (tmp_path / ".env").write_text("GITHUB_APP_ID=not-a-number\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DATABASE_URL"))}
-    env.update(
+    env = clean_env(
         GITHUB_API_URL="http://127.0.0.1:9/", DATABASE_URL="postgresql://nobody@127.0.0.1:9/none"
     )
     argv = [sys.executable, "-m", "snekomatic", "dev", "--port", str(port)]

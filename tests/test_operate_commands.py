@@ -23,7 +23,7 @@ from snekomatic.gh.testing import GitHubWorld, build_webhook_request, generate_p
 from snekomatic.runtime import create_app, serve_http
 from snekomatic.store import DeliveryStatus, Invitation, NewDelivery, Store
 from tests.loopback import free_port
-from tests.test_cli import clean_env
+from tests.test_cli import clean_env, run_async
 
 SECRET = "replay-secret"
 PAYLOAD = {"action": "closed", "number": 7, "installation": {"id": 3}}
@@ -39,12 +39,6 @@ def command(name: str) -> list[str]:
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         args, env=clean_env(**env), cwd=cwd, capture_output=True, text=True, timeout=120
-    )
-
-
-async def run_async(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[bytes]:
-    return await trio.run_process(
-        args, env=clean_env(**env), cwd=cwd, capture_stdout=True, capture_stderr=True, check=False
     )
 
 

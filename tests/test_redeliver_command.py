@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from snekomatic.gh.testing import GitHubWorld
 from snekomatic.runtime import serve_http
-from tests.test_cli import clean_env
+from tests.test_cli import run_async
 
 
 async def accepted(request: Request) -> Response:
@@ -37,16 +37,11 @@ def world_clock() -> Callable[[], float]:
 async def redeliver(
     *args: str, world: GitHubWorld, cwd: Path
 ) -> subprocess.CompletedProcess[bytes]:
-    env = clean_env(
-        **world.app_environ(), DATABASE_URL=f"sqlite:///{cwd / 'snekomatic.sqlite3'}"
-    )
-    return await trio.run_process(
+    return await run_async(
         [sys.executable, "-m", "snekomatic", "redeliver", *args],
-        env=env,
-        cwd=cwd,
-        capture_stdout=True,
-        capture_stderr=True,
-        check=False,
+        cwd,
+        **world.app_environ(),
+        DATABASE_URL=f"sqlite:///{cwd / 'snekomatic.sqlite3'}",
     )
 
 
