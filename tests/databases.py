@@ -9,6 +9,7 @@ before each test; and a fresh empty one for each test that migrates or alters th
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,18 @@ def backend_pids(admin: Engine, database_url: str) -> list[int]:
                 {"database": make_url(database_url).database},
             ).scalars()
         )
+
+
+def settled_backend_pids(
+    admin: Engine, database_url: str, count: int, *, timeout: float = 10.0
+) -> list[int]:
+    """:func:`backend_pids` once there are ``count`` of them, or as they are after ``timeout``
+    seconds: the server process of a connection a client closed leaves ``pg_stat_activity`` a
+    moment after the client hung up, and later still on a busy machine."""
+    deadline = time.monotonic() + timeout
+    while len(pids := backend_pids(admin, database_url)) != count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return pids
 
 
 def terminate_backends(admin: Engine, database_url: str) -> int:

@@ -23,7 +23,7 @@ from snekomatic.store import (
     open_delivery_writer,
 )
 from snekomatic.store._deliveries import _INSERT_CHUNK_ROWS
-from tests.databases import backend_pids, terminate_backends
+from tests.databases import backend_pids, settled_backend_pids, terminate_backends
 from tests.store.builders import NOW, new_delivery
 
 Insert = Callable[[Sequence[NewDelivery]], Awaitable[list[bool]]]
@@ -111,11 +111,11 @@ async def test_the_writer_keeps_one_connection_and_closing_lets_it_go(
     store.close()  # only the writer's connection is left to count
     for _ in range(3):
         await writer.insert_deliveries([new_delivery()])
-    assert len(backend_pids(postgres_admin, migrated_database)) == 1
+    assert len(settled_backend_pids(postgres_admin, migrated_database, 1)) == 1
 
     writer.close()
 
-    assert backend_pids(postgres_admin, migrated_database) == []
+    assert settled_backend_pids(postgres_admin, migrated_database, 0) == []
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -139,7 +139,7 @@ async def test_a_refused_statement_raises_and_the_connection_stays_usable(
 ) -> None:
     await writer.insert_deliveries([new_delivery("first")])
     store.close()
-    (pid,) = backend_pids(postgres_admin, migrated_database)
+    (pid,) = settled_backend_pids(postgres_admin, migrated_database, 1)
 
     with pytest.raises(psycopg.DataError):  # PostgreSQL text cannot hold NUL
         await writer.insert_deliveries([new_delivery("nul\x00here"), new_delivery("second")])
